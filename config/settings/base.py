@@ -1,0 +1,121 @@
+"""Settings shared by every environment. Values come from the environment (see README)."""
+from pathlib import Path
+
+from config.settings.env import database_from_url, env_bool, env_int, env_list, env_str, sqlite_database
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# Runtime state (SQLite database, Redis data, checkpoints) lives here; never committed.
+VAR_DIR = Path(env_str("RLHF_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-local-development-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "labeling",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = env_str("DATABASE_URL", "")
+DATABASES = {
+    "default": database_from_url(_database_url, base_dir=BASE_DIR)
+    if _database_url
+    else sqlite_database(VAR_DIR / "db.sqlite3")
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "static_root"
+
+# --- Redis and Celery -------------------------------------------------------------------------
+# Redis used as Celery broker and result backend; `make run` starts one on loopback and sets it.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Where Celery takes tasks from (the Redis above).
+CELERY_BROKER_URL = REDIS_URL
+# Where task results are kept (the /healthz worker heartbeat waits on one).
+CELERY_RESULT_BACKEND = REDIS_URL
+# Results are only read by /healthz right away; drop them after an hour.
+CELERY_RESULT_EXPIRES = 3600
+# Acknowledge after the task ran, so a worker killed mid-task leaves the message for another.
+CELERY_TASK_ACKS_LATE = True
+# A killed worker's task goes back to the queue instead of being marked failed.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# One message at a time per worker process: training jobs are long; fairness beats throughput.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Tasks and results are JSON (task arguments are primary keys, never objects).
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+# Light work goes to "default"; training to "training" (a GPU machine can serve only that queue).
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Keep retrying the broker at start-up rather than crashing when Redis comes up second.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Give up connecting to a down broker quickly on publish; the database stays the source of truth.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 1}
+CELERY_TIMEZONE = TIME_ZONE
+
+# --- Labeling ---------------------------------------------------------------------------------
+# Minutes a labeler holds a task before it may be given to someone else.
+LABELING_LEASE_MINUTES = env_int("LABELING_LEASE_MINUTES", 30)
+# How many different labelers must rank a task, unless the import says otherwise.
+LABELING_DEFAULT_REQUIRED_RANKINGS = env_int("LABELING_DEFAULT_REQUIRED_RANKINGS", 3)
+# Longest free-text comment a labeler may attach to a ranking, in characters.
+LABELING_COMMENT_MAX_CHARS = env_int("LABELING_COMMENT_MAX_CHARS", 2000)
+# Password of the demo users that `manage.py seed_demo` creates.
+DEMO_PASSWORD = env_str("DEMO_PASSWORD", "rlhf-demo")
+# Seconds /healthz waits for the worker heartbeat task before reporting the worker down.
+HEALTHZ_WORKER_TIMEOUT_SECONDS = env_int("HEALTHZ_WORKER_TIMEOUT_SECONDS", 3)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

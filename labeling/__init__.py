@@ -1,0 +1,1 @@
+"""The labeling app: data model, services (writes), selectors (reads), views, tasks, commands."""

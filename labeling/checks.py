@@ -1,0 +1,25 @@
+"""System checks: refuse a missing or nonsensical labeling setting at start-up, not at first use."""
+from django.conf import settings
+from django.core.checks import Error, register
+
+_POSITIVE_INTS = (
+    "LABELING_LEASE_MINUTES",
+    "LABELING_DEFAULT_REQUIRED_RANKINGS",
+    "LABELING_COMMENT_MAX_CHARS",
+    "HEALTHZ_WORKER_TIMEOUT_SECONDS",
+)
+
+
+@register()
+def check_labeling_settings(app_configs, **kwargs):
+    errors = []
+    for name in _POSITIVE_INTS:
+        value = getattr(settings, name, None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            errors.append(Error(f"{name} must be a positive whole number, got {value!r}.", id="labeling.E001"))
+    for name in ("REDIS_URL", "CELERY_BROKER_URL", "DEMO_PASSWORD"):
+        if not getattr(settings, name, ""):
+            errors.append(Error(f"{name} must be set.", id="labeling.E002"))
+    if not str(getattr(settings, "REDIS_URL", "")).startswith(("redis://", "rediss://", "unix://")):
+        errors.append(Error("REDIS_URL must be a redis://, rediss:// or unix:// URL.", id="labeling.E003"))
+    return errors

@@ -1,0 +1,13 @@
+"""Reading an import file for a management command, with one clear line when it can't be read."""
+from pathlib import Path
+
+from django.core.management.base import CommandError
+
+
+def read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise CommandError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{path}: cannot read it ({exc})") from None

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from labeling.errors import RejectedInput
+from labeling.import_formats import parse_prompts
+from labeling.management.commands._files import read_lines
+from labeling.services.imports import prompts_import
+
+
+class Command(BaseCommand):
+    help = 'Import prompts from JSONL: {"prompt": str, "id"?: str, "metadata"?: {...}}. All or nothing.'
+
+    def add_arguments(self, parser):
+        parser.add_argument("file")
+        parser.add_argument("--skip-existing", action="store_true", help="skip lines whose id is already imported")
+
+    def handle(self, *args, file, skip_existing, **options):
+        try:
+            prompts = prompts_import(specs=parse_prompts(read_lines(file)), skip_existing=skip_existing)
+        except RejectedInput as exc:
+            raise CommandError(f"{file}: {exc.message}; nothing was imported") from None
+        self.stdout.write(self.style.SUCCESS(f"Imported {len(prompts)} prompts from {file}."))

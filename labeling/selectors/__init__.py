@@ -1,0 +1,1 @@
+"""Reads. Views and services call these; they never write."""

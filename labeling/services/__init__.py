@@ -1,0 +1,1 @@
+"""Writes. Each service takes keyword-only arguments, validates, and writes in one transaction."""

@@ -1,0 +1,64 @@
+"""Leasing tasks to labelers."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from labeling.models import Assignment, RankingTask
+from labeling.selectors.tasks import task_free_slots, tasks_open_for
+
+_CANDIDATES_PER_PAGE = 25
+
+
+def task_assign_next(*, labeler, now=None) -> Assignment | None:
+    """Lease the oldest task that still needs rankings and this labeler has not ranked or skipped.
+
+    Returns the labeler's current live lease if they hold one. Never gives a task to more labelers
+    than it needs: each candidate task row is locked (``SELECT ... FOR UPDATE`` on Postgres; SQLite
+    runs write transactions one at a time with ``BEGIN IMMEDIATE``) and its free slots recounted
+    before the lease is written. Returns ``None`` when nothing is left for this labeler.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = (
+            Assignment.objects.select_related("task__prompt")
+            .filter(labeler=labeler, status=Assignment.Status.ACTIVE, expires_at__gt=now)
+            .order_by("created_at")
+            .first()
+        )
+        if current is not None:
+            return current
+        tried: set[int] = set()
+        while True:
+            page = list(
+                tasks_open_for(labeler=labeler, now=now)
+                .exclude(pk__in=tried)
+                .values_list("pk", flat=True)[:_CANDIDATES_PER_PAGE]
+            )
+            if not page:
+                return None
+            for task_id in page:
+                tried.add(task_id)
+                task = RankingTask.objects.select_for_update().filter(pk=task_id).first()
+                if task is not None and task_free_slots(task=task, labeler=labeler, now=now) > 0:
+                    return _lease(task=task, labeler=labeler, now=now)
+
+
+def _lease(*, task: RankingTask, labeler, now) -> Assignment:
+    expires_at = now + timedelta(minutes=settings.LABELING_LEASE_MINUTES)
+    existing = Assignment.objects.filter(task=task, labeler=labeler).first()
+    if existing is not None:  # their own expired lease: renew it, keep the order they saw
+        existing.status = Assignment.Status.ACTIVE
+        existing.expires_at = expires_at
+        existing.save(update_fields=["status", "expires_at"])
+        return existing
+    order = list(task.completions.values_list("pk", flat=True))
+    random.SystemRandom().shuffle(order)  # position bias: every labeler sees their own order
+    assignment = Assignment(task=task, labeler=labeler, expires_at=expires_at, display_order=order)
+    assignment.full_clean()
+    assignment.save()
+    return assignment

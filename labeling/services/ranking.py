@@ -1,0 +1,115 @@
+"""Submitting a ranking and skipping a task: the two ways a lease ends."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from labeling import submission
+from labeling.errors import RejectedInput
+from labeling.models import Assignment, Ranking, Skip
+
+
+@dataclass(frozen=True)
+class Submitted:
+    ranking: Ranking
+    created: bool  # False when this was a replay of an earlier submission with the same id
+
+
+def _locked_assignment(*, labeler, assignment_id) -> Assignment:
+    assignment = (
+        Assignment.objects.select_for_update().select_related("task").filter(pk=assignment_id).first()
+        if isinstance(assignment_id, int)
+        else None
+    )
+    if assignment is None:
+        raise RejectedInput("This task assignment does not exist.", field="assignment", status=404)
+    if assignment.labeler_id != labeler.pk:
+        raise RejectedInput("This task is leased to another labeler.", field="assignment", status=403)
+    return assignment
+
+
+def _require_live(assignment: Assignment, now) -> None:
+    if assignment.status == Assignment.Status.SKIPPED:
+        raise RejectedInput("You skipped this task.", field="assignment", status=409)
+    if assignment.expires_at <= now:
+        raise RejectedInput(
+            f"Your lease on this task expired at {assignment.expires_at:%H:%M} UTC and it may have gone to "
+            "someone else. Reload the page to get a task.",
+            field="assignment",
+            status=409,
+        )
+
+
+def ranking_submit(
+    *,
+    labeler,
+    assignment_id: int,
+    tiers,
+    submission_id,
+    scores=None,
+    flags=None,
+    comment=None,
+    seconds=None,
+    now=None,
+) -> Submitted:
+    """Store the labeler's ranking of their leased task, or refuse it and write nothing.
+
+    Idempotent: a second call with the same ``submission_id`` (a double click, a retry after a
+    network error) returns the first ranking with ``created=False``.
+    """
+    now = now or timezone.now()
+    submission_id = submission.clean_submission_id(submission_id)
+    with transaction.atomic():
+        assignment = _locked_assignment(labeler=labeler, assignment_id=assignment_id)
+        existing = Ranking.objects.filter(task_id=assignment.task_id, labeler=labeler).first()
+        if existing is not None:
+            if existing.submission_id == submission_id:
+                return Submitted(existing, created=False)
+            raise RejectedInput("You have already ranked this task.", field="task", status=409)
+        _require_live(assignment, now)
+        completion_ids = set(assignment.task.completions.values_list("pk", flat=True))
+        ranking = Ranking(
+            task_id=assignment.task_id,
+            labeler=labeler,
+            tiers=submission.clean_tiers(tiers, completion_ids),
+            scores=submission.clean_scores(scores, completion_ids),
+            flags=submission.clean_flags(flags, completion_ids, set(Ranking.Flag.values)),
+            comment=submission.clean_comment(comment, settings.LABELING_COMMENT_MAX_CHARS),
+            seconds=submission.clean_seconds(seconds),
+            display_order=assignment.display_order,
+            submission_id=submission_id,
+        )
+        ranking.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                ranking.save()
+        except IntegrityError:  # a concurrent duplicate won the race; the constraint kept it single
+            raise RejectedInput("You have already ranked this task.", field="task", status=409) from None
+        assignment.status = Assignment.Status.SUBMITTED
+        assignment.save(update_fields=["status"])
+    return Submitted(ranking, created=True)
+
+
+def task_skip(*, labeler, assignment_id: int, reason, note=None, now=None) -> Skip:
+    """Record that the labeler passes on their leased task; it goes to someone else. Idempotent."""
+    now = now or timezone.now()
+    if reason not in Skip.Reason.values:
+        raise RejectedInput(f"Choose a reason for skipping: {', '.join(Skip.Reason.values)}.", field="reason")
+    note = submission.clean_comment(note, settings.LABELING_COMMENT_MAX_CHARS)
+    with transaction.atomic():
+        assignment = _locked_assignment(labeler=labeler, assignment_id=assignment_id)
+        existing = Skip.objects.filter(task_id=assignment.task_id, labeler=labeler).first()
+        if existing is not None:
+            return existing
+        if assignment.status == Assignment.Status.SUBMITTED:
+            raise RejectedInput("You have already ranked this task.", field="task", status=409)
+        _require_live(assignment, now)
+        skip = Skip(task_id=assignment.task_id, labeler=labeler, reason=reason, note=note)
+        skip.full_clean(validate_unique=False)
+        skip.save()
+        assignment.status = Assignment.Status.SKIPPED
+        assignment.save(update_fields=["status"])
+    return skip

@@ -1,0 +1,72 @@
+"""The labeler page and the two calls it makes: submit a ranking, skip a task."""
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from labeling.models import Ranking, Skip
+from labeling.selectors.tasks import labeler_progress
+from labeling.services.assignment import task_assign_next
+from labeling.services.ranking import ranking_submit, task_skip
+from labeling.views.json_io import json_body, json_endpoint
+
+
+@require_GET
+def home(request):
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("admin:index")
+    return redirect("label")
+
+
+@login_required
+@require_GET
+def label_next(request):
+    assignment = task_assign_next(labeler=request.user)
+    progress = labeler_progress(labeler=request.user, now=timezone.now())
+    if assignment is None:
+        return render(request, "labeling/label_empty.html", {"progress": progress})
+    texts = dict(assignment.task.completions.values_list("pk", "text"))
+    cards = [
+        {"id": cid, "text": texts[cid], "position": position}
+        for position, cid in enumerate(assignment.display_order, start=1)
+    ]
+    context = {
+        "assignment": assignment,
+        "task": {"id": assignment.task_id, "k": len(cards)},
+        "prompt_text": assignment.task.prompt.text,
+        "cards": cards,
+        "flag_choices": Ranking.Flag.choices,
+        "skip_reasons": Skip.Reason.choices,
+        "progress": progress,
+        "submit_url": reverse("label-submit", args=[assignment.pk]),
+        "skip_url": reverse("label-skip", args=[assignment.pk]),
+    }
+    return render(request, "labeling/label.html", context)
+
+
+@require_POST
+@json_endpoint
+def label_submit(request, assignment_id: int):
+    body = json_body(request)
+    result = ranking_submit(
+        labeler=request.user,
+        assignment_id=assignment_id,
+        tiers=body.get("tiers"),
+        scores=body.get("scores"),
+        flags=body.get("flags"),
+        comment=body.get("comment"),
+        seconds=body.get("seconds"),
+        submission_id=body.get("submission_id"),
+    )
+    payload = {"ranking_id": result.ranking.pk, "next_url": reverse("label")}
+    return JsonResponse(payload, status=201 if result.created else 200)
+
+
+@require_POST
+@json_endpoint
+def label_skip(request, assignment_id: int):
+    body = json_body(request)
+    task_skip(labeler=request.user, assignment_id=assignment_id, reason=body.get("reason"), note=body.get("note"))
+    return JsonResponse({"next_url": reverse("label")}, status=201)

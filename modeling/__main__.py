@@ -1,0 +1,3 @@
+from modeling.cli import main
+
+raise SystemExit(main())
