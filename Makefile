@@ -1,0 +1,38 @@
+# `make run` and `make test` work on a fresh clone: they create .venv and install what they need.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+BENCH_VENV := .venv-bench
+
+.PHONY: run test test-e2e bench install clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) -m config.localstack
+
+test: install
+	$(PY) -m pytest
+
+test-e2e: install
+	$(PY) -m pytest -m e2e
+
+$(BENCH_VENV)/.installed: requirements.txt requirements-bench.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -r requirements-bench.txt
+	touch $@
+
+bench: $(BENCH_VENV)/.installed
+	@for script in benchmarks/bench_*.py; do \
+	  echo "== $$script"; $(BENCH_VENV)/bin/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(BENCH_VENV) var static_root

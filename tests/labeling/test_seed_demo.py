@@ -1,0 +1,18 @@
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from labeling.models import Completion, RankingTask
+
+
+def test_seed_demo_is_idempotent_and_creates_the_demo_logins(db, settings):
+    call_command("seed_demo")
+    tasks, completions = RankingTask.objects.count(), Completion.objects.count()
+    call_command("seed_demo")
+    assert RankingTask.objects.count() == tasks >= 60
+    assert Completion.objects.count() == completions == 4 * tasks
+    assert RankingTask.objects.exclude(gold_tiers=None).exists()
+    admin = authenticate(username="admin", password=settings.DEMO_PASSWORD)
+    assert admin is not None and admin.is_staff
+    for name in ("labeler1", "labeler2", "labeler3"):
+        user = authenticate(username=name, password=settings.DEMO_PASSWORD)
+        assert user is not None and not user.is_staff
