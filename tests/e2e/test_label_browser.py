@@ -78,21 +78,37 @@ def wait_for_ranking(task, labeler) -> Ranking:
     raise AssertionError(f"no ranking of task {task.pk} was stored")
 
 
+def assert_no_script_errors(browser):
+    """Nothing went wrong in the page's JavaScript (a missing favicon is not the page's fault)."""
+    errors = [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
+    ]
+    assert errors == []
+
+
 def assert_no_alert(browser):
     with pytest.raises(NoAlertPresentException):
         browser.switch_to.alert.text  # noqa: B018 - raises when no alert is open
 
 
-def drag(browser, source, target, *, above: bool):
-    """Drag ``source`` onto ``target`` in small steps with pauses, as a hand would."""
-    height = target.size["height"]
-    offset_y = -height // 2 + 6 if above else height // 2 - 6
-    chain = ActionChains(browser, duration=50)
-    chain.click_and_hold(source).pause(0.2)
-    chain.move_by_offset(0, -8 if above else 8).pause(0.2)
-    chain.move_to_element_with_offset(target, 0, offset_y // 2).pause(0.2)
-    chain.move_to_element_with_offset(target, 0, offset_y).pause(0.3)
-    chain.release().perform()
+def drag(browser, handle, target, *, steps: int = 5):
+    """Drag by ``handle`` to just inside the top edge of ``target``, in small steps, as a hand would.
+
+    Offsets are relative moves computed up front: the cards shift under the pointer while it moves.
+    """
+    start = handle.rect
+    start_y = start["y"] + start["height"] / 2
+    distance = target.rect["y"] + 12 - start_y
+    chain = ActionChains(browser, duration=40)
+    chain.click_and_hold(handle).pause(0.2)
+    moved = 0
+    for step in range(1, steps + 1):
+        delta = round(distance * step / steps) - moved
+        chain.move_by_offset(0, delta).pause(0.15)
+        moved += delta
+    chain.pause(0.2).release().perform()
 
 
 # ---------- tests ----------
@@ -167,7 +183,7 @@ def test_rank_by_keyboard_then_by_drag_and_drop(browser, live_server, labeler, t
     assert second_assignment_id == str(Assignment.objects.get(task=drag_task, labeler=labeler).pk)
     x, y, z = card_order(browser)
     handle = lambda cid: card(browser, cid).find_element(By.CSS_SELECTOR, ".card-handle")  # noqa: E731
-    drag(browser, handle(z), card(browser, x), above=True)
+    drag(browser, handle(z), card(browser, x))
     WebDriverWait(browser, WAIT_S).until(lambda driver: card_order(driver) == [z, x, y])
     card(browser, y).find_element(By.CSS_SELECTOR, ".tie-toggle").click()
     assert browser.find_element(By.ID, "ranking-summary").text.split() == ["C", ">", "A", "=", "B"]
@@ -176,6 +192,7 @@ def test_rank_by_keyboard_then_by_drag_and_drop(browser, live_server, labeler, t
     WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
     assert wait_for_ranking(drag_task, labeler).tiers == [[z], [x, y]]
     assert Ranking.objects.filter(labeler=labeler).count() == 2
+    assert_no_script_errors(browser)
 
 
 def test_submit_survives_a_network_outage(browser, live_server, labeler, task_factory):
@@ -183,7 +200,8 @@ def test_submit_survives_a_network_outage(browser, live_server, labeler, task_fa
     task = task_factory(k=2)
     log_in(browser, live_server, labeler)
     first, second = card_order(browser)
-    press(browser, Keys.END, "1")
+    press(browser, Keys.ARROW_DOWN)
+    chord(browser, Keys.SHIFT, Keys.ARROW_UP)  # move it up one
     assert card_order(browser) == [second, first]
 
     browser.set_network_conditions(offline=True, latency=0, download_throughput=-1, upload_throughput=-1)
@@ -261,9 +279,12 @@ def test_screenshot(browser, live_server, labeler, task_factory):
     card(browser, jargon).click()  # the focus ring shows on a card in the middle
     browser.execute_script("window.scrollTo(0, 0)")
 
+    # Lay the viewport out at the page's full height so the PNG holds the whole page, no scrollbar.
     height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(1280, height + 140)  # the window frame takes some of the height
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 1280, "height": height, "deviceScaleFactor": 1, "mobile": False}
+    )
     time.sleep(0.3)
     out = Path(os.environ["SCREENSHOT_DIR"])
     out.mkdir(parents=True, exist_ok=True)
-    browser.save_screenshot(str(out / "labeler-page.png"))
+    assert browser.save_screenshot(str(out / "labeler-page.png"))
