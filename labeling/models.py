@@ -169,3 +169,147 @@ class Skip(models.Model):
 
     def __str__(self):
         return f"Skip {self.pk}: task {self.task_id} by {self.labeler_id} ({self.reason})"
+
+
+class Run(models.Model):
+    """One background job (sample, train a reward model, DPO, PPO, bootstrap the default policy).
+
+    ``queued -> running -> succeeded | failed | cancelled``. A worker claims a run with a status
+    compare-and-set, so a duplicate delivery of its Celery message does nothing. ``metrics`` is the
+    history over time (a list of ``{"step": n, "<namespace>/<name>": value, ...}``) for the charts.
+    """
+
+    class Kind(models.TextChoices):
+        BOOTSTRAP = "bootstrap", "Bootstrap the default policy"
+        SAMPLE = "sample", "Sample completions"
+        TRAIN_REWARD = "train_reward", "Train a reward model"
+        DPO = "dpo", "DPO round"
+        PPO = "ppo", "PPO round"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    config = models.JSONField(default=dict, blank=True)
+    # Ids of what the run reads (model versions, rankings filter) and what it made.
+    inputs = models.JSONField(default=dict, blank=True)
+    outputs = models.JSONField(default=dict, blank=True)
+    progress = models.FloatField(default=0)
+    metrics = models.JSONField(default=list, blank=True)
+    log_tail = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "succeeded", "failed", "cancelled"]),
+                name="run_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["bootstrap", "sample", "train_reward", "dpo", "ppo"]), name="run_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=100), name="run_progress_range"),
+        ]
+
+    def __str__(self):
+        return f"Run {self.pk} ({self.kind}, {self.status})"
+
+
+class ModelVersion(models.Model):
+    """A policy or reward model checkpoint on disk in Hugging Face format, with its lineage."""
+
+    class Kind(models.TextChoices):
+        POLICY = "policy", "Policy"
+        REWARD = "reward", "Reward model"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=100, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    # How it was made: bootstrap, reward, dpo, ppo, or external (a checkpoint registered by path).
+    algorithm = models.CharField(max_length=16)
+    run = models.OneToOneField(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="model_version")
+    path = models.CharField(max_length=500)
+    config = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=["policy", "reward"]), name="model_version_kind_valid"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+# --- Cached agreement figures (labeling/services/stats.py writes them, the dashboard sums them) ---
+
+
+class RankingStats(models.Model):
+    """One ranking's figures, recomputed whenever its task gets another ranking."""
+
+    ranking = models.OneToOneField(Ranking, on_delete=models.CASCADE, primary_key=True, related_name="stats")
+    task = models.ForeignKey(RankingTask, on_delete=models.CASCADE, related_name="+")
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(db_index=True)  # the ranking's
+    day = models.DateField()  # its UTC date: throughput is grouped by it without date functions in SQL
+    seconds = models.FloatField(null=True, blank=True)
+    # Pairs agreeing with the majority of the task's other labelers, and pairs that had a majority.
+    consensus_agree = models.PositiveIntegerField(default=0)
+    consensus_compared = models.PositiveIntegerField(default=0)
+    gold_agree = models.PositiveIntegerField(default=0)
+    gold_compared = models.PositiveIntegerField(default=0)  # 0 when the task has no gold
+    follows_display_order = models.BooleanField(default=False)
+    first_shown_credit = models.FloatField(default=0)  # 1/t when the first-shown card is in a top tier of t
+    first_shown_chance = models.FloatField(default=0)  # 1/K
+
+    class Meta:
+        indexes = [models.Index(fields=["labeler", "created_at"])]
+
+
+class RankingPair(models.Model):
+    """Two labelers' rankings of the same task compared: the cells of the agreement matrix."""
+
+    task = models.ForeignKey(RankingTask, on_delete=models.CASCADE, related_name="+")
+    ranking_a = models.ForeignKey(Ranking, on_delete=models.CASCADE, related_name="+")
+    ranking_b = models.ForeignKey(Ranking, on_delete=models.CASCADE, related_name="+")
+    labeler_a = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    labeler_b = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(db_index=True)  # the later ranking's: when the pair became comparable
+    day = models.DateField()
+    agree = models.PositiveIntegerField()
+    compared = models.PositiveIntegerField()
+    tau_b = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ranking_a", "ranking_b"], name="ranking_pair_unique"),
+            models.CheckConstraint(condition=Q(labeler_a__lt=models.F("labeler_b")), name="ranking_pair_ordered"),
+        ]
+
+
+class TaskAgreement(models.Model):
+    """A task's agreement over all its rankings: pooled pair counts and alpha's coincidences."""
+
+    task = models.OneToOneField(RankingTask, on_delete=models.CASCADE, primary_key=True, related_name="agreement")
+    n_rankings = models.PositiveSmallIntegerField()
+    last_ranked_at = models.DateTimeField(db_index=True)
+    agree = models.PositiveIntegerField(default=0)
+    compared = models.PositiveIntegerField(default=0)
+    tau_b_mean = models.FloatField(null=True, blank=True)
+    # [[value_c, value_k, weight], ...]: this task's cells of the ordinal-alpha coincidence matrix.
+    coincidences = models.JSONField(default=list, blank=True)

@@ -1,4 +1,4 @@
-"""Celery tasks: take primary keys, call one service. Training jobs arrive with the rounds."""
+"""Celery tasks: take primary keys, call one service."""
 from celery import shared_task
 from django.utils import timezone
 
@@ -7,3 +7,11 @@ from django.utils import timezone
 def heartbeat() -> dict:
     """Answered by a live worker; /healthz waits for it to prove a worker is consuming tasks."""
     return {"ok": True, "at": timezone.now().isoformat()}
+
+
+@shared_task(name="labeling.run_execute", acks_late=True)
+def run_execute(run_id: int) -> str:
+    """Run one background job; a duplicate delivery is harmless (the run is claimed by compare-and-set)."""
+    from labeling.services.run_execute import run_execute as execute
+
+    return execute(run_id=run_id)

@@ -1,0 +1,48 @@
+"""Running one claimed run: dispatch to its job, then finish it with all its outputs or none."""
+from __future__ import annotations
+
+import logging
+import traceback
+
+from django.db import transaction
+
+from labeling.models import Run
+from labeling.services.runs import RunCancelled, RunReporter, run_claim, run_finish
+
+logger = logging.getLogger(__name__)
+
+
+def _job_for(kind: str):
+    if kind == Run.Kind.BOOTSTRAP:
+        from labeling.jobs.bootstrap import job_bootstrap
+
+        return job_bootstrap
+    raise NotImplementedError(f"no job for runs of kind {kind!r} yet")
+
+
+def run_execute(*, run_id: int) -> str:
+    """Claim the run (a duplicate delivery finds it claimed and returns), run its job, finish it."""
+    run = run_claim(run_id=run_id)
+    if run is None:
+        return "skipped: not queued (already claimed, finished or cancelled)"
+    reporter = RunReporter(run)
+    try:
+        register = _job_for(run.kind)(run, reporter)
+        with transaction.atomic():
+            outputs = register()
+            if not run_finish(run_id=run.pk, status=Run.Status.SUCCEEDED, outputs=outputs):
+                transaction.set_rollback(True)  # marked dead or cancelled meanwhile: keep nothing
+                return "discarded: the run stopped being ours before it finished"
+        return Run.Status.SUCCEEDED
+    except RunCancelled:
+        run_finish(run_id=run.pk, status=Run.Status.CANCELLED, error="Cancelled by an admin.")
+        return Run.Status.CANCELLED
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run with its message
+        logger.exception("run %s failed", run.pk)
+        message = f"{type(exc).__name__}: {exc}"
+        try:
+            reporter.log(traceback.format_exc(limit=5))
+        except RunCancelled:
+            pass
+        run_finish(run_id=run.pk, status=Run.Status.FAILED, error=message)
+        return Run.Status.FAILED

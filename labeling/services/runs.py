@@ -1,0 +1,159 @@
+"""The life of a background run: enqueue, claim (compare-and-set), report, finish, cancel, retry.
+
+A Celery message only carries a run id. The worker that flips the row from ``queued`` to
+``running`` runs it; any other delivery of the same message finds no queued row and does nothing,
+which is what makes ``acks_late`` safe. A running job reports through :class:`RunReporter`, which
+writes progress, metrics and a heartbeat, and raises :class:`RunCancelled` at the next step once
+an admin asked to cancel. A run whose heartbeat stopped (its worker died) is marked failed by
+:func:`runs_mark_dead` and can be retried; its job resumes from the checkpoint in its directory.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from labeling.errors import RejectedInput
+from labeling.models import Run
+
+LOG_TAIL_LINES = 200
+TRAINING_KINDS = {Run.Kind.TRAIN_REWARD, Run.Kind.DPO, Run.Kind.PPO, Run.Kind.BOOTSTRAP}
+
+
+class RunCancelled(Exception):
+    """Raised inside a job at its next progress report after an admin cancelled the run."""
+
+
+def run_directory(run: Run) -> Path:
+    """Where a run keeps its inputs, checkpoints and outputs (stable across retries: resume)."""
+    path = Path(settings.VAR_DIR) / "runs" / f"run-{run.pk:06d}-{run.kind}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def queue_for(kind: str) -> str:
+    return "training" if kind in TRAINING_KINDS else "default"
+
+
+def _send(run_id: int, kind: str) -> None:
+    from labeling.tasks import run_execute
+
+    try:
+        run_execute.apply_async(args=[run_id], queue=queue_for(kind))
+    except Exception:  # noqa: BLE001 - Redis down: the run stays queued; runs_requeue sends it later
+        pass
+
+
+def run_enqueue(*, kind: str, config: dict | None = None, inputs: dict | None = None, created_by=None) -> Run:
+    """Create a queued run and send its id to a worker once the transaction commits."""
+    run = Run(kind=kind, config=config or {}, inputs=inputs or {}, created_by=created_by)
+    run.full_clean()
+    run.save()
+    transaction.on_commit(lambda: _send(run.pk, run.kind))
+    return run
+
+
+def run_claim(*, run_id: int) -> Run | None:
+    """``queued -> running`` if and only if this caller changed the row; else ``None``."""
+    now = timezone.now()
+    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+        status=Run.Status.RUNNING, attempts=F("attempts") + 1, started_at=now, heartbeat_at=now, error=""
+    )
+    return Run.objects.get(pk=run_id) if claimed == 1 else None
+
+
+def run_finish(*, run_id: int, status: str, outputs: dict | None = None, error: str = "") -> bool:
+    """``running -> succeeded | failed | cancelled``; False if the run was no longer running."""
+    fields = {"status": status, "finished_at": timezone.now(), "error": error[:5000]}
+    if status == Run.Status.SUCCEEDED:
+        fields["progress"] = 100
+    if outputs is not None:
+        fields["outputs"] = outputs
+    return Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(**fields) == 1
+
+
+def run_cancel(*, run_id: int) -> Run:
+    """A queued run is cancelled at once; a running one stops at its next progress report."""
+    with transaction.atomic():
+        run = Run.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise RejectedInput("No such run.", field="run", status=404)
+        if run.status == Run.Status.QUEUED:
+            run.status, run.finished_at = Run.Status.CANCELLED, timezone.now()
+        elif run.status == Run.Status.RUNNING:
+            run.cancel_requested = True
+        else:
+            raise RejectedInput(f"The run has already {run.status}.", field="run", status=409)
+        run.save(update_fields=["status", "finished_at", "cancel_requested"])
+    return run
+
+
+def run_retry(*, run_id: int) -> Run:
+    """Send a failed run again; its job resumes from the last checkpoint in its directory."""
+    with transaction.atomic():
+        changed = Run.objects.filter(pk=run_id, status=Run.Status.FAILED).update(
+            status=Run.Status.QUEUED, finished_at=None, cancel_requested=False
+        )
+        if changed != 1:
+            raise RejectedInput("Only a failed run can be retried.", field="run", status=409)
+        run = Run.objects.get(pk=run_id)
+        transaction.on_commit(lambda: _send(run.pk, run.kind))
+    return run
+
+
+def runs_mark_dead(*, stale_after: timedelta | None = None) -> list[int]:
+    """Mark running runs whose heartbeat is older than ``stale_after`` as failed (worker died)."""
+    stale_after = stale_after or timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT_SECONDS)
+    cutoff = timezone.now() - stale_after
+    dead = list(Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True))
+    for run_id in dead:
+        Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+            status=Run.Status.FAILED, finished_at=timezone.now(),
+            error=f"The worker stopped reporting (no heartbeat for {stale_after}); retry to resume from the last checkpoint.",
+        )
+    return dead
+
+
+class RunReporter:
+    """The progress callback a job gets: ``reporter(step, total, metrics)`` and ``reporter.log(line)``.
+
+    Writes at most once per ``min_interval`` seconds (and always at the last step), so a fast
+    training loop does not hammer the database.
+    """
+
+    def __init__(self, run: Run, *, min_interval: float = 1.0):
+        self.run_id = run.pk
+        self.min_interval = min_interval
+        self._last_write = 0.0
+        self._lines: list[str] = run.log_tail.splitlines()
+        self._pending_metrics: list[dict] = []
+
+    def __call__(self, step: int, total: int, metrics: dict | None = None) -> None:
+        if metrics:
+            self._pending_metrics.append({"step": step, **metrics})
+        now = time.monotonic()
+        if now - self._last_write < self.min_interval and step < total:
+            return
+        self._last_write = now
+        progress = 100.0 * step / total if total else 0.0
+        self._write(progress=min(progress, 100.0))
+
+    def log(self, line: str) -> None:
+        self._lines = (self._lines + [line.rstrip()])[-LOG_TAIL_LINES:]
+        self._write()
+
+    def _write(self, **fields) -> None:
+        run = Run.objects.only("metrics", "cancel_requested").get(pk=self.run_id)
+        if run.cancel_requested:
+            raise RunCancelled()
+        if self._pending_metrics:
+            fields["metrics"] = run.metrics + self._pending_metrics
+            self._pending_metrics = []
+        Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(
+            heartbeat_at=timezone.now(), log_tail="\n".join(self._lines), **fields
+        )
