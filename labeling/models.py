@@ -63,8 +63,12 @@ class Completion(models.Model):
     task = models.ForeignKey(RankingTask, on_delete=models.CASCADE, related_name="completions")
     text = models.TextField()
     source = models.CharField(max_length=16, choices=Source.choices, default=Source.IMPORT)
-    # Where exactly: a file name now, a model version later.
+    # Where exactly: the file it was imported from, or the sampling run.
     source_detail = models.CharField(max_length=300, blank=True, default="")
+    # The policy version that sampled it (source "model").
+    model_version = models.ForeignKey(
+        "ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="completions"
+    )
 
     class Meta:
         ordering = ["id"]

@@ -31,3 +31,8 @@ def task_factory(db):
 def labeler_client(client, labeler):
     client.force_login(labeler)
     return client
+
+
+# Tiny real models (hidden size 16, 2 layers, real tokenizers), built once per session.
+from tests.modeling.tiny_policy import *  # noqa: E402,F401,F403
+from tests.modeling.tiny_reward import *  # noqa: E402,F401,F403

@@ -13,11 +13,14 @@ logger = logging.getLogger(__name__)
 
 
 def _job_for(kind: str):
-    if kind == Run.Kind.BOOTSTRAP:
-        from labeling.jobs.bootstrap import job_bootstrap
+    from labeling.jobs.bootstrap import job_bootstrap
+    from labeling.jobs.reward import job_train_reward
+    from labeling.jobs.sample import job_sample
 
-        return job_bootstrap
-    raise NotImplementedError(f"no job for runs of kind {kind!r} yet")
+    jobs = {Run.Kind.BOOTSTRAP: job_bootstrap, Run.Kind.TRAIN_REWARD: job_train_reward, Run.Kind.SAMPLE: job_sample}
+    if kind not in jobs:
+        raise NotImplementedError(f"no job for runs of kind {kind!r} yet")
+    return jobs[kind]
 
 
 def run_execute(*, run_id: int) -> str:

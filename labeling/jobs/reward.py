@@ -1,0 +1,51 @@
+"""Train a reward model (grouped K-way Bradley-Terry) on the rankings collected so far."""
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+from labeling.models import ModelVersion, Ranking, Run
+from labeling.selectors.exports import rankings_records
+from labeling.services.model_versions import model_version_register
+from labeling.services.runs import RunReporter, run_directory
+
+
+def _rankings_queryset(inputs: dict):
+    queryset = Ranking.objects.all()
+    if inputs.get("task_ids"):
+        queryset = queryset.filter(task_id__in=inputs["task_ids"])
+    if not inputs.get("include_gold", True):
+        queryset = queryset.filter(task__gold_tiers__isnull=True)
+    return queryset
+
+
+def export_rankings(run: Run) -> tuple[list, str]:
+    """Write the run's rankings to ``rankings.jsonl`` in its directory; return them parsed."""
+    from modeling.rankings import parse_ranking, write_jsonl_atomic
+
+    path = run_directory(run) / "rankings.jsonl"
+    records = list(rankings_records(rankings=_rankings_queryset(run.inputs)))
+    write_jsonl_atomic(records, path)
+    return [parse_ranking(record) for record in records], str(path)
+
+
+def job_train_reward(run: Run, reporter: RunReporter):
+    from modeling.reward_config import RewardConfig
+    from modeling.reward_training import train_reward_model
+
+    rankings, path = export_rankings(run)
+    reporter.log(f"{len(rankings)} rankings exported to {path}")
+    known = {f.name for f in fields(RewardConfig)} - {"output_dir"}
+    config = RewardConfig(output_dir=str(run_directory(run) / "reward"),
+                          **{k: v for k, v in run.config.items() if k in known})
+    checkpoint, metrics = train_reward_model(config, rankings, reporter)
+    reporter.log(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float))}))
+
+    def register() -> dict:
+        summary = {k: v for k, v in metrics.items() if k != "history"}
+        parent = ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD).order_by("-created_at", "-id").first()
+        version = model_version_register(kind=ModelVersion.Kind.REWARD, algorithm="reward", path=checkpoint,
+                                         run=run, parent=parent, config=run.config, metrics=summary)
+        return {"model_version": version.pk, "rankings": len(rankings)}
+
+    return register

@@ -1,0 +1,46 @@
+"""Sample K completions per prompt with a policy version; each prompt becomes a new ranking task."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
+from labeling.services.runs import RunReporter
+
+SAMPLING_KEYS = ("k", "temperature", "top_p", "max_new_tokens", "seed", "max_redraws", "prompt_batch_size")
+
+
+def job_sample(run: Run, reporter: RunReporter):
+    """``inputs``: ``policy_version`` (id) and ``prompt_ids``; ``config``: sampling settings and
+    ``required_rankings``. Prompts whose policy cannot produce two distinct texts are left out."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from modeling.sampling import sample
+
+    version = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
+    prompts = list(Prompt.objects.filter(pk__in=run.inputs["prompt_ids"]).order_by("pk"))
+    policy = AutoModelForCausalLM.from_pretrained(version.path)
+    tokenizer = AutoTokenizer.from_pretrained(version.path)
+    options = {k: run.config[k] for k in SAMPLING_KEYS if k in run.config}
+    reporter.log(f"sampling {len(prompts)} prompts with {version.name}: {options}")
+    groups = sample(policy, tokenizer, [p.text for p in prompts], progress=lambda d, t: reporter(d, t), **options)
+    required = run.config.get("required_rankings", settings.LABELING_DEFAULT_REQUIRED_RANKINGS)
+
+    def register() -> dict:
+        task_ids, dropped = [], 0
+        with transaction.atomic():
+            for prompt, group in zip(prompts, groups):
+                if len(group.completions) < 2:
+                    dropped += 1
+                    continue
+                task = RankingTask.objects.create(prompt=prompt, required_rankings=required)
+                Completion.objects.bulk_create(
+                    Completion(task=task, text=text, source=Completion.Source.MODEL, model_version=version,
+                               source_detail=f"run {run.pk}")
+                    for text in group.completions
+                )
+                task_ids.append(task.pk)
+        return {"tasks_created": len(task_ids), "task_ids": task_ids, "prompts_dropped": dropped,
+                "settings": groups[0].settings if groups else {}}
+
+    return register
