@@ -175,6 +175,49 @@ class Skip(models.Model):
         return f"Skip {self.pk}: task {self.task_id} by {self.labeler_id} ({self.reason})"
 
 
+class TrainingRound(models.Model):
+    """One turn of the loop: train a reward model, improve the policy (DPO or PPO), sample new tasks.
+
+    At most one round is queued or running at a time (a partial unique constraint on ``active``).
+    """
+
+    class Algo(models.TextChoices):
+        DPO = "dpo", "DPO"
+        PPO = "ppo", "PPO"
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    algo = models.CharField(max_length=8, choices=Algo.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    active = models.BooleanField(default=True)  # True while running; unique among rounds
+    config = models.JSONField(default=dict, blank=True)
+    policy_in = models.ForeignKey("ModelVersion", on_delete=models.PROTECT, related_name="rounds_started")
+    reward = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    policy_out = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    prompt_ids = models.JSONField(default=list, blank=True)  # prompts the new policy samples for
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=Q(active=True), name="round_one_active"),
+            models.CheckConstraint(condition=Q(algo__in=["dpo", "ppo"]), name="round_algo_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["running", "succeeded", "failed", "cancelled"]), name="round_status_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Round {self.pk} ({self.algo}, {self.status})"
+
+
 class Run(models.Model):
     """One background job (sample, train a reward model, DPO, PPO, bootstrap the default policy).
 
@@ -199,6 +242,9 @@ class Run(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    training_round = models.ForeignKey(
+        TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
+    )
     config = models.JSONField(default=dict, blank=True)
     # Ids of what the run reads (model versions, rankings filter) and what it made.
     inputs = models.JSONField(default=dict, blank=True)

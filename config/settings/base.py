@@ -123,3 +123,7 @@ LOGGING = {
 # --- Background runs ---------------------------------------------------------------------------
 # Seconds without a progress report after which a running job counts as dead (worker killed).
 RUN_HEARTBEAT_TIMEOUT_SECONDS = env_int("RUN_HEARTBEAT_TIMEOUT_SECONDS", 300)
+# A training round refuses to start with fewer new rankings than this since the last round.
+ROUND_MIN_NEW_RANKINGS = env_int("ROUND_MIN_NEW_RANKINGS", 30)
+# How many prompts the new policy samples K completions for at the end of a round.
+ROUND_SAMPLE_PROMPTS = env_int("ROUND_SAMPLE_PROMPTS", 40)

@@ -7,6 +7,7 @@ import traceback
 from django.db import transaction
 
 from labeling.models import Run
+from labeling.services.rounds import round_advance, round_stop
 from labeling.services.runs import RunCancelled, RunReporter, run_claim, run_finish
 
 logger = logging.getLogger(__name__)
@@ -14,10 +15,12 @@ logger = logging.getLogger(__name__)
 
 def _job_for(kind: str):
     from labeling.jobs.bootstrap import job_bootstrap
+    from labeling.jobs.policy import job_dpo, job_ppo
     from labeling.jobs.reward import job_train_reward
     from labeling.jobs.sample import job_sample
 
-    jobs = {Run.Kind.BOOTSTRAP: job_bootstrap, Run.Kind.TRAIN_REWARD: job_train_reward, Run.Kind.SAMPLE: job_sample}
+    jobs = {Run.Kind.BOOTSTRAP: job_bootstrap, Run.Kind.TRAIN_REWARD: job_train_reward, Run.Kind.SAMPLE: job_sample,
+            Run.Kind.DPO: job_dpo, Run.Kind.PPO: job_ppo}
     if kind not in jobs:
         raise NotImplementedError(f"no job for runs of kind {kind!r} yet")
     return jobs[kind]
@@ -36,9 +39,10 @@ def run_execute(*, run_id: int) -> str:
             if not run_finish(run_id=run.pk, status=Run.Status.SUCCEEDED, outputs=outputs):
                 transaction.set_rollback(True)  # marked dead or cancelled meanwhile: keep nothing
                 return "discarded: the run stopped being ours before it finished"
+            round_advance(run=run, outputs=outputs)
         return Run.Status.SUCCEEDED
     except RunCancelled:
-        run_finish(run_id=run.pk, status=Run.Status.CANCELLED, error="Cancelled by an admin.")
+        _stop(run.pk, Run.Status.CANCELLED, "Cancelled by an admin.")
         return Run.Status.CANCELLED
     except Exception as exc:  # noqa: BLE001 - any failure is recorded on the run with its message
         logger.exception("run %s failed", run.pk)
@@ -47,5 +51,11 @@ def run_execute(*, run_id: int) -> str:
             reporter.log(traceback.format_exc(limit=5))
         except RunCancelled:
             pass
-        run_finish(run_id=run.pk, status=Run.Status.FAILED, error=message)
+        _stop(run.pk, Run.Status.FAILED, message)
         return Run.Status.FAILED
+
+
+def _stop(run_id: int, status: str, error: str) -> None:
+    with transaction.atomic():
+        if run_finish(run_id=run_id, status=status, error=error):
+            round_stop(run_id=run_id, status=status, error=error)

@@ -84,7 +84,10 @@ def run_cancel(*, run_id: int) -> Run:
         if run is None:
             raise RejectedInput("No such run.", field="run", status=404)
         if run.status == Run.Status.QUEUED:
+            from labeling.services.rounds import round_stop
+
             run.status, run.finished_at = Run.Status.CANCELLED, timezone.now()
+            transaction.on_commit(lambda: round_stop(run_id=run.pk, status=Run.Status.CANCELLED, error="Cancelled."))
         elif run.status == Run.Status.RUNNING:
             run.cancel_requested = True
         else:
@@ -102,6 +105,9 @@ def run_retry(*, run_id: int) -> Run:
         if changed != 1:
             raise RejectedInput("Only a failed run can be retried.", field="run", status=409)
         run = Run.objects.get(pk=run_id)
+        from labeling.services.rounds import round_revive
+
+        round_revive(run=run)
         transaction.on_commit(lambda: _send(run.pk, run.kind))
     return run
 
@@ -111,11 +117,15 @@ def runs_mark_dead(*, stale_after: timedelta | None = None) -> list[int]:
     stale_after = stale_after or timedelta(seconds=settings.RUN_HEARTBEAT_TIMEOUT_SECONDS)
     cutoff = timezone.now() - stale_after
     dead = list(Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True))
+    from labeling.services.rounds import round_stop
+
+    error = f"The worker stopped reporting (no heartbeat for {stale_after}); retry to resume from the last checkpoint."
     for run_id in dead:
-        Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
-            status=Run.Status.FAILED, finished_at=timezone.now(),
-            error=f"The worker stopped reporting (no heartbeat for {stale_after}); retry to resume from the last checkpoint.",
-        )
+        with transaction.atomic():
+            if Run.objects.filter(pk=run_id, status=Run.Status.RUNNING, heartbeat_at__lt=cutoff).update(
+                status=Run.Status.FAILED, finished_at=timezone.now(), error=error
+            ):
+                round_stop(run_id=run_id, status=Run.Status.FAILED, error=error)
     return dead
 
 

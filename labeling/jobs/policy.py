@@ -1,0 +1,54 @@
+"""Improve a policy: DPO straight on the rankings, or PPO against a reward model."""
+from __future__ import annotations
+
+from dataclasses import fields
+
+from labeling.jobs.reward import export_rankings
+from labeling.models import ModelVersion, Prompt, Run
+from labeling.services.model_versions import model_version_register
+from labeling.services.runs import RunReporter, run_directory
+
+_MANAGED = {"output_dir", "policy", "reward_model", "inputs"}
+
+
+def _config(config_class, run: Run, **managed):
+    known = {f.name for f in fields(config_class)} - _MANAGED
+    return config_class(**managed, **{k: v for k, v in run.config.items() if k in known})
+
+
+def _register(run: Run, parent: ModelVersion, algorithm: str, checkpoint, metrics: dict):
+    def register() -> dict:
+        summary = {k: v for k, v in metrics.items() if k != "history"}
+        version = model_version_register(kind=ModelVersion.Kind.POLICY, algorithm=algorithm, path=checkpoint,
+                                         run=run, parent=parent, config=run.config, metrics=summary)
+        return {"model_version": version.pk}
+
+    return register
+
+
+def job_dpo(run: Run, reporter: RunReporter):
+    """``inputs``: ``policy_version``; trains on the stored rankings (see ``export_rankings``)."""
+    from modeling.dpo import DPOConfig, train_dpo
+
+    policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
+    rankings, path = export_rankings(run)
+    reporter.log(f"DPO from {policy.name} on {len(rankings)} rankings ({path})")
+    config = _config(DPOConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
+                     inputs={"policy_version": policy.pk, "rankings": path})
+    checkpoint, metrics = train_dpo(config, rankings, reporter)
+    return _register(run, policy, "dpo", checkpoint, metrics)
+
+
+def job_ppo(run: Run, reporter: RunReporter):
+    """``inputs``: ``policy_version``, ``reward_version`` and ``prompt_ids`` (rollout prompts)."""
+    from modeling.ppo import PPOConfig, train_ppo
+
+    policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
+    reward = ModelVersion.objects.get(pk=run.inputs["reward_version"], kind=ModelVersion.Kind.REWARD)
+    prompts = list(Prompt.objects.filter(pk__in=run.inputs["prompt_ids"]).values_list("text", flat=True))
+    reporter.log(f"PPO from {policy.name} against {reward.name} on {len(prompts)} prompts")
+    config = _config(PPOConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
+                     reward_model=reward.path,
+                     inputs={"policy_version": policy.pk, "reward_version": reward.pk, "prompts": len(prompts)})
+    checkpoint, metrics = train_ppo(config, prompts, reporter)
+    return _register(run, policy, "ppo", checkpoint, metrics)

@@ -1,0 +1,141 @@
+"""Training rounds: train a reward model -> DPO or PPO -> sample the next tasks with the new policy.
+
+Each step is a run; when a run of a round succeeds, :func:`round_advance` (called in the same
+transaction that marks the run succeeded) enqueues the next step, so a round never skips or
+repeats a step. A failed or cancelled step ends the round the same way (:func:`round_stop`).
+Rankings: every stored ranking trains the reward model and DPO (earlier rounds' data included,
+as in InstructGPT's iterated collection); gold tasks included.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from labeling.errors import RejectedInput
+from labeling.models import ModelVersion, Prompt, Ranking, Run, TrainingRound
+from labeling.services.runs import run_enqueue
+
+DEFAULT_CONFIG = {
+    "reward": {"epochs": 2, "learning_rate": 5e-5},
+    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 5e-5, "loss_type": "sigmoid"},
+    "ppo": {"iterations": 10, "rollout_batch_size": 32, "kl_beta": 0.02, "learning_rate": 1e-5},
+    "sample": {"k": 4, "temperature": 1.0, "max_new_tokens": 48},
+}
+
+
+def _merged(config: dict | None) -> dict:
+    merged = {section: dict(values) for section, values in DEFAULT_CONFIG.items()}
+    for section, values in (config or {}).items():
+        if section not in merged or not isinstance(values, dict):
+            raise RejectedInput(f"Unknown round setting {section!r}.", field="config")
+        merged[section].update(values)
+    return merged
+
+
+def _new_rankings_since_last_round() -> int:
+    last = TrainingRound.objects.filter(status=TrainingRound.Status.SUCCEEDED).order_by("-created_at").first()
+    rankings = Ranking.objects.all()
+    return rankings.filter(created_at__gt=last.created_at).count() if last else rankings.count()
+
+
+def _default_prompt_ids(count: int) -> list[int]:
+    """The prompts with the fewest ranking tasks so far (new prompts first), oldest first."""
+    prompts = Prompt.objects.annotate(n_tasks=Count("tasks")).order_by("n_tasks", "pk")
+    return list(prompts.values_list("pk", flat=True)[:count])
+
+
+def round_start(*, algo: str, created_by=None, config: dict | None = None, prompt_ids: list[int] | None = None,
+                min_new_rankings: int | None = None) -> TrainingRound:
+    """Start a round from the latest policy version, or refuse with a message and write nothing."""
+    if algo not in TrainingRound.Algo.values:
+        raise RejectedInput(f"Choose the algorithm: {' or '.join(TrainingRound.Algo.values)}.", field="algo")
+    merged = _merged(config)
+    minimum = settings.ROUND_MIN_NEW_RANKINGS if min_new_rankings is None else min_new_rankings
+    with transaction.atomic():
+        active = TrainingRound.objects.filter(active=True).first()
+        if active is not None:
+            raise RejectedInput(f"Round {active.pk} is still running; wait for it or cancel it.", field="round",
+                                status=409)
+        policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
+        if policy is None:
+            raise RejectedInput("There is no policy yet: train the default policy first.", field="policy", status=409)
+        new = _new_rankings_since_last_round()
+        if new < minimum:
+            raise RejectedInput(f"Only {new} new rankings since the last round; a round needs at least {minimum}.",
+                                field="rankings", status=409)
+        if prompt_ids is None:
+            prompt_ids = _default_prompt_ids(settings.ROUND_SAMPLE_PROMPTS)
+        elif Prompt.objects.filter(pk__in=prompt_ids).count() != len(set(prompt_ids)) or not prompt_ids:
+            raise RejectedInput("Some of the chosen prompts do not exist.", field="prompt_ids")
+        try:
+            with transaction.atomic():
+                training_round = TrainingRound.objects.create(
+                    algo=algo, config=merged, policy_in=policy, prompt_ids=list(prompt_ids), created_by=created_by
+                )
+        except IntegrityError:  # another admin started one at the same moment
+            raise RejectedInput("Another round was just started.", field="round", status=409) from None
+        _enqueue_step(training_round, Run.Kind.TRAIN_REWARD, created_by=created_by)
+    return training_round
+
+
+def _enqueue_step(training_round: TrainingRound, kind: str, *, created_by=None) -> Run:
+    config = training_round.config
+    if kind == Run.Kind.TRAIN_REWARD:
+        step_config, inputs = config["reward"], {"round": training_round.pk}
+    elif kind == Run.Kind.DPO:
+        step_config, inputs = config["dpo"], {"round": training_round.pk, "policy_version": training_round.policy_in_id}
+    elif kind == Run.Kind.PPO:
+        rollout_prompts = list(Prompt.objects.filter(tasks__rankings__isnull=False).distinct()
+                               .values_list("pk", flat=True)) or training_round.prompt_ids
+        step_config = config["ppo"]
+        inputs = {"round": training_round.pk, "policy_version": training_round.policy_in_id,
+                  "reward_version": training_round.reward_id, "prompt_ids": rollout_prompts}
+    else:
+        step_config = config["sample"]
+        inputs = {"round": training_round.pk, "policy_version": training_round.policy_out_id,
+                  "prompt_ids": training_round.prompt_ids}
+    run = run_enqueue(kind=kind, config=step_config, inputs=inputs, created_by=created_by)
+    Run.objects.filter(pk=run.pk).update(training_round=training_round)
+    return run
+
+
+def round_advance(*, run: Run, outputs: dict) -> None:
+    """After a step succeeded: record what it made and enqueue the next step, or finish the round."""
+    if run.training_round_id is None:
+        return
+    training_round = TrainingRound.objects.select_for_update().get(pk=run.training_round_id)
+    if not training_round.active:
+        return
+    if run.kind == Run.Kind.TRAIN_REWARD:
+        training_round.reward_id = outputs["model_version"]
+        training_round.save(update_fields=["reward"])
+        _enqueue_step(training_round, training_round.algo)
+    elif run.kind in (Run.Kind.DPO, Run.Kind.PPO):
+        training_round.policy_out_id = outputs["model_version"]
+        training_round.save(update_fields=["policy_out"])
+        _enqueue_step(training_round, Run.Kind.SAMPLE)
+    else:
+        training_round.status, training_round.active = TrainingRound.Status.SUCCEEDED, False
+        training_round.finished_at = timezone.now()
+        training_round.save(update_fields=["status", "active", "finished_at"])
+
+
+def round_stop(*, run_id: int, status: str, error: str = "") -> None:
+    """A step failed or was cancelled: the round ends with that status (retrying the step revives it)."""
+    run = Run.objects.filter(pk=run_id).only("training_round").first()
+    if run is None or run.training_round_id is None:
+        return
+    TrainingRound.objects.filter(pk=run.training_round_id, active=True).update(
+        status=status, active=False, finished_at=timezone.now(), error=error[:2000]
+    )
+
+
+def round_revive(*, run: Run) -> None:
+    """A failed step is being retried: its round runs again, unless another round is active now."""
+    if run.training_round_id is None or TrainingRound.objects.filter(active=True).exists():
+        return
+    TrainingRound.objects.filter(pk=run.training_round_id, status=TrainingRound.Status.FAILED).update(
+        status=TrainingRound.Status.RUNNING, active=True, finished_at=None, error=""
+    )
