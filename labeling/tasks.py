@@ -15,3 +15,11 @@ def run_execute(run_id: int) -> str:
     from labeling.services.run_execute import run_execute as execute
 
     return execute(run_id=run_id)
+
+
+@shared_task(name="labeling.stats_refresh", acks_late=True)
+def stats_refresh() -> int:
+    """Count rankings the agreement cache has not seen; safe to run twice (tasks are rebuilt whole)."""
+    from labeling.services.stats import stats_refresh as refresh
+
+    return refresh()

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from labeling.errors import RejectedInput
 from labeling.models import ModelVersion, Prompt, Ranking, Run, TrainingRound
+from labeling.selectors.runs import prompts_with_fewest_tasks
 from labeling.services.runs import run_enqueue
 
 DEFAULT_CONFIG = {
@@ -40,12 +40,6 @@ def _new_rankings_since_last_round() -> int:
     return rankings.filter(created_at__gt=last.created_at).count() if last else rankings.count()
 
 
-def _default_prompt_ids(count: int) -> list[int]:
-    """The prompts with the fewest ranking tasks so far (new prompts first), oldest first."""
-    prompts = Prompt.objects.annotate(n_tasks=Count("tasks")).order_by("n_tasks", "pk")
-    return list(prompts.values_list("pk", flat=True)[:count])
-
-
 def round_start(*, algo: str, created_by=None, config: dict | None = None, prompt_ids: list[int] | None = None,
                 min_new_rankings: int | None = None) -> TrainingRound:
     """Start a round from the latest policy version, or refuse with a message and write nothing."""
@@ -66,9 +60,12 @@ def round_start(*, algo: str, created_by=None, config: dict | None = None, promp
             raise RejectedInput(f"Only {new} new rankings since the last round; a round needs at least {minimum}.",
                                 field="rankings", status=409)
         if prompt_ids is None:
-            prompt_ids = _default_prompt_ids(settings.ROUND_SAMPLE_PROMPTS)
-        elif Prompt.objects.filter(pk__in=prompt_ids).count() != len(set(prompt_ids)) or not prompt_ids:
+            prompt_ids = prompts_with_fewest_tasks(count=settings.ROUND_SAMPLE_PROMPTS)
+        elif Prompt.objects.filter(pk__in=prompt_ids).count() != len(set(prompt_ids)):
             raise RejectedInput("Some of the chosen prompts do not exist.", field="prompt_ids")
+        if not prompt_ids:
+            raise RejectedInput("There are no prompts for the new policy to sample: import prompts first.",
+                                field="prompt_ids")
         try:
             with transaction.atomic():
                 training_round = TrainingRound.objects.create(

@@ -1,0 +1,24 @@
+"""Forms for admin pages: they parse and bound the input, services decide."""
+from django import forms
+
+from labeling.models import TrainingRound
+
+
+class RoundStartForm(forms.Form):
+    algo = forms.ChoiceField(choices=TrainingRound.Algo.choices, initial="dpo", widget=forms.RadioSelect,
+                             help_text="DPO trains on the rankings directly; PPO against the new reward model.")
+    beta = forms.FloatField(min_value=0.001, max_value=10, initial=0.1,
+                            help_text="DPO beta, or PPO's initial KL coefficient (then 0.02 is typical).")
+    learning_rate = forms.FloatField(min_value=1e-7, max_value=1e-2, initial=5e-5)
+    epochs = forms.IntegerField(min_value=1, max_value=20, initial=2, help_text="Reward-model and DPO epochs.")
+    ppo_iterations = forms.IntegerField(min_value=1, max_value=500, initial=10)
+    sample_prompts = forms.IntegerField(min_value=1, max_value=2000, initial=40,
+                                        help_text="Prompts the new policy samples for (fewest tasks first).")
+    k = forms.IntegerField(min_value=2, max_value=9, initial=4, help_text="Completions per new task.")
+
+    def round_config(self) -> dict:
+        data = self.cleaned_data
+        policy = {"dpo": {"beta": data["beta"], "learning_rate": data["learning_rate"], "epochs": data["epochs"]},
+                  "ppo": {"kl_beta": data["beta"], "learning_rate": data["learning_rate"],
+                          "iterations": data["ppo_iterations"]}}[data["algo"]]
+        return {"reward": {"epochs": data["epochs"]}, data["algo"]: policy, "sample": {"k": data["k"]}}

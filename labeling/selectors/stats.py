@@ -1,0 +1,235 @@
+"""What the agreement dashboard shows, read from the cached figures in a handful of SQL aggregates.
+
+Every figure is a sum over cached rows (``RankingStats`` per ranking, ``RankingPair`` per pair of
+rankings of a task, ``TaskAgreement`` per task; see ``labeling/services/stats.py``), so a page costs
+a few ``GROUP BY`` queries whatever the number of rankings. The one Python loop is over tasks' small
+coincidence lists for Krippendorff's alpha.
+
+Filtering. :class:`StatsFilter` holds the date range (UTC dates, both ends included). A ranking is in
+the range when it was submitted in it; a pair when its later ranking was (the moment the two became
+comparable); a task when its latest ranking was (its figures cover all its rankings). Filtering by
+training round or task set needs one field on ``StatsFilter`` and one clause in
+:meth:`StatsFilter.tasks`, which every query already goes through (``task__round=...``) once tasks
+carry a round; the view's form gets the matching field.
+
+Reward-model agreement waits for reward-model jobs to report it: :func:`reward_model_agreement`
+reads it from the newest reward ``ModelVersion``'s metrics when present (the contract is in its
+docstring) and the labeler table shows it as one more column.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, Sum, Window
+from django.db.models.functions import RowNumber
+
+from labeling import agreement
+from labeling.models import ModelVersion, Ranking, RankingPair, RankingStats, Skip, TaskAgreement
+
+MIN_PAIRS_FOR_OUTLIER = 20  # a labeler with fewer compared pairs is not judged on that figure
+
+
+@dataclass(frozen=True)
+class StatsFilter:
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def moment(self, field: str) -> Q:
+        """Rows whose ``field`` (a datetime) falls in the range."""
+        q = Q()
+        if self.since:
+            q &= Q(**{f"{field}__gte": dt.datetime.combine(self.since, dt.time.min, dt.timezone.utc)})
+        if self.until:
+            q &= Q(**{f"{field}__lt": dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time.min, dt.timezone.utc)})
+        return q
+
+    def tasks(self, task_field: str = "task") -> Q:
+        """Rows whose task is selected. Rounds and task sets add their clause here."""
+        return Q()
+
+    def rows(self, field: str, task_field: str = "task") -> Q:
+        return self.moment(field) & self.tasks(task_field)
+
+
+def _pct(agree, compared):
+    return agreement.ratio(agree or 0, compared or 0)
+
+
+def stats_totals(f: StatsFilter) -> dict:
+    rankings = Ranking.objects.filter(f.rows("created_at"))
+    pairs = RankingPair.objects.filter(f.rows("created_at")).aggregate(a=Sum("agree"), c=Sum("compared"))
+    tasks = TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2)
+    tau = tasks.aggregate(t=Sum("tau_b_mean"), n=Count("tau_b_mean"))
+    return {
+        "rankings": rankings.count(),
+        "labelers": rankings.values("labeler").distinct().count(),
+        "tasks_ranked": rankings.values("task").distinct().count(),
+        "tasks_multi": tasks.count(),
+        "skips": Skip.objects.filter(f.rows("created_at")).count(),
+        "pairs_compared": pairs["c"] or 0,
+        "agreement": _pct(pairs["a"], pairs["c"]),
+        "tau_b": agreement.ratio(tau["t"] or 0, tau["n"]),
+        "alpha": stats_alpha(f),
+    }
+
+
+def stats_alpha(f: StatsFilter) -> float | None:
+    """Krippendorff's ordinal alpha over the selected tasks with two or more rankings."""
+    total: dict = {}
+    rows = TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2).values_list("coincidences", flat=True)
+    for cells in rows.iterator(chunk_size=5000):
+        agreement.add_coincidences(total, cells)
+    return agreement.alpha_ordinal(total)
+
+
+def stats_throughput(f: StatsFilter) -> list[tuple[dt.date, int]]:
+    """Rankings per UTC day."""
+    rows = RankingStats.objects.filter(f.rows("created_at")).values("day").annotate(n=Count("pk")).order_by("day")
+    return [(row["day"], row["n"]) for row in rows]
+
+
+def stats_agreement_by_week(f: StatsFilter) -> list[tuple[dt.date, float | None, int]]:
+    """(Monday, pairwise agreement, pairs compared) per week. By round, once rounds exist."""
+    weeks: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
+    rows = RankingPair.objects.filter(f.rows("created_at")).values("day").annotate(a=Sum("agree"), c=Sum("compared"))
+    for row in rows:
+        week = weeks[row["day"] - dt.timedelta(days=row["day"].weekday())]
+        week[0] += row["a"]
+        week[1] += row["c"]
+    return [(monday, _pct(a, c), c) for monday, (a, c) in sorted(weeks.items())]
+
+
+def stats_pair_cells(f: StatsFilter) -> dict[tuple[int, int], tuple[int, int]]:
+    """(labeler a, labeler b) with a < b -> (agreeing pairs, compared pairs)."""
+    rows = (RankingPair.objects.filter(f.rows("created_at")).values("labeler_a", "labeler_b")
+            .annotate(a=Sum("agree"), c=Sum("compared")))
+    return {(row["labeler_a"], row["labeler_b"]): (row["a"], row["c"]) for row in rows}
+
+
+def _median_seconds(f: StatsFilter) -> dict[int, float]:
+    """Each labeler's median seconds per ranking, picked out by window functions in SQL."""
+    ranked = RankingStats.objects.filter(f.rows("created_at"), seconds__isnull=False).annotate(
+        row=Window(RowNumber(), partition_by=[F("labeler_id")], order_by=F("seconds").asc()),
+        count=Window(Count("pk"), partition_by=[F("labeler_id")]),
+    )
+    middle = ranked.filter(Q(row=(F("count") + 1) / 2) | Q(row=(F("count") + 2) / 2))
+    values: dict[int, list[float]] = defaultdict(list)
+    for labeler_id, seconds in middle.values_list("labeler_id", "seconds"):
+        values[labeler_id].append(seconds)
+    return {labeler_id: sum(v) / len(v) for labeler_id, v in values.items()}
+
+
+def reward_model_agreement() -> dict[int, float]:
+    """Labeler id -> agreement of the newest reward model with that labeler on held-out tasks.
+
+    Contract for the reward-model job: put ``{"reward/labeler_agreement": {"<labeler id>":
+    [agreeing pairs, compared pairs], ...}}`` in its ``ModelVersion.metrics`` (pairs counted by the
+    rule of :func:`labeling.agreement.pairwise_agreement`). Empty until such a model exists.
+    """
+    latest = ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD).order_by("-created_at", "-id").first()
+    counts = (latest.metrics or {}).get("reward/labeler_agreement", {}) if latest else {}
+    return {int(k): v[0] / v[1] for k, v in counts.items() if isinstance(v, list) and len(v) == 2 and v[1]}
+
+
+# Labeler-table columns: key, heading, which side is bad, smallest spread used when flagging.
+COLUMNS = [
+    ("rankings", "Rankings", None, None),
+    ("skip_rate", "Skip rate", "high", 0.05),
+    ("pair_agreement", "Agreement with others", "low", 0.03),
+    ("consensus", "Agreement with consensus", "low", 0.03),
+    ("gold", "Gold accuracy", "low", 0.03),
+    ("median_seconds", "Median seconds", "low", 2.0),
+    ("display_order", "Submitted as shown", "high", 0.03),
+    ("first_shown", "First shown wins (÷ chance)", "high", 0.1),
+    ("reward_model", "Reward model agreement", None, None),
+]
+
+
+def stats_labeler_rows(f: StatsFilter, *, cells=None) -> list[dict]:
+    """One row per labeler with rankings or skips in range: the figures of COLUMNS and ``flags``."""
+    per = {row["labeler"]: row for row in RankingStats.objects.filter(f.rows("created_at")).values("labeler").annotate(
+        rankings=Count("pk"), cons_a=Sum("consensus_agree"), cons_c=Sum("consensus_compared"),
+        gold_a=Sum("gold_agree"), gold_c=Sum("gold_compared"),
+        shown=Count("pk", filter=Q(follows_display_order=True)),
+        credit=Sum("first_shown_credit"), chance=Sum("first_shown_chance"),
+    )}
+    skips = dict(Skip.objects.filter(f.rows("created_at")).values("labeler").annotate(n=Count("pk")).values_list("labeler", "n"))
+    pairs: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for (a, b), (agree, compared) in (stats_pair_cells(f) if cells is None else cells).items():
+        for labeler in (a, b):
+            pairs[labeler][0] += agree
+            pairs[labeler][1] += compared
+    seconds, reward = _median_seconds(f), reward_model_agreement()
+    names = dict(get_user_model().objects.filter(pk__in=set(per) | set(skips)).values_list("pk", "username"))
+    rows = []
+    for labeler_id, name in sorted(names.items(), key=lambda item: item[1].lower()):
+        p = per.get(labeler_id, {})
+        n = p.get("rankings", 0)
+        rows.append({
+            "id": labeler_id, "name": name, "rankings": n, "skips": skips.get(labeler_id, 0),
+            "skip_rate": agreement.ratio(skips.get(labeler_id, 0), n + skips.get(labeler_id, 0)),
+            "pair_agreement": _pct(*pairs[labeler_id]), "pair_compared": pairs[labeler_id][1],
+            "consensus": _pct(p.get("cons_a"), p.get("cons_c")), "consensus_compared": p.get("cons_c") or 0,
+            "gold": _pct(p.get("gold_a"), p.get("gold_c")), "gold_compared": p.get("gold_c") or 0,
+            "median_seconds": seconds.get(labeler_id),
+            "display_order": agreement.ratio(p.get("shown", 0), n),
+            "first_shown": agreement.ratio(p.get("credit") or 0, p.get("chance") or 0),
+            "first_shown_rate": agreement.ratio(p.get("credit") or 0, n),
+            "reward_model": reward.get(labeler_id),
+        })
+    _flag(rows)
+    return rows
+
+
+def _flag(rows: list[dict]) -> None:
+    """Mark each figure that is an outlier among labelers (too few pairs: not judged)."""
+    support = {"pair_agreement": "pair_compared", "consensus": "consensus_compared", "gold": "gold_compared"}
+    for row in rows:
+        row["flags"] = set()
+    for key, _heading, worse, floor in COLUMNS:
+        if worse is None:
+            continue
+        values = {i: row[key] for i, row in enumerate(rows)
+                  if key not in support or row[support[key]] >= MIN_PAIRS_FOR_OUTLIER}
+        for i in agreement.outliers(values, worse=worse, floor=floor):
+            rows[i]["flags"].add(key)
+
+
+def stats_lowest_tasks(f: StatsFilter, *, limit: int = 10) -> list[dict]:
+    """Tasks with two or more rankings whose labelers agreed least."""
+    share = ExpressionWrapper(F("agree") * 1.0 / F("compared"), output_field=FloatField())
+    rows = (TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2, compared__gt=0)
+            .annotate(share=share).order_by("share", "-compared", "task_id")
+            .values("task_id", "task__prompt__text", "n_rankings", "share", "compared", "tau_b_mean")[:limit])
+    return [{"task_id": r["task_id"], "prompt": r["task__prompt__text"], "n_rankings": r["n_rankings"],
+             "agreement": r["share"], "compared": r["compared"], "tau_b": r["tau_b_mean"]} for r in rows]
+
+
+def stats_task_detail(*, task_id: int) -> dict | None:
+    """One task's rankings side by side, with each pair's agreement and tau-b computed afresh."""
+    from labeling.models import RankingTask
+
+    task = RankingTask.objects.select_related("prompt").filter(pk=task_id).first()
+    if task is None:
+        return None
+    completions = list(task.completions.order_by("id").values("id", "text"))
+    letter = {c["id"]: chr(ord("A") + i) for i, c in enumerate(completions)}
+    rankings = list(task.rankings.select_related("labeler").order_by("labeler__username", "id"))
+    columns = [{
+        "labeler": r.labeler.get_username(), "created_at": r.created_at, "seconds": r.seconds, "comment": r.comment,
+        "tiers": [[letter.get(cid, "?") for cid in tier] for tier in r.tiers],
+        "shown": [letter.get(cid, "?") for cid in r.display_order],
+        "consensus": _pct(*agreement.consensus_agreement(r.tiers, [o.tiers for o in rankings if o.pk != r.pk])),
+        "gold": _pct(*agreement.gold_agreement(r.tiers, task.gold_tiers)) if task.gold_tiers else None,
+    } for r in rankings]
+    pairs = [{
+        "a": a.labeler.get_username(), "b": b.labeler.get_username(),
+        "agreement": _pct(*agreement.pairwise_agreement(a.tiers, b.tiers)),
+        "tau_b": agreement.kendall_tau_b(a.tiers, b.tiers),
+    } for i, a in enumerate(rankings) for b in rankings[i + 1:]]
+    gold = [[letter.get(cid, "?") for cid in tier] for tier in task.gold_tiers] if task.gold_tiers else None
+    return {"task": task, "completions": [{**c, "letter": letter[c["id"]]} for c in completions],
+            "columns": columns, "pairs": pairs, "gold": gold}

@@ -1,0 +1,123 @@
+"""Keeping the cached agreement figures current, one task at a time, as rankings arrive.
+
+A task's figures depend on all of its rankings (the leave-one-out consensus, alpha's
+coincidences), so the unit of work is the task: :func:`task_stats_rebuild` recomputes every cached
+row of the given tasks from their rankings and replaces the old rows. That makes it idempotent and
+safe to repeat; a ranking that arrives while it runs has no ``RankingStats`` row yet and is picked
+up by the next :func:`stats_refresh`.
+
+:func:`stats_refresh` finds rankings without a ``RankingStats`` row and rebuilds their tasks. The
+dashboard calls it when the backlog is small and otherwise enqueues the ``labeling.stats_refresh``
+Celery task. Editing a task's gold tiers or deleting rankings leaves figures stale until
+``manage.py stats_rebuild`` (or :func:`stats_rebuild_all`) runs.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from itertools import combinations
+
+from django.db import transaction
+
+from labeling import agreement
+from labeling.models import Ranking, RankingPair, RankingStats, RankingTask, TaskAgreement
+
+BATCH_TASKS = 500
+
+
+def _utc_day(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(dt.timezone.utc).date()
+
+
+def _pair_rows(task_id: int, rankings: list[dict]) -> list[RankingPair]:
+    rows = []
+    for first, second in combinations(rankings, 2):
+        if first["labeler_id"] > second["labeler_id"]:
+            first, second = second, first
+        agree, compared = agreement.pairwise_agreement(first["tiers"], second["tiers"])
+        later = max(first["created_at"], second["created_at"])
+        rows.append(RankingPair(
+            task_id=task_id, ranking_a_id=first["id"], ranking_b_id=second["id"],
+            labeler_a_id=first["labeler_id"], labeler_b_id=second["labeler_id"],
+            created_at=later, day=_utc_day(later), agree=agree, compared=compared,
+            tau_b=agreement.kendall_tau_b(first["tiers"], second["tiers"]),
+        ))
+    return rows
+
+
+def _ranking_rows(task_id: int, rankings: list[dict], gold) -> list[RankingStats]:
+    rows = []
+    for ranking in rankings:
+        others = [r["tiers"] for r in rankings if r["id"] != ranking["id"]]
+        consensus = agreement.consensus_agreement(ranking["tiers"], others)
+        gold_counts = agreement.gold_agreement(ranking["tiers"], gold) if gold else (0, 0)
+        credit, chance = agreement.first_shown_credit(ranking["tiers"], ranking["display_order"])
+        rows.append(RankingStats(
+            ranking_id=ranking["id"], task_id=task_id, labeler_id=ranking["labeler_id"],
+            created_at=ranking["created_at"], day=_utc_day(ranking["created_at"]), seconds=ranking["seconds"],
+            consensus_agree=consensus[0], consensus_compared=consensus[1],
+            gold_agree=gold_counts[0], gold_compared=gold_counts[1],
+            follows_display_order=agreement.follows_display_order(ranking["tiers"], ranking["display_order"]),
+            first_shown_credit=credit, first_shown_chance=chance,
+        ))
+    return rows
+
+
+def _task_row(task_id: int, rankings: list[dict], pairs: list[RankingPair]) -> TaskAgreement:
+    taus = [p.tau_b for p in pairs if p.tau_b is not None]
+    coincidences = agreement.task_coincidences([r["tiers"] for r in rankings])
+    return TaskAgreement(
+        task_id=task_id, n_rankings=len(rankings), last_ranked_at=max(r["created_at"] for r in rankings),
+        agree=sum(p.agree for p in pairs), compared=sum(p.compared for p in pairs),
+        tau_b_mean=sum(taus) / len(taus) if taus else None,
+        coincidences=[[c, k, round(w, 9)] for (c, k), w in sorted(coincidences.items())],
+    )
+
+
+def task_stats_rebuild(*, task_ids: list[int]) -> int:
+    """Recompute and replace the cached rows of these tasks; returns how many rankings were counted."""
+    with transaction.atomic():
+        # Lock the tasks so two workers rebuilding the same task do not interleave (Postgres).
+        gold = dict(RankingTask.objects.select_for_update().filter(pk__in=task_ids).values_list("pk", "gold_tiers"))
+        by_task: dict[int, list[dict]] = defaultdict(list)
+        fields = ("id", "task_id", "labeler_id", "tiers", "display_order", "seconds", "created_at")
+        for ranking in Ranking.objects.filter(task_id__in=gold).order_by("id").values(*fields):
+            by_task[ranking["task_id"]].append(ranking)
+        ranking_rows, pair_rows, task_rows = [], [], []
+        for task_id, rankings in by_task.items():
+            pairs = _pair_rows(task_id, rankings)
+            pair_rows += pairs
+            ranking_rows += _ranking_rows(task_id, rankings, gold[task_id])
+            task_rows.append(_task_row(task_id, rankings, pairs))
+        for model in (RankingStats, RankingPair, TaskAgreement):
+            model.objects.filter(task_id__in=gold).delete()
+        RankingStats.objects.bulk_create(ranking_rows, batch_size=1000)
+        RankingPair.objects.bulk_create(pair_rows, batch_size=1000)
+        TaskAgreement.objects.bulk_create(task_rows, batch_size=1000)
+    return len(ranking_rows)
+
+
+def stats_pending_tasks(*, limit: int | None = None) -> list[int]:
+    """Ids of tasks with a ranking the cache has not counted yet."""
+    pending = Ranking.objects.filter(stats__isnull=True).order_by("task_id").values_list("task_id", flat=True).distinct()
+    return list(pending[:limit] if limit else pending)
+
+
+def stats_refresh(*, max_tasks: int | None = None) -> int:
+    """Count every ranking not yet counted (up to ``max_tasks`` tasks); returns rankings counted."""
+    task_ids = stats_pending_tasks(limit=max_tasks)
+    counted = 0
+    for start in range(0, len(task_ids), BATCH_TASKS):
+        counted += task_stats_rebuild(task_ids=task_ids[start:start + BATCH_TASKS])
+    return counted
+
+
+def stats_rebuild_all() -> int:
+    """Recount every task from scratch (after gold tiers were edited or rankings deleted)."""
+    with transaction.atomic():
+        TaskAgreement.objects.exclude(task__rankings__isnull=False).delete()
+    task_ids = list(Ranking.objects.order_by("task_id").values_list("task_id", flat=True).distinct())
+    counted = 0
+    for start in range(0, len(task_ids), BATCH_TASKS):
+        counted += task_stats_rebuild(task_ids=task_ids[start:start + BATCH_TASKS])
+    return counted

@@ -1,0 +1,111 @@
+"""/stats/: who may see it, what an empty project shows, sorting, escaping and the CSV export."""
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+from labeling.models import Ranking
+from labeling.services.simulated_rankings import SimulationSpec, rankings_simulate
+from labeling.views.stats import csv_cell
+from tests.factories import UserFactory
+
+PAGES = [("stats", []), ("stats-labelers-csv", []), ("stats-task", [1])]
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def populated(db):
+    spec = SimulationSpec(tasks=30, labelers=3, random_labelers=1, per_task=4, skip_rate=0.0, seed=3)
+    return rankings_simulate(spec=spec)
+
+
+@pytest.mark.parametrize("name,args", PAGES)
+def test_anonymous_goes_to_login(client, db, name, args):
+    response = client.get(reverse(name, args=args))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("name,args", PAGES)
+def test_a_labeler_is_refused(labeler_client, task_factory, name, args):
+    task_factory()
+    response = labeler_client.get(reverse(name, args=args))
+    assert response.status_code == 403
+
+
+def test_an_empty_project_shows_a_page(admin_client):
+    response = admin_client.get(reverse("stats"))
+    assert response.status_code == 200
+    assert b"No rankings yet" in response.content
+    response = admin_client.get(reverse("stats-labelers-csv"))
+    assert response.status_code == 200
+    assert response.content.decode().splitlines()[0].startswith("name,rankings,skips")
+
+
+def test_dashboard_counts_new_rankings_and_flags_the_random_labeler(admin_client, populated):
+    response = admin_client.get(reverse("stats"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Unlike the others: <b>random-sim-1</b>" in page
+    assert page.count("<svg") == 3  # throughput, agreement by week, heat map
+    assert f"<b>{populated['rankings']}</b>" in page
+    low = response.context["lowest"][0]
+    detail = admin_client.get(reverse("stats-task", args=[low["task_id"]]))
+    assert detail.status_code == 200
+    assert detail.content.decode().count('class="ranking"') == Ranking.objects.filter(task_id=low["task_id"]).count()
+
+
+def test_labeler_table_sorts_by_any_column(admin_client, populated):
+    response = admin_client.get(reverse("stats"), {"sort": "pair_agreement", "dir": "desc"})
+    names = [row["name"] for row in response.context["rows"]]
+    assert names[-1] == "random-sim-1"
+    response = admin_client.get(reverse("stats"), {"sort": "pair_agreement"})
+    assert [row["name"] for row in response.context["rows"]][0] == "random-sim-1"
+    assert admin_client.get(reverse("stats"), {"sort": "no_such_column"}).status_code == 200
+
+
+def test_a_bad_date_range_is_reported_not_an_error(admin_client, populated):
+    response = admin_client.get(reverse("stats"), {"since": "2026-05-02", "until": "2026-05-01"})
+    assert response.status_code == 200
+    assert "must not be after" in response.content.decode()
+    assert admin_client.get(reverse("stats"), {"since": "not a date"}).status_code == 200
+
+
+def test_labels_are_escaped_in_the_table_and_the_heat_map(admin_client, task_factory, labeler):
+    evil = UserFactory(username="<script>x</script>")
+    task = task_factory(k=3)
+    ids = list(task.completions.values_list("pk", flat=True))
+    for user in (evil, labeler):
+        Ranking.objects.create(task=task, labeler=user, tiers=[[i] for i in ids], display_order=ids,
+                               submission_id=f"s{user.pk}")
+    page = admin_client.get(reverse("stats")).content.decode()
+    assert "<script>x" not in page
+    assert page.count("&lt;script&gt;x&lt;/script&gt;") >= 3  # table row, heat map row and column
+
+
+def test_csv_neutralises_formula_cells(admin_client, task_factory, labeler):
+    names = ["=HYPERLINK(1)", "+1+1", "-2", "@SUM(A1)"]
+    task = task_factory(k=2, required_rankings=5)
+    ids = list(task.completions.values_list("pk", flat=True))
+    for name in names:
+        Ranking.objects.create(task=task, labeler=UserFactory(username=name), tiers=[[ids[0]], [ids[1]]],
+                               display_order=ids, submission_id=name)
+    response = admin_client.get(reverse("stats-labelers-csv"))
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert sorted(row["name"] for row in rows) == sorted("'" + name for name in names)
+    assert all(float(row["pair_agreement"]) == 1.0 for row in rows)
+
+
+def test_csv_cell():
+    assert csv_cell("=1+2") == "'=1+2"
+    assert csv_cell("\t=1") == "'\t=1"
+    assert csv_cell("alice") == "alice"
+    assert csv_cell(0.5) == "0.5000"
+    assert csv_cell(None) == ""
