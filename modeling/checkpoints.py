@@ -1,0 +1,162 @@
+"""Checkpoints that a killed training run resumes from, and atomic publishing of finished models.
+
+Layout of a training run's output directory while it trains::
+
+    OUT/checkpoints/step-00000120/   state.pt (model, optimizer, scheduler, step, RNG, extra)
+                                     training_config.json
+
+Every directory is written under a hidden temporary name and renamed into place, so a reader (or a
+resumed run) never sees a half-written one. :func:`publish_directory` does the same for the
+finished Hugging Face checkpoint, which replaces OUT (and with it the resume checkpoints) at once.
+Used by reward-model, DPO and PPO training alike.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+CHECKPOINTS_DIR = "checkpoints"
+STATE_FILE = "state.pt"
+CONFIG_FILE = "training_config.json"
+
+
+def config_to_dict(config: Any) -> dict:
+    """A dataclass config as a JSON-ready dict, with each field's one-line help alongside."""
+    values = dataclasses.asdict(config)
+    help_text = {f.name: f.metadata.get("help", "") for f in dataclasses.fields(config)}
+    return {"type": type(config).__name__, "values": values, "help": help_text}
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """Write ``data`` as indented JSON through a temp file renamed into place."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+def rng_state() -> dict:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(
+    run_dir: str | Path,
+    *,
+    step: int,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+    config: Any = None,
+    extra: dict | None = None,
+    keep: int = 2,
+) -> Path:
+    """Save everything needed to resume at ``step`` as ``run_dir/checkpoints/step-XXXXXXXX``.
+
+    Keeps the newest ``keep`` checkpoints. ``extra`` is any picklable state of the caller's loop
+    (metric history, ...).
+    """
+    root = Path(run_dir) / CHECKPOINTS_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step-{step:08d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=root))
+    try:
+        state = {
+            "step": step,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict() if optimizer is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "rng": rng_state(),
+            "extra": extra or {},
+        }
+        torch.save(state, tmp / STATE_FILE)
+        if config is not None:
+            write_json(tmp / CONFIG_FILE, config_to_dict(config))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def list_checkpoints(run_dir: str | Path) -> list[Path]:
+    """Complete checkpoints of a run, oldest first (temporary directories are ignored)."""
+    root = Path(run_dir) / CHECKPOINTS_DIR
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if p.name.startswith("step-") and (p / STATE_FILE).is_file()]
+    return sorted(found, key=lambda p: p.name)
+
+
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    checkpoints = list_checkpoints(run_dir)
+    return checkpoints[-1] if checkpoints else None
+
+
+def load_checkpoint(
+    path: str | Path,
+    *,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+    restore_rng: bool = True,
+) -> tuple[int, dict]:
+    """Restore model, optimizer, scheduler and RNG from a checkpoint; returns (step, extra)."""
+    state = torch.load(Path(path) / STATE_FILE, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    if optimizer is not None and state["optimizer"] is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if restore_rng:
+        set_rng_state(state["rng"])
+    return int(state["step"]), state["extra"]
+
+
+def staging_directory(final: str | Path) -> Path:
+    """A fresh hidden directory beside ``final`` to build it in before :func:`publish_directory`."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+
+
+def publish_directory(staged: str | Path, final: str | Path) -> Path:
+    """Move a fully written ``staged`` directory to ``final``, replacing whatever was there.
+
+    ``final`` is at every moment either absent, the old directory, or the complete new one.
+    """
+    staged, final = Path(staged), Path(final)
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(staged, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return final

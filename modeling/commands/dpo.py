@@ -1,0 +1,102 @@
+"""``python -m modeling dpo``: policy + rankings JSONL -> improved policy checkpoint directory."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from modeling.errors import InputError
+
+NAME = "dpo"
+HELP = "run a DPO round on K-way rankings (sigmoid, ipo or plackett_luce loss; frozen reference = --policy)"
+
+_OWN_FLAGS = {"output_dir", "policy", "inputs"}  # given as --out / --policy; inputs are recorded here
+
+
+def add_config_flags(parser: argparse.ArgumentParser, config_class, skip: set[str]) -> None:
+    """One ``--flag`` per dataclass field, typed by its default, with the field's help."""
+    for field in dataclasses.fields(config_class):
+        if field.name in skip:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(field.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default,
+                                help=field.metadata["help"])
+        else:
+            parser.add_argument(flag, type=type(field.default), default=field.default,
+                                help=f"{field.metadata['help']} (default: {field.default!r})")
+
+
+def config_values(args: argparse.Namespace, config_class, skip: set[str]) -> dict:
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if f.name not in skip}
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_checkpoint(path: str, what: str) -> None:
+    if not (Path(path) / "config.json").is_file():
+        raise InputError(f"not a {what} checkpoint directory (no config.json)", path=path)
+
+
+def check_output(path: str) -> None:
+    if Path(path).exists() and not Path(path).is_dir():
+        raise InputError("output exists and is not a directory", path=path)
+
+
+def progress_bar(desc: str, unit: str, hidden: set[str]):
+    """A tqdm bar on stderr and the progress callback that moves it."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+
+    def progress(step: int, total: int, metrics: dict) -> None:
+        bar.total = total
+        bar.n = step
+        bar.set_postfix({k.split("/")[-1]: round(v, 4) for k, v in metrics.items() if k not in hidden}, refresh=False)
+        bar.refresh()
+
+    return bar, progress
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from modeling.dpo import DPOConfig
+
+    parser.add_argument("--policy", required=True, help="policy checkpoint directory to improve (and the reference)")
+    parser.add_argument("--rankings", required=True, help="rankings JSONL (prompt, completions, ranking, labeler)")
+    parser.add_argument("--out", required=True, help="output directory (a Hugging Face checkpoint when done)")
+    add_config_flags(parser, DPOConfig, _OWN_FLAGS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from modeling.dpo import DPOConfig, train_dpo
+    from modeling.policy_losses import DPO_LOSSES
+    from modeling.rankings import read_rankings
+
+    check_checkpoint(args.policy, "policy")
+    rankings = read_rankings(args.rankings)
+    check_output(args.out)
+    if args.loss_type not in DPO_LOSSES:
+        raise InputError(f"--loss-type must be one of {', '.join(sorted(DPO_LOSSES))}, not {args.loss_type!r}")
+    if args.beta <= 0 or args.completions_per_batch < 9 or args.learning_rate <= 0:
+        raise InputError("need --beta > 0, --learning-rate > 0 and --completions-per-batch >= 9 (one K=9 group)")
+    inputs = {"policy": str(Path(args.policy).resolve()), "rankings": str(Path(args.rankings).resolve()),
+              "rankings_sha256": file_sha256(args.rankings), "rankings_count": len(rankings)}
+    config = DPOConfig(output_dir=args.out, policy=args.policy, inputs=inputs,
+                       **config_values(args, DPOConfig, _OWN_FLAGS))
+    bar, progress = progress_bar("dpo", "step", {"dpo/learning_rate"})
+    try:
+        out, metrics = train_dpo(config, rankings, progress)
+    finally:
+        bar.close()
+    final = {k: v for k, v in metrics.items() if k != "history"}
+    print(json.dumps({"out": str(out), **final}, sort_keys=True))
+    return 0

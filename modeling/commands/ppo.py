@@ -1,0 +1,56 @@
+"""``python -m modeling ppo``: policy + reward model + prompts JSONL -> improved policy checkpoint."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from modeling.commands.dpo import (add_config_flags, check_checkpoint, check_output, config_values, file_sha256,
+                                   progress_bar)
+from modeling.errors import InputError
+
+NAME = "ppo"
+HELP = "run a PPO round against a reward model (per-token KL penalty to the starting policy)"
+
+_OWN_FLAGS = {"output_dir", "policy", "reward_model", "inputs"}  # given as --out / --policy / --reward
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from modeling.ppo import PPOConfig
+
+    parser.add_argument("--policy", required=True, help="policy checkpoint directory to improve (and the reference)")
+    parser.add_argument("--reward", required=True, help="reward-model checkpoint directory")
+    parser.add_argument("--prompts", required=True, help='prompts JSONL: {"prompt": str, ...} per line')
+    parser.add_argument("--out", required=True, help="output directory (a Hugging Face checkpoint when done)")
+    add_config_flags(parser, PPOConfig, _OWN_FLAGS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from modeling.commands.sample import read_prompts
+    from modeling.ppo import PPOConfig, train_ppo
+
+    check_checkpoint(args.policy, "policy")
+    check_checkpoint(args.reward, "reward-model")
+    prompts = read_prompts(args.prompts)
+    check_output(args.out)
+    if min(args.iterations, args.rollout_batch_size, args.minibatch_size, args.ppo_epochs, args.max_new_tokens) < 1:
+        raise InputError("need --iterations, --rollout-batch-size, --minibatch-size, --ppo-epochs, "
+                         "--max-new-tokens >= 1")
+    if args.kl_beta < 0 or args.temperature <= 0 or args.learning_rate <= 0:
+        raise InputError("need --kl-beta >= 0, --temperature > 0 and --learning-rate > 0")
+    if args.ptx_demonstrations and not Path(args.ptx_demonstrations).is_file():
+        raise InputError("no such demonstrations file", path=args.ptx_demonstrations)
+    inputs = {"policy": str(Path(args.policy).resolve()), "reward_model": str(Path(args.reward).resolve()),
+              "prompts": str(Path(args.prompts).resolve()), "prompts_sha256": file_sha256(args.prompts),
+              "prompts_count": len(prompts)}
+    config = PPOConfig(output_dir=args.out, policy=args.policy, reward_model=args.reward, inputs=inputs,
+                       **config_values(args, PPOConfig, _OWN_FLAGS))
+    bar, progress = progress_bar("ppo", "iteration", {"ppo/beta", "perf/rollout_tokens_per_second",
+                                                      "perf/update_tokens_per_second"})
+    try:
+        out, metrics = train_ppo(config, prompts, progress)
+    finally:
+        bar.close()
+    final = {k: v for k, v in metrics.items() if k != "history"}
+    print(json.dumps({"out": str(out), **final}, sort_keys=True))
+    return 0

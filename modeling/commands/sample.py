@@ -1,0 +1,78 @@
+"""``python -m modeling sample``: K distinct completions per prompt from a policy checkpoint."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+NAME = "sample"
+HELP = "sample K distinct completions per prompt from a policy checkpoint (prompts JSONL -> samples JSONL)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", required=True, help="policy checkpoint directory (save_pretrained format)")
+    parser.add_argument("--prompts", required=True, help='prompts JSONL: {"prompt": str, ...} per line')
+    parser.add_argument("--out", required=True, help="samples JSONL to write (replaced atomically)")
+    parser.add_argument("--k", type=int, default=4, help="completions per prompt (2 to 9 for labeling)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="softmax temperature")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling probability mass")
+    parser.add_argument("--max-new-tokens", type=int, default=64, help="longest completion, in tokens")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed")
+    parser.add_argument("--batch-size", type=int, default=8, help="prompts per generate() call")
+
+
+def read_prompts(path: str) -> list[str]:
+    """The ``prompt`` of each line of a prompts JSONL file; InputError names the first bad line."""
+    from modeling.errors import InputError
+
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read prompts: {exc.strerror}", path=path) from None
+    prompts = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"not valid JSON ({exc.msg})", path=path, line=number) from None
+        if not isinstance(record, dict) or not isinstance(record.get("prompt"), str) or not record["prompt"].strip():
+            raise InputError("expected an object with a non-empty string 'prompt'", path=path, line=number)
+        prompts.append(record["prompt"])
+    if not prompts:
+        raise InputError("no prompts in file", path=path)
+    return prompts
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from modeling.errors import InputError
+
+    if not (Path(args.policy) / "config.json").is_file():
+        raise InputError("not a policy checkpoint (no config.json)", path=args.policy)
+    if args.k < 1 or args.temperature <= 0 or not 0 < args.top_p <= 1 or args.max_new_tokens < 1 or args.batch_size < 1:
+        raise InputError("need --k >= 1, --temperature > 0, 0 < --top-p <= 1, --max-new-tokens >= 1, --batch-size >= 1")
+    prompts = read_prompts(args.prompts)
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from modeling.rankings import write_jsonl_atomic
+    from modeling.sampling import sample
+
+    policy = AutoModelForCausalLM.from_pretrained(args.policy)
+    tokenizer = AutoTokenizer.from_pretrained(args.policy)
+    with tqdm(total=len(prompts), desc="sample", unit="prompt") as bar:
+        groups = sample(policy, tokenizer, prompts, k=args.k, temperature=args.temperature, top_p=args.top_p,
+                        max_new_tokens=args.max_new_tokens, seed=args.seed, prompt_batch_size=args.batch_size,
+                        progress=lambda done, total: bar.update(done - bar.n))
+    records = []
+    for group in groups:
+        record = group.to_json()
+        record["settings"]["policy"] = str(args.policy)
+        records.append(record)
+    write_jsonl_atomic(records, args.out)
+    short = sum(len(g.completions) < args.k for g in groups)
+    print(json.dumps({"out": args.out, "prompts": len(groups), "k": args.k, "prompts_short_of_k": short}))
+    return 0

@@ -1,0 +1,66 @@
+"""``python -m modeling train-reward``: rankings JSONL -> reward-model checkpoint directory."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from modeling.errors import InputError
+
+NAME = "train-reward"
+HELP = "train a Bradley-Terry reward model on K-way rankings (one forward pass per completion)"
+
+_OWN_FLAGS = {"output_dir", "base_model"}  # given as --out / --base
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from modeling.reward_config import RewardConfig
+
+    parser.add_argument("--rankings", required=True, help="rankings JSONL (prompt, completions, ranking, labeler)")
+    parser.add_argument("--out", required=True, help="output directory (a Hugging Face checkpoint when done)")
+    parser.add_argument("--base", default="", help="base checkpoint directory (default: the packaged MiniLM)")
+    for field in dataclasses.fields(RewardConfig):
+        if field.name in _OWN_FLAGS:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(field.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default,
+                                help=field.metadata["help"])
+        else:
+            parser.add_argument(flag, type=type(field.default), default=field.default,
+                                help=f"{field.metadata['help']} (default: {field.default!r})")
+
+
+def run(args: argparse.Namespace) -> int:
+    from modeling.rankings import read_rankings
+    from modeling.reward_config import RewardConfig
+    from modeling.reward_training import train_reward_model
+
+    rankings = read_rankings(args.rankings)
+    if args.base and not (Path(args.base) / "config.json").is_file():
+        raise InputError("not a Hugging Face checkpoint directory (no config.json)", path=args.base)
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InputError("output exists and is not a directory", path=args.out)
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(RewardConfig) if f.name not in _OWN_FLAGS}
+    config = RewardConfig(output_dir=args.out, base_model=args.base, **values)
+
+    from tqdm import tqdm
+
+    bar = tqdm(desc="train-reward", unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def progress(step: int, total: int, metrics: dict) -> None:
+        bar.total = total
+        bar.n = step
+        shown = {k.split("/")[-1]: round(v, 4) for k, v in metrics.items() if k != "reward/learning_rate"}
+        bar.set_postfix(shown, refresh=False)
+        bar.refresh()
+
+    try:
+        out, metrics = train_reward_model(config, rankings, progress)
+    finally:
+        bar.close()
+    final = {k: v for k, v in metrics.items() if k != "history"}
+    print(json.dumps({"out": str(out), **final}, sort_keys=True))
+    return 0

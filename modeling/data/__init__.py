@@ -1,0 +1,1 @@
+"""Data shipped with the package: facts, vocabulary and demonstrations for the default policy."""

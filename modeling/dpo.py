@@ -1,0 +1,231 @@
+"""DPO round: (config, rankings, progress_callback) -> (policy checkpoint directory, metrics).
+
+Rankings are grouped per prompt exactly as for the reward model (:mod:`modeling.comparisons`): each
+step runs one policy forward per completion of a few whole groups and applies the chosen loss to all
+the groups' comparisons. The frozen reference is the starting policy; its log-probs are computed once
+per completion before training and cached in ``OUT/reference_logprobs.pt`` (kept in the finished
+checkpoint), so the reference model is only loaded again to estimate KL on fresh samples.
+
+Output directory: a Hugging Face policy checkpoint plus ``training_config.json`` (config with help,
+inputs), ``metrics.json`` (final + history) and ``reference_logprobs.pt``.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from modeling import checkpoints
+from modeling.comparisons import ComparisonGroup, batch_groups, collate_groups, group_rankings
+from modeling.logprobs import encode_prompt_completion, sequence_logprobs
+from modeling.policy_losses import DPO_LOSSES, DPOOutput, ranking_ids
+from modeling.ppo_rollout import estimate_kl, load_policy, seed_everything
+from modeling.rankings import Ranking
+
+ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
+REFERENCE_FILE = "reference_logprobs.pt"
+
+
+def _help(text: str, default=None, factory=None):
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass
+class DPOConfig:
+    """Settings of one DPO round (saved as training_config.json)."""
+
+    output_dir: str = _help("directory for the finished policy; resume checkpoints live inside", "")
+    policy: str = _help("policy checkpoint to start from; also the frozen reference", "")
+    loss_type: str = _help("'sigmoid' (DPO), 'ipo' or 'plackett_luce' (full ranking, ties per docstring)", "sigmoid")
+    beta: float = _help("strength of the pull towards the reference (DPO's beta)", 0.1)
+    max_length: int = _help("tokens per prompt + completion; the completion is cut first", 128)
+    epochs: int = _help("passes over the ranking groups", 1)
+    max_steps: int = _help("stop after this many optimizer steps (0 = run all epochs)", 0)
+    completions_per_batch: int = _help("sequences per step; whole groups only", 32)
+    learning_rate: float = _help("AdamW peak learning rate", 5e-5)
+    weight_decay: float = _help("AdamW weight decay", 0.0)
+    warmup_ratio: float = _help("fraction of steps with linear warm-up, then linear decay to 0", 0.1)
+    max_grad_norm: float = _help("gradient clipping norm (0 = no clipping)", 1.0)
+    kl_prompts: int = _help("prompts sampled at the end to estimate KL to the reference (0 = skip)", 32)
+    kl_max_new_tokens: int = _help("longest sampled completion for the KL estimate", 48)
+    checkpoint_every: int = _help("write a resume checkpoint every N steps (0 = never)", 50)
+    log_every: int = _help("record training metrics in the history every N steps", 10)
+    device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
+    seed: int = _help("seed for the batch order and the KL samples", 0)
+    inputs: dict = _help("ids or paths of what this round was trained from (rankings, policy)", factory=dict)
+
+
+def tokenize_policy_groups(groups: Sequence[ComparisonGroup], tokenizer, max_length: int) -> list[list[int]]:
+    """Fill each group's ``input_ids`` with policy tokens; returns each group's prompt lengths."""
+    prompt_lengths = []
+    for group in groups:
+        encoded = [encode_prompt_completion(tokenizer, group.prompt, c, max_length) for c in group.completions]
+        group.input_ids = [ids for ids, _ in encoded]
+        prompt_lengths.append([n for _, n in encoded])
+    return prompt_lengths
+
+
+def completion_mask_for(attention_mask: torch.Tensor, prompt_lengths: Sequence[int]) -> torch.Tensor:
+    """1 on completion tokens of right-padded rows whose first ``prompt_lengths[row]`` are prompt."""
+    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device).unsqueeze(0)  # (1, L)
+    starts = torch.tensor(prompt_lengths, device=attention_mask.device).unsqueeze(1)  # (N, 1)
+    return ((positions >= starts) & attention_mask.bool()).long()
+
+
+def _fingerprint(groups: Sequence[ComparisonGroup]) -> str:
+    digest = hashlib.sha256()
+    for group in groups:
+        for ids in group.input_ids:
+            digest.update(str(ids).encode())
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def reference_logprobs(model, groups, prompt_lengths, pad_id, device, completions_per_batch=64) -> list[list[float]]:
+    """``log pi_ref(completion | prompt)`` of every completion of every group, one forward each."""
+    model.eval()
+    result: list[list[float]] = [[] for _ in groups]
+    for batch_indexes in batch_groups(groups, completions_per_batch):  # groups without pairs are skipped
+        batch = collate_groups([groups[i] for i in batch_indexes], pad_id).to(device)
+        lengths = [n for i in batch_indexes for n in prompt_lengths[i]]
+        logps = sequence_logprobs(model, batch.input_ids, batch.attention_mask,
+                                  completion_mask_for(batch.attention_mask, lengths)).tolist()
+        for i in batch_indexes:
+            k = len(groups[i].completions)
+            result[i], logps = logps[:k], logps[k:]
+    return result
+
+
+def dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config: DPOConfig, pad_id, device) -> DPOOutput:
+    """The configured loss over the groups ``indexes``: one policy forward per completion."""
+    batch = collate_groups([groups[i] for i in indexes], pad_id).to(device)
+    lengths = [n for i in indexes for n in prompt_lengths[i]]
+    policy_logps = sequence_logprobs(model, batch.input_ids, batch.attention_mask,
+                                     completion_mask_for(batch.attention_mask, lengths))  # (N,)
+    reference_logps = torch.tensor([x for i in indexes for x in reference[i]], device=device)  # (N,)
+    args = (policy_logps, reference_logps, batch.better, batch.worse, batch.pair_group, batch.num_groups)
+    if config.loss_type == "plackett_luce":
+        rankings = ranking_ids(batch.pair_group, batch.labelers).to(device)
+        return DPO_LOSSES["plackett_luce"](*args, rankings, beta=config.beta)
+    return DPO_LOSSES[config.loss_type](*args, beta=config.beta)
+
+
+def _metrics(out: DPOOutput, prefix: str = "dpo/") -> dict:
+    return {f"{prefix}loss": out.loss.item(), f"{prefix}accuracy": out.accuracy.item(),
+            f"{prefix}chosen_reward": out.chosen_reward.item(), f"{prefix}rejected_reward": out.rejected_reward.item(),
+            f"{prefix}margin": out.margin.item()}
+
+
+@torch.no_grad()
+def evaluate(model, groups, prompt_lengths, reference, config: DPOConfig, pad_id, device) -> dict:
+    """``dpo/eval/*``: loss, accuracy, rewards and margin of the current policy over all the round's
+    groups (the training rankings; a pair-weighted mean over batches). At the start the margin is 0."""
+    model.eval()
+    totals: dict[str, float] = {}
+    pairs = 0
+    for indexes in batch_groups(groups, 2 * config.completions_per_batch):
+        out = dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config, pad_id, device)
+        n = sum(groups[i].num_pairs for i in indexes)
+        for key, value in _metrics(out, "dpo/eval/").items():
+            totals[key] = totals.get(key, 0.0) + value * n
+        pairs += n
+    model.train()
+    return {key: value / max(pairs, 1) for key, value in totals.items()}
+
+
+def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
+              progress_callback: ProgressCallback | None = None) -> tuple[Path, dict]:
+    """Run one DPO round on ``rankings``; resumes from ``output_dir``'s last checkpoint."""
+    if not config.output_dir or not config.policy:
+        raise ValueError("DPOConfig.output_dir and DPOConfig.policy are required")
+    if config.loss_type not in DPO_LOSSES:
+        raise ValueError(f"loss_type must be one of {sorted(DPO_LOSSES)}, not {config.loss_type!r}")
+    from transformers import get_linear_schedule_with_warmup
+
+    seed_everything(config.seed)
+    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    model, tokenizer = load_policy(config.policy, device)
+    pad_id = tokenizer.pad_token_id
+    groups = group_rankings(rankings)
+    prompt_lengths = tokenize_policy_groups(groups, tokenizer, config.max_length)
+    if not any(g.num_pairs for g in groups):
+        raise ValueError("no comparisons to train on: every ranking is a full tie")
+
+    out_dir = Path(config.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_path, fingerprint = out_dir / REFERENCE_FILE, _fingerprint(groups)
+    cached = torch.load(cache_path, weights_only=False) if cache_path.is_file() else None
+    if cached is not None and cached["fingerprint"] == fingerprint:
+        reference = cached["logprobs"]
+    else:
+        reference = reference_logprobs(model, groups, prompt_lengths, pad_id, device)
+        torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": config.policy}, cache_path)
+    model.train()
+
+    def epoch_batches(epoch: int) -> list[list[int]]:  # same order on resume: seeded by epoch
+        return batch_groups(groups, config.completions_per_batch, shuffle=True, seed=config.seed + epoch)
+
+    steps_per_epoch = len(epoch_batches(0))
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+
+    step, history, train_seconds, train_pairs = 0, [], 0.0, 0
+    resume_from = checkpoints.latest_checkpoint(out_dir)
+    if resume_from is not None:
+        step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
+        history, train_seconds, train_pairs = extra["history"], extra["train_seconds"], extra["train_pairs"]
+
+    batches, batches_epoch, latest = [], -1, {}
+    while step < total_steps:
+        epoch = step // steps_per_epoch
+        if epoch != batches_epoch:
+            batches, batches_epoch = epoch_batches(epoch), epoch
+        started = time.perf_counter()
+        indexes = batches[step % steps_per_epoch]
+        out = dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config, pad_id, device)
+        optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if config.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        train_seconds += time.perf_counter() - started
+        train_pairs += sum(groups[i].num_pairs for i in indexes)
+        latest = {**_metrics(out), "dpo/learning_rate": scheduler.get_last_lr()[0]}
+        if step % config.log_every == 0 or step == total_steps:
+            history.append({"step": step, "epoch": step / steps_per_epoch, **latest})
+        if progress_callback is not None:
+            progress_callback(step, total_steps, latest)
+        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps:
+            checkpoints.save_checkpoint(out_dir, step=step, model=model, optimizer=optimizer, scheduler=scheduler,
+                                        config=config, extra={"history": history, "train_seconds": train_seconds,
+                                                              "train_pairs": train_pairs})
+
+    metrics = {**latest, **evaluate(model, groups, prompt_lengths, reference, config, pad_id, device),
+               "dpo/steps": step, "dpo/groups": len(groups), "dpo/train_pairs": train_pairs,
+               "perf/train_seconds": train_seconds,
+               "perf/pairs_per_second": train_pairs / train_seconds if train_seconds else 0.0}
+    if config.kl_prompts:
+        reference_model, _ = load_policy(config.policy, device)
+        prompts = list(dict.fromkeys(g.prompt for g in groups))[: config.kl_prompts]
+        metrics["dpo/kl"] = estimate_kl(model, reference_model, tokenizer, prompts,
+                                        max_new_tokens=config.kl_max_new_tokens, seed=config.seed)
+    model.eval()
+    staged = checkpoints.staging_directory(out_dir)
+    model.save_pretrained(staged)
+    tokenizer.save_pretrained(staged)
+    checkpoints.write_json(staged / checkpoints.CONFIG_FILE, {**checkpoints.config_to_dict(config), "device": str(device)})
+    checkpoints.write_json(staged / "metrics.json", {"final": metrics, "history": history})
+    torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": config.policy}, staged / REFERENCE_FILE)
+    published = checkpoints.publish_directory(staged, out_dir)
+    return published, {**metrics, "history": history}

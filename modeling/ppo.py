@@ -1,0 +1,231 @@
+"""PPO round: (config, prompts, progress_callback) -> (policy checkpoint directory, metrics).
+
+Each iteration samples one response per prompt of a rollout batch (KV cache, batched), scores it
+with the reward model at its last token (minus a penalty when it hit the length limit without EOS),
+subtracts a per-token KL penalty to the frozen reference (the starting policy), estimates advantages
+with GAE (gamma 1, lambda 0.95), whitens them, and runs several epochs of minibatch updates with the
+clipped policy and value losses (plus, optionally, PPO-ptx: the language-model loss on the shipped
+demonstrations). The value model is a copy of the starting policy with a scalar head per token (see
+:func:`modeling.ppo_rollout.load_value_model` for why not the reward model).
+
+Output directory: the policy as a Hugging Face checkpoint, ``value_model/``, ``training_config.json``
+and ``metrics.json`` (final + one history row per iteration).
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from modeling import checkpoints
+from modeling.gae import AdaptiveKLController, FixedKLController, generalized_advantages, whiten
+from modeling.policy_losses import clipped_policy_loss, clipped_value_loss, kl_penalized_rewards, masked_mean
+from modeling.ppo_rollout import (ScoreFn, generate_responses, load_policy, load_value_model, response_logprobs,
+                                  response_values, reward_model_scorer, seed_everything)
+
+ProgressCallback = Callable[[int, int, dict], None]  # (iteration done, total iterations, latest metrics)
+
+
+def _help(text: str, default=None, factory=None):
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass
+class PPOConfig:
+    """Settings of one PPO round (saved as training_config.json)."""
+
+    output_dir: str = _help("directory for the finished policy; resume checkpoints live inside", "")
+    policy: str = _help("policy checkpoint to start from; also the frozen reference and the value model's init", "")
+    reward_model: str = _help("reward-model checkpoint (any tokenizer: responses are re-tokenized as text)", "")
+    iterations: int = _help("rollout batches (each followed by ppo_epochs of updates)", 20)
+    rollout_batch_size: int = _help("prompts per rollout batch, one sampled response each", 64)
+    generation_batch_size: int = _help("prompts per generate() call", 64)
+    max_new_tokens: int = _help("response length limit in tokens", 48)
+    temperature: float = _help("sampling temperature of rollouts", 1.0)
+    ppo_epochs: int = _help("passes over each rollout batch", 4)
+    minibatch_size: int = _help("responses per gradient step", 16)
+    learning_rate: float = _help("AdamW learning rate of the policy", 1e-5)
+    value_learning_rate: float = _help("AdamW learning rate of the value model", 1e-4)
+    max_grad_norm: float = _help("gradient clipping norm (0 = no clipping)", 1.0)
+    kl_beta: float = _help("initial coefficient of the per-token KL penalty", 0.02)
+    adaptive_kl: bool = _help("steer kl_beta towards kl_target (Ziegler et al. controller)", False)
+    kl_target: float = _help("target KL per response for the adaptive controller", 6.0)
+    kl_horizon: int = _help("controller horizon in responses", 10000)
+    clip_range: float = _help("PPO ratio clip epsilon", 0.2)
+    value_clip_range: float = _help("value clip range around the rollout values", 0.2)
+    value_coef: float = _help("weight of the value loss", 0.1)
+    gamma: float = _help("GAE discount", 1.0)
+    lam: float = _help("GAE lambda", 0.95)
+    whiten_advantages: bool = _help("normalise advantages to mean 0, std 1 per rollout batch", True)
+    missing_eos_penalty: float = _help("subtracted from the score of a response cut at the length limit", 1.0)
+    reward_max_length: int = _help("tokens of prompt + response given to the reward model", 256)
+    ptx_coef: float = _help("PPO-ptx: weight of the LM loss on demonstrations (0 = off)", 0.0)
+    ptx_demonstrations: str = _help("JSONL of {prompt, response} for PPO-ptx; empty = the shipped ones", "")
+    ptx_batch_size: int = _help("demonstrations per PPO-ptx term", 8)
+    checkpoint_every: int = _help("write a resume checkpoint every N iterations (0 = never)", 1)
+    device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
+    seed: int = _help("seed for prompt order, sampling and minibatches", 0)
+    inputs: dict = _help("ids or paths of what this round was trained from (prompts, policy, reward)", factory=dict)
+
+
+class _Demonstrations:
+    """Cycles through tokenized demonstrations for the PPO-ptx term."""
+
+    def __init__(self, config: PPOConfig, tokenizer, max_length: int):
+        from modeling.policy_bootstrap import DEMONSTRATIONS_PATH, encode_demonstration, load_demonstrations
+
+        rows = load_demonstrations(config.ptx_demonstrations or DEMONSTRATIONS_PATH)
+        random.Random(config.seed).shuffle(rows)
+        self.examples = [encode_demonstration(tokenizer, r["prompt"], r["response"], max_length) for r in rows]
+        self.batch_size, self.position, self.pad_id = config.ptx_batch_size, 0, tokenizer.pad_token_id
+
+    def loss(self, model, device) -> torch.Tensor:
+        from modeling.policy_bootstrap import collate
+
+        batch = [self.examples[(self.position + i) % len(self.examples)] for i in range(self.batch_size)]
+        self.position = (self.position + self.batch_size) % len(self.examples)
+        tensors = {k: v.to(device) for k, v in collate(batch, self.pad_id).items()}
+        return model(**tensors).loss
+
+
+def _rollout_prompts(prompts: Sequence[str], iteration: int, size: int, seed: int) -> list[str]:
+    """The prompts of one iteration: a seeded draw, so a resumed run sees the same batches."""
+    rng = random.Random(seed * 100_003 + iteration)
+    if size <= len(prompts):
+        return rng.sample(list(prompts), size)
+    return [rng.choice(list(prompts)) for _ in range(size)]
+
+
+def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: ProgressCallback | None = None,
+              score_fn: ScoreFn | None = None) -> tuple[Path, dict]:
+    """Run a PPO round; ``score_fn`` replaces the reward model (tests use a toy reward)."""
+    if not config.output_dir or not config.policy or not (config.reward_model or score_fn):
+        raise ValueError("PPOConfig.output_dir, policy and reward_model are required")
+    if not prompts:
+        raise ValueError("no prompts to train on")
+    seed_everything(config.seed)
+    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    policy, tokenizer = load_policy(config.policy, device)
+    reference, _ = load_policy(config.policy, device)
+    reference.eval().requires_grad_(False)
+    value_model = load_value_model(config.policy, device)
+    score_fn = score_fn or reward_model_scorer(config.reward_model, device, config.reward_max_length)
+    trained = torch.nn.ModuleDict({"policy": policy, "value": value_model})
+    optimizer = torch.optim.AdamW([{"params": policy.parameters(), "lr": config.learning_rate},
+                                   {"params": value_model.parameters(), "lr": config.value_learning_rate}])
+    controller = (AdaptiveKLController(config.kl_beta, config.kl_target, config.kl_horizon) if config.adaptive_kl
+                  else FixedKLController(config.kl_beta))
+    max_positions = getattr(policy.config, "n_positions", None) or policy.config.max_position_embeddings
+    demonstrations = _Demonstrations(config, tokenizer, max_positions) if config.ptx_coef else None
+
+    iteration, history = 0, []
+    out_dir = Path(config.output_dir)
+    resume_from = checkpoints.latest_checkpoint(out_dir)
+    if resume_from is not None:
+        iteration, extra = checkpoints.load_checkpoint(resume_from, model=trained, optimizer=optimizer)
+        history, controller.value = extra["history"], extra["kl_beta"]
+        if demonstrations is not None:
+            demonstrations.position = extra.get("ptx_position", 0)
+
+    latest: dict = {}
+    while iteration < config.iterations:
+        batch_prompts = _rollout_prompts(prompts, iteration, config.rollout_batch_size, config.seed)
+        latest = ppo_iteration(config, policy, reference, value_model, tokenizer, score_fn, optimizer,
+                               controller, batch_prompts, demonstrations, device)
+        iteration += 1
+        history.append({"iteration": iteration, **latest})
+        if progress_callback is not None:
+            progress_callback(iteration, config.iterations, latest)
+        if config.checkpoint_every and iteration % config.checkpoint_every == 0 and iteration < config.iterations:
+            extra = {"history": history, "kl_beta": controller.value,
+                     "ptx_position": demonstrations.position if demonstrations else 0}
+            checkpoints.save_checkpoint(out_dir, step=iteration, model=trained, optimizer=optimizer, config=config,
+                                        extra=extra)
+
+    metrics = {**latest, "ppo/iterations": iteration}
+    staged = checkpoints.staging_directory(out_dir)
+    policy.save_pretrained(staged)
+    tokenizer.save_pretrained(staged)
+    value_model.save_pretrained(staged / "value_model")
+    checkpoints.write_json(staged / checkpoints.CONFIG_FILE, {**checkpoints.config_to_dict(config), "device": str(device),
+                                                             "value_model": "policy copy + scalar head per token"})
+    checkpoints.write_json(staged / "metrics.json", {"final": metrics, "history": history})
+    published = checkpoints.publish_directory(staged, out_dir)
+    return published, {**metrics, "history": history}
+
+
+def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, score_fn, optimizer, controller,
+                  prompts: list[str], demonstrations, device) -> dict:
+    """One rollout batch and its PPO updates; returns the iteration's metrics."""
+    started = time.perf_counter()
+    responses = generate_responses(policy, tokenizer, prompts, max_new_tokens=config.max_new_tokens,
+                                   temperature=config.temperature, batch_size=config.generation_batch_size)
+    ids, attention, mask, width = (responses.input_ids, responses.attention_mask, responses.response_mask,
+                                   responses.prompt_width)
+    with torch.no_grad():
+        old_logps, _ = response_logprobs(policy, ids, attention, width)  # (B, T)
+        ref_logps, _ = response_logprobs(reference, ids, attention, width)  # (B, T)
+        old_values = response_values(value_model, ids, attention, width)  # (B, T)
+        raw_scores = score_fn(prompts, responses.texts).to(device).float()  # (B,)
+        scores = raw_scores - config.missing_eos_penalty * (~responses.ended).float()
+        rewards = kl_penalized_rewards(old_logps, ref_logps, scores, mask, controller.value)  # (B, T)
+        advantages, returns = generalized_advantages(rewards, old_values, mask, config.gamma, config.lam)
+        if config.whiten_advantages:
+            advantages = whiten(advantages, mask)
+        kl_per_response = ((old_logps - ref_logps) * mask).sum(dim=1)  # (B,)
+    rollout_seconds = time.perf_counter() - started
+    response_tokens = int(mask.sum())
+
+    started = time.perf_counter()
+    stats: dict[str, list[float]] = {}
+    size = len(prompts)
+    for _ in range(config.ppo_epochs):
+        order = torch.randperm(size, device=device)
+        for start in range(0, size, config.minibatch_size):
+            mb = order[start : start + config.minibatch_size]
+            logps, entropy = response_logprobs(policy, ids[mb], attention[mb], width, with_entropy=True)
+            values = response_values(value_model, ids[mb], attention[mb], width)
+            policy_out = clipped_policy_loss(logps, old_logps[mb], advantages[mb], mask[mb], config.clip_range)
+            value_loss, value_clipfrac = clipped_value_loss(values, old_values[mb], returns[mb], mask[mb],
+                                                            config.value_clip_range)
+            loss = policy_out.loss + config.value_coef * value_loss
+            if demonstrations is not None:
+                ptx = demonstrations.loss(policy, device)
+                loss = loss + config.ptx_coef * ptx
+                stats.setdefault("ppo/ptx_loss", []).append(ptx.item())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(list(policy.parameters()) + list(value_model.parameters()),
+                                               config.max_grad_norm)
+            optimizer.step()
+            for key, value in (("ppo/policy_loss", policy_out.loss), ("ppo/value_loss", value_loss),
+                               ("ppo/clipfrac", policy_out.clipfrac), ("ppo/approx_kl", policy_out.approx_kl),
+                               ("ppo/value_clipfrac", value_clipfrac),
+                               ("ppo/entropy", masked_mean(entropy.detach(), mask[mb]))):
+                stats.setdefault(key, []).append(float(value.detach()))
+    update_seconds = time.perf_counter() - started
+
+    kl = float(kl_per_response.mean())
+    beta = controller.value
+    controller.update(kl, size)
+    return {
+        "ppo/reward": float(scores.mean()),
+        "ppo/score": float(raw_scores.mean()),
+        "ppo/kl": kl,
+        "ppo/non_score_reward": -beta * kl,
+        "ppo/beta": beta,
+        **{key: sum(values) / len(values) for key, values in stats.items()},
+        "ppo/response_length": float(mask.sum(dim=1).float().mean()),
+        "ppo/eos_rate": float(responses.ended.float().mean()),
+        "ppo/advantage_mean": float(masked_mean(advantages, mask)),
+        "ppo/return_mean": float(masked_mean(returns, mask)),
+        "perf/rollout_tokens_per_second": response_tokens / rollout_seconds if rollout_seconds else 0.0,
+        "perf/update_tokens_per_second": response_tokens * config.ppo_epochs / update_seconds if update_seconds else 0.0,
+    }
