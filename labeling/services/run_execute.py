@@ -7,6 +7,7 @@ import traceback
 from django.db import transaction
 
 from labeling.models import Run
+from labeling.services.loop import loop_after_bootstrap
 from labeling.services.rounds import round_advance, round_stop
 from labeling.services.runs import RunCancelled, RunReporter, run_claim, run_finish
 
@@ -40,6 +41,7 @@ def run_execute(*, run_id: int) -> str:
                 transaction.set_rollback(True)  # marked dead or cancelled meanwhile: keep nothing
                 return "discarded: the run stopped being ours before it finished"
             round_advance(run=run, outputs=outputs)
+            loop_after_bootstrap(run=run, outputs=outputs)
         return Run.Status.SUCCEEDED
     except RunCancelled:
         _stop(run.pk, Run.Status.CANCELLED, "Cancelled by an admin.")

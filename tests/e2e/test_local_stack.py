@@ -26,7 +26,7 @@ def get(url: str):
 def test_the_stack_starts_reports_healthy_and_stops_on_ctrl_c(tmp_path):
     web_port, redis_port = free_port(18000), free_port(16390)
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
-    env.update(RLHF_VAR_DIR=str(tmp_path), RLHF_PORT=str(web_port), REDIS_PORT=str(redis_port),
+    env.update(RLHF_VAR_DIR=str(tmp_path), RLHF_PORT=str(web_port), REDIS_PORT=str(redis_port), RLHF_BOOTSTRAP="0",
                DJANGO_SETTINGS_MODULE="config.settings.local")
     stack = subprocess.Popen([sys.executable, "-m", "config.localstack"], cwd=BASE_DIR, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -1,0 +1,40 @@
+"""Starting the loop on a fresh install: bootstrap the default policy once, then let it sample tasks.
+
+`make run` calls :func:`loop_bootstrap`; when the bootstrap run succeeds, :func:`loop_after_bootstrap`
+(in the same transaction that marks it succeeded) adds generated instruction prompts and queues a
+sample run whose completions become ranking tasks beside the demo set.
+"""
+from __future__ import annotations
+
+from labeling.models import ModelVersion, Prompt, Run
+from labeling.services.runs import run_enqueue
+
+INITIAL_SAMPLE = {"k": 4, "temperature": 1.0, "max_new_tokens": 48, "seed": 0}
+PROMPT_SEED = 2024
+
+
+def loop_bootstrap(*, sample_prompts: int = 40, config: dict | None = None) -> Run | None:
+    """Queue the default-policy bootstrap unless a policy exists or a bootstrap is already in flight."""
+    if ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).exists():
+        return None
+    in_flight = Run.objects.filter(kind=Run.Kind.BOOTSTRAP, status__in=[Run.Status.QUEUED, Run.Status.RUNNING])
+    return in_flight.first() or run_enqueue(kind=Run.Kind.BOOTSTRAP, config=config or {},
+                                            inputs={"sample_prompts": sample_prompts})
+
+
+def loop_after_bootstrap(*, run: Run, outputs: dict) -> Run | None:
+    """Generated prompts (stable ids, so never twice) sampled K ways by the new default policy."""
+    count = run.inputs.get("sample_prompts", 0)
+    if run.kind != Run.Kind.BOOTSTRAP or not count:
+        return None
+    from modeling.instructions import generate_prompts, instruction_type
+
+    prompt_ids = []
+    for number, text in enumerate(generate_prompts(count, seed=PROMPT_SEED)):
+        prompt, _ = Prompt.objects.get_or_create(
+            external_id=f"generated-{PROMPT_SEED}-{number:04d}",
+            defaults={"text": text, "metadata": {"type": instruction_type(text), "source": "generated"}},
+        )
+        prompt_ids.append(prompt.pk)
+    return run_enqueue(kind=Run.Kind.SAMPLE, config=INITIAL_SAMPLE,
+                       inputs={"policy_version": outputs["model_version"], "prompt_ids": prompt_ids})
