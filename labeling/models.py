@@ -328,7 +328,11 @@ class RankingStats(models.Model):
     first_shown_chance = models.FloatField(default=0)  # 1/K
 
     class Meta:
-        indexes = [models.Index(fields=["labeler", "created_at"])]
+        indexes = [
+            models.Index(fields=["day"]),
+            # Covers the per-labeler median: walk one labeler's seconds in order, date checked in the index.
+            models.Index(fields=["labeler", "seconds", "created_at"]),
+        ]
 
 
 class RankingPair(models.Model):
@@ -350,6 +354,7 @@ class RankingPair(models.Model):
             models.UniqueConstraint(fields=["ranking_a", "ranking_b"], name="ranking_pair_unique"),
             models.CheckConstraint(condition=Q(labeler_a__lt=models.F("labeler_b")), name="ranking_pair_ordered"),
         ]
+        indexes = [models.Index(fields=["day"])]
 
 
 class TaskAgreement(models.Model):
@@ -358,8 +363,56 @@ class TaskAgreement(models.Model):
     task = models.OneToOneField(RankingTask, on_delete=models.CASCADE, primary_key=True, related_name="agreement")
     n_rankings = models.PositiveSmallIntegerField()
     last_ranked_at = models.DateTimeField(db_index=True)
+    day = models.DateField(db_index=True)  # UTC date of the latest ranking
     agree = models.PositiveIntegerField(default=0)
     compared = models.PositiveIntegerField(default=0)
+    share = models.FloatField(null=True, blank=True, db_index=True)  # agree / compared: lowest first on the page
     tau_b_mean = models.FloatField(null=True, blank=True)
     # [[value_c, value_k, weight], ...]: this task's cells of the ordinal-alpha coincidence matrix.
+    coincidences = models.JSONField(default=list, blank=True)
+
+
+# Daily roll-ups of the rows above: the dashboard sums a few hundred of these instead of 100k rows.
+# Each is recomputed for the days a rebuild touched. A round or task-set filter adds its key here.
+
+
+class LabelerDay(models.Model):
+    """One labeler's RankingStats summed over one UTC day."""
+
+    day = models.DateField()
+    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rankings = models.PositiveIntegerField()
+    consensus_agree = models.PositiveIntegerField()
+    consensus_compared = models.PositiveIntegerField()
+    gold_agree = models.PositiveIntegerField()
+    gold_compared = models.PositiveIntegerField()
+    follows_display_order = models.PositiveIntegerField()  # rankings submitted exactly as shown
+    first_shown_credit = models.FloatField()
+    first_shown_chance = models.FloatField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "labeler"], name="labeler_day_unique")]
+
+
+class PairDay(models.Model):
+    """RankingPairs of two labelers summed over the UTC day their later ranking came in."""
+
+    day = models.DateField()
+    labeler_a = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    labeler_b = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    agree = models.PositiveIntegerField()
+    compared = models.PositiveIntegerField()
+    tau_b_sum = models.FloatField()
+    tau_b_count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "labeler_a", "labeler_b"], name="pair_day_unique")]
+
+
+class TaskDay(models.Model):
+    """Tasks whose latest ranking came in on one UTC day: how many, and their summed coincidences."""
+
+    day = models.DateField(unique=True)
+    tasks = models.PositiveIntegerField()
+    tasks_multi = models.PositiveIntegerField()  # with two or more rankings
     coincidences = models.JSONField(default=list, blank=True)

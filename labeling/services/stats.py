@@ -2,9 +2,11 @@
 
 A task's figures depend on all of its rankings (the leave-one-out consensus, alpha's
 coincidences), so the unit of work is the task: :func:`task_stats_rebuild` recomputes every cached
-row of the given tasks from their rankings and replaces the old rows. That makes it idempotent and
-safe to repeat; a ranking that arrives while it runs has no ``RankingStats`` row yet and is picked
-up by the next :func:`stats_refresh`.
+row of the given tasks from their rankings and replaces the old rows, then recomputes the daily
+roll-ups (``LabelerDay``, ``PairDay``, ``TaskDay``) of the days those rows fall on. That makes it
+idempotent and safe to repeat; a ranking that arrives while it runs has no ``RankingStats`` row yet
+and is picked up by the next :func:`stats_refresh`. A large backlog is counted task batch by task
+batch and rolled up once at the end.
 
 :func:`stats_refresh` finds rankings without a ``RankingStats`` row and rebuilds their tasks. The
 dashboard calls it when the backlog is small and otherwise enqueues the ``labeling.stats_refresh``
@@ -20,7 +22,11 @@ from itertools import combinations
 from django.db import transaction
 
 from labeling import agreement
-from labeling.models import Ranking, RankingPair, RankingStats, RankingTask, TaskAgreement
+from django.db.models import Count, Q, Sum
+
+from labeling.models import (
+    LabelerDay, PairDay, Ranking, RankingPair, RankingStats, RankingTask, TaskAgreement, TaskDay,
+)
 
 BATCH_TASKS = 500
 
@@ -66,19 +72,32 @@ def _ranking_rows(task_id: int, rankings: list[dict], gold) -> list[RankingStats
 def _task_row(task_id: int, rankings: list[dict], pairs: list[RankingPair]) -> TaskAgreement:
     taus = [p.tau_b for p in pairs if p.tau_b is not None]
     coincidences = agreement.task_coincidences([r["tiers"] for r in rankings])
+    last = max(r["created_at"] for r in rankings)
+    agree, compared = sum(p.agree for p in pairs), sum(p.compared for p in pairs)
     return TaskAgreement(
-        task_id=task_id, n_rankings=len(rankings), last_ranked_at=max(r["created_at"] for r in rankings),
-        agree=sum(p.agree for p in pairs), compared=sum(p.compared for p in pairs),
+        task_id=task_id, n_rankings=len(rankings), last_ranked_at=last, day=_utc_day(last),
+        agree=agree, compared=compared, share=agreement.ratio(agree, compared),
         tau_b_mean=sum(taus) / len(taus) if taus else None,
         coincidences=[[c, k, round(w, 9)] for (c, k), w in sorted(coincidences.items())],
     )
 
 
-def task_stats_rebuild(*, task_ids: list[int]) -> int:
-    """Recompute and replace the cached rows of these tasks; returns how many rankings were counted."""
+def _days_of(task_ids) -> set:
+    days = set()
+    for model in (RankingStats, RankingPair, TaskAgreement):
+        days |= set(model.objects.filter(task_id__in=task_ids).values_list("day", flat=True).distinct())
+    return days
+
+
+def task_stats_rebuild(*, task_ids: list[int], roll_up: bool = True) -> tuple[int, set]:
+    """Recompute and replace the cached rows of these tasks (and, with ``roll_up``, the days they touch).
+
+    Returns (rankings counted, days whose roll-ups the change touched).
+    """
     with transaction.atomic():
         # Lock the tasks so two workers rebuilding the same task do not interleave (Postgres).
         gold = dict(RankingTask.objects.select_for_update().filter(pk__in=task_ids).values_list("pk", "gold_tiers"))
+        days = _days_of(gold)
         by_task: dict[int, list[dict]] = defaultdict(list)
         fields = ("id", "task_id", "labeler_id", "tiers", "display_order", "seconds", "created_at")
         for ranking in Ranking.objects.filter(task_id__in=gold).order_by("id").values(*fields):
@@ -94,7 +113,39 @@ def task_stats_rebuild(*, task_ids: list[int]) -> int:
         RankingStats.objects.bulk_create(ranking_rows, batch_size=1000)
         RankingPair.objects.bulk_create(pair_rows, batch_size=1000)
         TaskAgreement.objects.bulk_create(task_rows, batch_size=1000)
-    return len(ranking_rows)
+        days |= {row.day for row in ranking_rows} | {row.day for row in task_rows}
+        if roll_up:
+            rollups_rebuild(days=days)
+    return len(ranking_rows), days
+
+
+def rollups_rebuild(*, days=None) -> None:
+    """Recompute the daily roll-ups of ``days`` (all days when None) from the cached rows."""
+    scope = Q() if days is None else Q(day__in=list(days))
+    with transaction.atomic():
+        for model in (LabelerDay, PairDay, TaskDay):
+            model.objects.filter(scope).delete()
+        LabelerDay.objects.bulk_create((LabelerDay(**row) for row in RankingStats.objects.filter(scope)
+            .values("day", "labeler_id").annotate(
+                rankings=Count("pk"), consensus_agree=Sum("consensus_agree"), consensus_compared=Sum("consensus_compared"),
+                gold_agree=Sum("gold_agree"), gold_compared=Sum("gold_compared"),
+                follows_display_order=Count("pk", filter=Q(follows_display_order=True)),
+                first_shown_credit=Sum("first_shown_credit"), first_shown_chance=Sum("first_shown_chance"),
+            ).order_by()), batch_size=1000)
+        PairDay.objects.bulk_create((PairDay(tau_b_sum=row.pop("tau_sum") or 0.0, **row) for row in RankingPair.objects
+            .filter(scope).values("day", "labeler_a_id", "labeler_b_id").annotate(
+                agree=Sum("agree"), compared=Sum("compared"), tau_sum=Sum("tau_b"), tau_b_count=Count("tau_b"),
+            ).order_by()), batch_size=1000)
+        per_day: dict = defaultdict(lambda: {"tasks": 0, "tasks_multi": 0, "cells": {}})
+        rows = TaskAgreement.objects.filter(scope).values_list("day", "n_rankings", "coincidences")
+        for day, n_rankings, cells in rows.iterator(chunk_size=5000):
+            total = per_day[day]
+            total["tasks"] += 1
+            total["tasks_multi"] += n_rankings >= 2
+            agreement.add_coincidences(total["cells"], cells)
+        TaskDay.objects.bulk_create((TaskDay(day=day, tasks=t["tasks"], tasks_multi=t["tasks_multi"],
+                                             coincidences=[[c, k, round(w, 9)] for (c, k), w in sorted(t["cells"].items())])
+                                     for day, t in per_day.items()), batch_size=1000)
 
 
 def stats_pending_tasks(*, limit: int | None = None) -> list[int]:
@@ -103,21 +154,26 @@ def stats_pending_tasks(*, limit: int | None = None) -> list[int]:
     return list(pending[:limit] if limit else pending)
 
 
+def _rebuild(task_ids: list[int]) -> int:
+    if len(task_ids) <= BATCH_TASKS:
+        return task_stats_rebuild(task_ids=task_ids)[0] if task_ids else 0
+    counted, days = 0, set()
+    for start in range(0, len(task_ids), BATCH_TASKS):
+        n, touched = task_stats_rebuild(task_ids=task_ids[start:start + BATCH_TASKS], roll_up=False)
+        counted, days = counted + n, days | touched
+    rollups_rebuild(days=days)
+    return counted
+
+
 def stats_refresh(*, max_tasks: int | None = None) -> int:
     """Count every ranking not yet counted (up to ``max_tasks`` tasks); returns rankings counted."""
-    task_ids = stats_pending_tasks(limit=max_tasks)
-    counted = 0
-    for start in range(0, len(task_ids), BATCH_TASKS):
-        counted += task_stats_rebuild(task_ids=task_ids[start:start + BATCH_TASKS])
-    return counted
+    return _rebuild(stats_pending_tasks(limit=max_tasks))
 
 
 def stats_rebuild_all() -> int:
     """Recount every task from scratch (after gold tiers were edited or rankings deleted)."""
     with transaction.atomic():
         TaskAgreement.objects.exclude(task__rankings__isnull=False).delete()
-    task_ids = list(Ranking.objects.order_by("task_id").values_list("task_id", flat=True).distinct())
-    counted = 0
-    for start in range(0, len(task_ids), BATCH_TASKS):
-        counted += task_stats_rebuild(task_ids=task_ids[start:start + BATCH_TASKS])
+    counted = _rebuild(list(Ranking.objects.order_by("task_id").values_list("task_id", flat=True).distinct()))
+    rollups_rebuild()
     return counted

@@ -25,17 +25,23 @@ def test_settings_are_recorded(tiny_policy, tiny_tokenizer):
     group = sample(tiny_policy, tiny_tokenizer, PROMPTS[:1], k=2, temperature=0.7, top_p=0.9,
                    max_new_tokens=5, seed=3)[0]
     assert group.settings == {"k": 2, "temperature": 0.7, "top_p": 0.9, "max_new_tokens": 5, "seed": 3,
-                              "max_redraws": 4, "prompt_batch_size": 8}
+                              "max_redraws": 4, "redraw_heat": 1.3, "prompt_batch_size": 8}
     assert group.to_json() == {"prompt": PROMPTS[0], "completions": group.completions, "settings": group.settings}
 
 
 def test_duplicates_are_redrawn_a_bounded_number_of_times(tiny_policy, tiny_tokenizer):
     # near-greedy single tokens: the policy can hardly produce 4 different texts
     group = sample(tiny_policy, tiny_tokenizer, PROMPTS[:1], k=4, temperature=0.01, max_new_tokens=1,
-                   seed=0, max_redraws=2)[0]
+                   seed=0, max_redraws=2, redraw_heat=1.0)[0]
     assert group.redraws == 2
     assert 1 <= len(group.completions) < 4
     assert len(set(group.completions)) == len(group.completions)
+
+
+def test_redraws_heat_up_until_a_confident_policy_varies(tiny_policy, tiny_tokenizer):
+    group = sample(tiny_policy, tiny_tokenizer, PROMPTS[:1], k=4, temperature=0.01, max_new_tokens=1,
+                   seed=0, max_redraws=12, redraw_heat=3.0)[0]
+    assert len(set(group.completions)) == 4 and group.redraws > 0
 
 
 def test_batched_left_padded_greedy_matches_one_prompt_at_a_time(tiny_policy, tiny_tokenizer):

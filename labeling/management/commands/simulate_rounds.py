@@ -1,0 +1,70 @@
+import json
+import os
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from labeling.charts_line import line_chart_svg
+from labeling.services.simulation import QUICK_BOOTSTRAP, QUICK_ROUND, SimulationConfig, simulation_run
+
+
+class Command(BaseCommand):
+    help = ("Run the whole loop with simulated labelers on a real Celery worker and Redis; print, per round, "
+            "the held-out gold score of the policy's samples and its KL to the first policy.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rounds", type=int, default=3)
+        parser.add_argument("--algo", choices=["dpo", "ppo"], default="dpo")
+        parser.add_argument("--labelers", type=int, default=3)
+        parser.add_argument("--prompts", type=int, default=60, help="new prompts sampled per round")
+        parser.add_argument("--eval-prompts", type=int, default=40)
+        parser.add_argument("--quick", action="store_true", help="tiny models and settings (a smoke test)")
+        parser.add_argument("--out", default="", help="directory for figures.json and chart.svg")
+        parser.add_argument("--no-worker", action="store_true",
+                            help="use the worker and REDIS_URL already running (e.g. make run) instead of starting them")
+
+    def handle(self, *args, **opts):
+        if opts["rounds"] < 1 or opts["labelers"] < 1 or opts["prompts"] < 1 or opts["eval_prompts"] < 1:
+            raise CommandError("--rounds, --labelers, --prompts and --eval-prompts must be at least 1")
+        config = SimulationConfig(
+            rounds=opts["rounds"], algo=opts["algo"], labelers=opts["labelers"], prompts_per_round=opts["prompts"],
+            eval_prompts=opts["eval_prompts"], round_config=QUICK_ROUND if opts["quick"] else {},
+            bootstrap_config=QUICK_BOOTSTRAP if opts["quick"] else {}, samples_per_prompt=1 if opts["quick"] else 2,
+        )
+        processes = [] if opts["no_worker"] else self._start_worker()
+        try:
+            rows = simulation_run(config=config, on_progress=self.stdout.write)
+        except (RuntimeError, TimeoutError) as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            from config.localstack import stop_all
+
+            stop_all(processes)
+        self._report(rows, Path(opts["out"] or Path(settings.VAR_DIR) / f"simulation-{opts['algo']}"))
+
+    def _start_worker(self):
+        """A Redis on a free loopback port and one Celery worker process serving both queues."""
+        from config.celery import app
+        from config.localstack import free_port, start_redis, start_worker
+
+        port = free_port(6400)
+        redis = start_redis(port=port, data_dir=Path(settings.VAR_DIR) / "redis-simulation")
+        url = f"redis://127.0.0.1:{port}/0"
+        app.conf.update(broker_url=url, result_backend=url)
+        worker = start_worker(env={**os.environ, "REDIS_URL": url})
+        return [redis, worker]
+
+    def _report(self, rows, out: Path):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "figures.json").write_text(json.dumps(rows, indent=2))
+        chart = line_chart_svg({"gold score": [(r["round"], r["gold"]) for r in rows],
+                                "KL to first policy": [(r["round"], r["kl"]) for r in rows]},
+                               title="Held-out gold score and KL over rounds", x_label="round")
+        (out / "chart.svg").write_text(chart)
+        self.stdout.write("\nround  policy        gold   win-rate  KL-to-first  RM-accuracy")
+        for r in rows:
+            accuracy = r.get("reward_accuracy")
+            self.stdout.write(f"{r['round']:>5}  {r['policy']:<12} {r['gold']:.3f}  {r['win_rate']:.3f}     "
+                              f"{r['kl']:>8.3f}     {'' if accuracy is None else f'{accuracy:.3f}'}")
+        self.stdout.write(f"\nFigures and chart written to {out}")

@@ -1,0 +1,135 @@
+"""The whole product loop with simulated labelers, for proof and for end-to-end tests.
+
+Each round: simulated labelers (``modeling.oracle``) take tasks with ``task_assign_next`` and submit
+with ``ranking_submit`` -- the same services the labeler page uses -- then ``round_start`` runs the
+reward model, DPO or PPO and sampling on the Celery workers, and the new policy is judged on
+held-out prompts by the hidden gold score and its KL to the first policy.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+
+from labeling.models import Completion, ModelVersion, Prompt, Run, TrainingRound
+from labeling.services.assignment import task_assign_next
+from labeling.services.loop import loop_bootstrap
+from labeling.services.ranking import ranking_submit
+from labeling.services.rounds import round_start
+from labeling.services.runs import run_enqueue
+
+QUICK_ROUND = {  # tiny settings for smoke tests: seconds per step on a tiny policy
+    "reward": {"epochs": 1, "max_length": 48, "completions_per_batch": 16},
+    "dpo": {"epochs": 1, "max_length": 64, "kl_prompts": 2, "kl_max_new_tokens": 6},
+    "ppo": {"iterations": 1, "rollout_batch_size": 4, "generation_batch_size": 4, "minibatch_size": 2,
+            "ppo_epochs": 1, "max_new_tokens": 8},
+    "sample": {"k": 3, "max_new_tokens": 8},
+}
+QUICK_BOOTSTRAP = {"size": "tiny", "steps": 20, "batch_size": 8, "eval_prompts": 0, "vocab_size": 400}
+
+
+@dataclass
+class SimulationConfig:
+    rounds: int = field(default=3, metadata={"help": "training rounds to run"})
+    algo: str = field(default="dpo", metadata={"help": "dpo or ppo"})
+    labelers: int = field(default=3, metadata={"help": "simulated labelers (each ranks every task)"})
+    prompts_per_round: int = field(default=60, metadata={"help": "new prompts sampled K ways per round"})
+    eval_prompts: int = field(default=40, metadata={"help": "held-out prompts for the gold score and KL"})
+    samples_per_prompt: int = field(default=2, metadata={"help": "samples per held-out prompt"})
+    round_config: dict = field(default_factory=dict, metadata={"help": "round settings (see rounds.DEFAULT_CONFIG)"})
+    bootstrap_config: dict = field(default_factory=dict, metadata={"help": "default-policy settings if none exists"})
+    timeout_seconds: int = field(default=3 * 3600, metadata={"help": "give up waiting for a run after this"})
+
+
+def _wait(run_or_round, *, timeout: float, on_progress: Callable[[str], None]) -> None:
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        run_or_round.refresh_from_db()
+        if isinstance(run_or_round, TrainingRound):
+            current = run_or_round.runs.order_by("-pk").first()
+            line = f"  round {run_or_round.pk}: {current.kind} {current.status} {current.progress:.0f}%" if current else ""
+            done = not run_or_round.active
+        else:
+            line = f"  {run_or_round.kind} {run_or_round.status} {run_or_round.progress:.0f}%"
+            done = run_or_round.status not in (Run.Status.QUEUED, Run.Status.RUNNING)
+        if line != last:
+            on_progress(line)
+            last = line
+        if done:
+            return
+        time.sleep(1)
+    raise TimeoutError(f"{run_or_round} did not finish within {timeout:.0f}s")
+
+
+def simulated_labelers_rank_open_tasks(*, names: list[str]) -> int:
+    """Every simulated labeler ranks every task still open to them; returns rankings submitted."""
+    from modeling.oracle import SimulatedLabeler
+
+    submitted = 0
+    for name in names:
+        user, _ = get_user_model().objects.get_or_create(username=name)
+        oracle = SimulatedLabeler(name)
+        while (assignment := task_assign_next(labeler=user)) is not None:
+            texts = dict(Completion.objects.filter(task=assignment.task).values_list("pk", "text"))
+            shown = assignment.display_order
+            tiers = oracle.rank(assignment.task.prompt.text, [texts[cid] for cid in shown])
+            ranking_submit(labeler=user, assignment_id=assignment.pk, submission_id=uuid.uuid4().hex,
+                           tiers=[[shown[i] for i in tier] for tier in tiers], seconds=1.0)
+            submitted += 1
+    return submitted
+
+
+def _prompts(kind: str, count: int, seed: int) -> list[Prompt]:
+    from modeling.instructions import generate_prompts, instruction_type
+
+    prompts = []
+    for number, text in enumerate(generate_prompts(count, seed=seed)):
+        prompt, _ = Prompt.objects.get_or_create(
+            external_id=f"sim-{kind}-{seed}-{number:04d}", defaults={"text": text, "metadata": {"type": instruction_type(text)}})
+        prompts.append(prompt)
+    return prompts
+
+
+def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], None] = print) -> list[dict]:
+    """Run ``config.rounds`` rounds; return one row of figures per policy (round 0 = the first)."""
+    from modeling.evaluation import gold_of_samples, kl_to_reference, win_rate
+
+    policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
+    if policy is None:
+        on_progress("bootstrapping the default policy")
+        bootstrap = loop_bootstrap(sample_prompts=0, config=config.bootstrap_config)
+        _wait(bootstrap, timeout=config.timeout_seconds, on_progress=on_progress)
+        policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
+        if policy is None:
+            raise RuntimeError(f"bootstrap failed: {Run.objects.get(pk=bootstrap.pk).error}")
+    first = policy
+    held_out = [p.text for p in _prompts("eval", config.eval_prompts, seed=9000)]
+    gold = lambda version: gold_of_samples(version.path, held_out, samples_per_prompt=config.samples_per_prompt)  # noqa: E731
+    baseline = gold(first)
+    rows = [{"round": 0, "policy": first.name, "gold": sum(baseline) / len(baseline), "win_rate": 0.5, "kl": 0.0}]
+    on_progress(f"round 0 ({first.name}): gold {rows[0]['gold']:.3f}")
+    labelers = [f"sim-labeler-{i + 1}" for i in range(config.labelers)]
+    sample_config = {**{"k": 4}, **config.round_config.get("sample", {})}
+    initial = run_enqueue(kind=Run.Kind.SAMPLE, config=sample_config, inputs={
+        "policy_version": policy.pk, "prompt_ids": [p.pk for p in _prompts("train", config.prompts_per_round, 1)]})
+    _wait(initial, timeout=config.timeout_seconds, on_progress=on_progress)
+    for number in range(1, config.rounds + 1):
+        rankings = simulated_labelers_rank_open_tasks(names=labelers)
+        next_prompts = _prompts("train", config.prompts_per_round, seed=1 + number)
+        training_round = round_start(algo=config.algo, config=config.round_config, min_new_rankings=1,
+                                     prompt_ids=[p.pk for p in next_prompts])
+        _wait(training_round, timeout=config.timeout_seconds, on_progress=on_progress)
+        if training_round.status != TrainingRound.Status.SUCCEEDED:
+            raise RuntimeError(f"round {training_round.pk} {training_round.status}: {training_round.error}")
+        policy = training_round.policy_out
+        scores = gold(policy)
+        rows.append({"round": number, "policy": policy.name, "rankings": rankings,
+                     "reward_accuracy": training_round.reward.metrics.get("reward/accuracy"),
+                     "gold": sum(scores) / len(scores), "win_rate": win_rate(scores, baseline),
+                     "kl": kl_to_reference(policy.path, first.path, held_out)})
+        on_progress(f"round {number} ({policy.name}): gold {rows[-1]['gold']:.3f}, win rate vs first "
+                    f"{rows[-1]['win_rate']:.3f}, KL to first {rows[-1]['kl']:.3f}")
+    return rows
