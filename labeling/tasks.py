@@ -23,3 +23,12 @@ def stats_refresh() -> int:
     from labeling.services.stats import stats_refresh as refresh
 
     return refresh()
+
+
+@shared_task(name="labeling.rounds_autostart")
+def rounds_autostart() -> int | None:
+    """Start a training round if enough new rankings arrived (ROUND_AUTO_START_EVERY)."""
+    from labeling.services.rounds import round_autostart
+
+    started = round_autostart()
+    return started.pk if started else None

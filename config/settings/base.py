@@ -99,6 +99,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Give up connecting to a down broker quickly on publish; the database stays the source of truth.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 1}
+# Publishing a task retries briefly, then gives up (the run stays queued in the database).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Labeling ---------------------------------------------------------------------------------
@@ -127,3 +129,7 @@ RUN_HEARTBEAT_TIMEOUT_SECONDS = env_int("RUN_HEARTBEAT_TIMEOUT_SECONDS", 300)
 ROUND_MIN_NEW_RANKINGS = env_int("ROUND_MIN_NEW_RANKINGS", 30)
 # How many prompts the new policy samples K completions for at the end of a round.
 ROUND_SAMPLE_PROMPTS = env_int("ROUND_SAMPLE_PROMPTS", 40)
+# Start a round automatically once this many new rankings arrived since the last one (0 = only by hand).
+ROUND_AUTO_START_EVERY = env_int("ROUND_AUTO_START_EVERY", 0)
+# The algorithm of automatically started rounds: dpo or ppo.
+ROUND_AUTO_ALGO = env_str("ROUND_AUTO_ALGO", "dpo")

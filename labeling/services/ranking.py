@@ -1,6 +1,7 @@
 """Submitting a ranking and skipping a task: the two ways a lease ends."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django.utils import timezone
 from labeling import submission
 from labeling.errors import RejectedInput
 from labeling.models import Assignment, Ranking, Skip
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,20 @@ def ranking_submit(
             raise RejectedInput("You have already ranked this task.", field="task", status=409) from None
         assignment.status = Assignment.Status.SUBMITTED
         assignment.save(update_fields=["status"])
+        if settings.ROUND_AUTO_START_EVERY:
+            transaction.on_commit(_check_autostart)
     return Submitted(ranking, created=True)
+
+
+def _check_autostart() -> None:
+    """After the ranking is committed: ask a worker whether a round should start. Redis being down
+    must not fail a submission that is already stored, so a failed publish is only logged."""
+    from labeling.tasks import rounds_autostart
+
+    try:
+        rounds_autostart.apply_async()
+    except Exception:  # noqa: BLE001
+        logger.warning("could not queue the round auto-start check (is Redis down?)", exc_info=True)
 
 
 def task_skip(*, labeler, assignment_id: int, reason, note=None, now=None) -> Skip:

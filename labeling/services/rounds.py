@@ -136,3 +136,14 @@ def round_revive(*, run: Run) -> None:
     TrainingRound.objects.filter(pk=run.training_round_id, status=TrainingRound.Status.FAILED).update(
         status=TrainingRound.Status.RUNNING, active=True, finished_at=None, error=""
     )
+
+
+def round_autostart() -> TrainingRound | None:
+    """Start a round when ``ROUND_AUTO_START_EVERY`` new rankings have arrived (and none is running)."""
+    every = settings.ROUND_AUTO_START_EVERY
+    if not every or TrainingRound.objects.filter(active=True).exists():
+        return None
+    try:
+        return round_start(algo=settings.ROUND_AUTO_ALGO, min_new_rankings=every)
+    except RejectedInput:
+        return None

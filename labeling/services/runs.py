@@ -9,6 +9,7 @@ an admin asked to cancel. A run whose heartbeat stopped (its worker died) is mar
 """
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from django.utils import timezone
 from labeling.errors import RejectedInput
 from labeling.models import Run
 
+logger = logging.getLogger(__name__)
 LOG_TAIL_LINES = 200
 TRAINING_KINDS = {Run.Kind.TRAIN_REWARD, Run.Kind.DPO, Run.Kind.PPO, Run.Kind.BOOTSTRAP}
 
@@ -45,8 +47,8 @@ def _send(run_id: int, kind: str) -> None:
 
     try:
         run_execute.apply_async(args=[run_id], queue=queue_for(kind))
-    except Exception:  # noqa: BLE001 - Redis down: the run stays queued; runs_requeue sends it later
-        pass
+    except Exception:  # noqa: BLE001 - Redis down: the run stays queued in the database
+        logger.warning("could not send run %s to a worker (is Redis down?); it stays queued", run_id, exc_info=True)
 
 
 def run_enqueue(*, kind: str, config: dict | None = None, inputs: dict | None = None, created_by=None) -> Run:

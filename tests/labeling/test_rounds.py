@@ -103,3 +103,30 @@ def test_a_failed_step_ends_the_round_and_a_retry_revives_it(policy, ranked, tin
     run_retry(run_id=run.pk)
     training_round.refresh_from_db()
     assert training_round.active and training_round.status == TrainingRound.Status.RUNNING
+
+
+def test_a_round_starts_by_itself_after_enough_new_rankings(policy, ranked, settings):
+    from labeling.services.rounds import round_autostart
+
+    settings.ROUND_AUTO_START_EVERY = 0
+    assert round_autostart() is None
+    settings.ROUND_AUTO_START_EVERY = 100
+    assert round_autostart() is None  # 16 rankings < 100
+    settings.ROUND_AUTO_START_EVERY = 10
+    started = round_autostart()
+    assert started is not None and started.algo == settings.ROUND_AUTO_ALGO
+    assert round_autostart() is None  # one is running
+
+
+def test_submissions_queue_the_autostart_check_after_commit(labeler, task_factory, settings,
+                                                           django_capture_on_commit_callbacks):
+    from labeling.services.assignment import task_assign_next
+    from labeling.services.ranking import ranking_submit
+
+    settings.ROUND_AUTO_START_EVERY = 5
+    task_factory(k=2)
+    assignment = task_assign_next(labeler=labeler)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        ranking_submit(labeler=labeler, assignment_id=assignment.pk, submission_id="s",
+                       tiers=[[c] for c in assignment.display_order])
+    assert len(callbacks) == 1
