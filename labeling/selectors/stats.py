@@ -1,16 +1,17 @@
-"""What the agreement dashboard shows, read from the cached figures in a handful of SQL aggregates.
+"""What the agreement dashboard shows, read from daily roll-ups of the cached agreement figures.
 
-Every figure is a sum over cached rows (``RankingStats`` per ranking, ``RankingPair`` per pair of
-rankings of a task, ``TaskAgreement`` per task; see ``labeling/services/stats.py``), so a page costs
-a few ``GROUP BY`` queries whatever the number of rankings. The one Python loop is over tasks' small
-coincidence lists for Krippendorff's alpha.
+``labeling/services/stats.py`` keeps per-ranking, per-pair and per-task rows current as rankings
+arrive, and sums them per UTC day (``LabelerDay``, ``PairDay``, ``TaskDay``). A page sums a few
+hundred roll-up rows whatever the number of rankings; only the lowest-agreement tasks (an index
+walk on ``TaskAgreement.share``) and the median seconds (an index walk per labeler) touch the
+per-row tables.
 
 Filtering. :class:`StatsFilter` holds the date range (UTC dates, both ends included). A ranking is in
-the range when it was submitted in it; a pair when its later ranking was (the moment the two became
-comparable); a task when its latest ranking was (its figures cover all its rankings). Filtering by
-training round or task set needs one field on ``StatsFilter`` and one clause in
-:meth:`StatsFilter.tasks`, which every query already goes through (``task__round=...``) once tasks
-carry a round; the view's form gets the matching field.
+the range when it was submitted in it; a pair of rankings when its later ranking was (the moment the
+two became comparable); a task when its latest ranking was (its figures cover all its rankings).
+Filtering by training round or task set is meant to go through the same two methods: add the field
+to ``StatsFilter``, the key to the cached rows and roll-ups (``round`` next to ``day``), and one clause
+to :meth:`StatsFilter.days` and :meth:`StatsFilter.rows`; the view's form gets the matching field.
 
 Reward-model agreement waits for reward-model jobs to report it: :func:`reward_model_agreement`
 reads it from the newest reward ``ModelVersion``'s metrics when present (the contract is in its
@@ -23,11 +24,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, ExpressionWrapper, F, FloatField, Q, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Q, Sum
 
 from labeling import agreement
-from labeling.models import ModelVersion, Ranking, RankingPair, RankingStats, Skip, TaskAgreement
+from labeling.models import (
+    LabelerDay, ModelVersion, PairDay, RankingStats, Skip, TaskAgreement, TaskDay,
+)
 
 MIN_PAIRS_FOR_OUTLIER = 20  # a labeler with fewer compared pairs is not judged on that figure
 
@@ -37,8 +39,17 @@ class StatsFilter:
     since: dt.date | None = None
     until: dt.date | None = None
 
-    def moment(self, field: str) -> Q:
-        """Rows whose ``field`` (a datetime) falls in the range."""
+    def days(self) -> Q:
+        """Roll-up rows (keyed by UTC ``day``) in the range."""
+        q = Q()
+        if self.since:
+            q &= Q(day__gte=self.since)
+        if self.until:
+            q &= Q(day__lte=self.until)
+        return q
+
+    def rows(self, field: str) -> Q:
+        """Cached or source rows whose ``field`` (a datetime) falls in the range."""
         q = Q()
         if self.since:
             q &= Q(**{f"{field}__gte": dt.datetime.combine(self.since, dt.time.min, dt.timezone.utc)})
@@ -46,55 +57,43 @@ class StatsFilter:
             q &= Q(**{f"{field}__lt": dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time.min, dt.timezone.utc)})
         return q
 
-    def tasks(self, task_field: str = "task") -> Q:
-        """Rows whose task is selected. Rounds and task sets add their clause here."""
-        return Q()
-
-    def rows(self, field: str, task_field: str = "task") -> Q:
-        return self.moment(field) & self.tasks(task_field)
-
 
 def _pct(agree, compared):
     return agreement.ratio(agree or 0, compared or 0)
 
 
 def stats_totals(f: StatsFilter) -> dict:
-    rankings = Ranking.objects.filter(f.rows("created_at"))
-    pairs = RankingPair.objects.filter(f.rows("created_at")).aggregate(a=Sum("agree"), c=Sum("compared"))
-    tasks = TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2)
-    tau = tasks.aggregate(t=Sum("tau_b_mean"), n=Count("tau_b_mean"))
+    rankings = LabelerDay.objects.filter(f.days()).aggregate(n=Sum("rankings"), labelers=Count("labeler", distinct=True))
+    pairs = PairDay.objects.filter(f.days()).aggregate(
+        a=Sum("agree"), c=Sum("compared"), tau=Sum("tau_b_sum"), tau_n=Sum("tau_b_count"))
+    tasks = tasks_multi = 0
+    coincidences: dict = {}
+    for n, multi, cells in TaskDay.objects.filter(f.days()).values_list("tasks", "tasks_multi", "coincidences"):
+        tasks, tasks_multi = tasks + n, tasks_multi + multi
+        agreement.add_coincidences(coincidences, cells)
     return {
-        "rankings": rankings.count(),
-        "labelers": rankings.values("labeler").distinct().count(),
-        "tasks_ranked": rankings.values("task").distinct().count(),
-        "tasks_multi": tasks.count(),
+        "rankings": rankings["n"] or 0,
+        "labelers": rankings["labelers"],
+        "tasks_ranked": tasks,
+        "tasks_multi": tasks_multi,
         "skips": Skip.objects.filter(f.rows("created_at")).count(),
         "pairs_compared": pairs["c"] or 0,
         "agreement": _pct(pairs["a"], pairs["c"]),
-        "tau_b": agreement.ratio(tau["t"] or 0, tau["n"]),
-        "alpha": stats_alpha(f),
+        "tau_b": agreement.ratio(pairs["tau"] or 0, pairs["tau_n"] or 0),
+        "alpha": agreement.alpha_ordinal(coincidences),
     }
-
-
-def stats_alpha(f: StatsFilter) -> float | None:
-    """Krippendorff's ordinal alpha over the selected tasks with two or more rankings."""
-    total: dict = {}
-    rows = TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2).values_list("coincidences", flat=True)
-    for cells in rows.iterator(chunk_size=5000):
-        agreement.add_coincidences(total, cells)
-    return agreement.alpha_ordinal(total)
 
 
 def stats_throughput(f: StatsFilter) -> list[tuple[dt.date, int]]:
     """Rankings per UTC day."""
-    rows = RankingStats.objects.filter(f.rows("created_at")).values("day").annotate(n=Count("pk")).order_by("day")
+    rows = LabelerDay.objects.filter(f.days()).values("day").annotate(n=Sum("rankings")).order_by("day")
     return [(row["day"], row["n"]) for row in rows]
 
 
 def stats_agreement_by_week(f: StatsFilter) -> list[tuple[dt.date, float | None, int]]:
     """(Monday, pairwise agreement, pairs compared) per week. By round, once rounds exist."""
     weeks: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
-    rows = RankingPair.objects.filter(f.rows("created_at")).values("day").annotate(a=Sum("agree"), c=Sum("compared"))
+    rows = PairDay.objects.filter(f.days()).values("day").annotate(a=Sum("agree"), c=Sum("compared")).order_by()
     for row in rows:
         week = weeks[row["day"] - dt.timedelta(days=row["day"].weekday())]
         week[0] += row["a"]
@@ -104,22 +103,21 @@ def stats_agreement_by_week(f: StatsFilter) -> list[tuple[dt.date, float | None,
 
 def stats_pair_cells(f: StatsFilter) -> dict[tuple[int, int], tuple[int, int]]:
     """(labeler a, labeler b) with a < b -> (agreeing pairs, compared pairs)."""
-    rows = (RankingPair.objects.filter(f.rows("created_at")).values("labeler_a", "labeler_b")
-            .annotate(a=Sum("agree"), c=Sum("compared")))
+    rows = (PairDay.objects.filter(f.days()).values("labeler_a", "labeler_b")
+            .annotate(a=Sum("agree"), c=Sum("compared")).order_by())
     return {(row["labeler_a"], row["labeler_b"]): (row["a"], row["c"]) for row in rows}
 
 
 def _median_seconds(f: StatsFilter) -> dict[int, float]:
-    """Each labeler's median seconds per ranking, picked out by window functions in SQL."""
-    ranked = RankingStats.objects.filter(f.rows("created_at"), seconds__isnull=False).annotate(
-        row=Window(RowNumber(), partition_by=[F("labeler_id")], order_by=F("seconds").asc()),
-        count=Window(Count("pk"), partition_by=[F("labeler_id")]),
-    )
-    middle = ranked.filter(Q(row=(F("count") + 1) / 2) | Q(row=(F("count") + 2) / 2))
-    values: dict[int, list[float]] = defaultdict(list)
-    for labeler_id, seconds in middle.values_list("labeler_id", "seconds"):
-        values[labeler_id].append(seconds)
-    return {labeler_id: sum(v) / len(v) for labeler_id, v in values.items()}
+    """Each labeler's median seconds per ranking: one count, then one index walk per labeler."""
+    timed = RankingStats.objects.filter(f.rows("created_at"), seconds__isnull=False)
+    counts = timed.values("labeler").annotate(n=Count("pk")).order_by().values_list("labeler", "n")
+    medians = {}
+    for labeler_id, n in counts:
+        middle = list(timed.filter(labeler_id=labeler_id).order_by("seconds")
+                      .values_list("seconds", flat=True)[(n - 1) // 2: n // 2 + 1])
+        medians[labeler_id] = sum(middle) / len(middle)
+    return medians
 
 
 def reward_model_agreement() -> dict[int, float]:
@@ -150,12 +148,11 @@ COLUMNS = [
 
 def stats_labeler_rows(f: StatsFilter, *, cells=None) -> list[dict]:
     """One row per labeler with rankings or skips in range: the figures of COLUMNS and ``flags``."""
-    per = {row["labeler"]: row for row in RankingStats.objects.filter(f.rows("created_at")).values("labeler").annotate(
-        rankings=Count("pk"), cons_a=Sum("consensus_agree"), cons_c=Sum("consensus_compared"),
-        gold_a=Sum("gold_agree"), gold_c=Sum("gold_compared"),
-        shown=Count("pk", filter=Q(follows_display_order=True)),
+    per = {row["labeler"]: row for row in LabelerDay.objects.filter(f.days()).values("labeler").annotate(
+        rankings=Sum("rankings"), cons_a=Sum("consensus_agree"), cons_c=Sum("consensus_compared"),
+        gold_a=Sum("gold_agree"), gold_c=Sum("gold_compared"), shown=Sum("follows_display_order"),
         credit=Sum("first_shown_credit"), chance=Sum("first_shown_chance"),
-    )}
+    ).order_by()}
     skips = dict(Skip.objects.filter(f.rows("created_at")).values("labeler").annotate(n=Count("pk")).values_list("labeler", "n"))
     pairs: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for (a, b), (agree, compared) in (stats_pair_cells(f) if cells is None else cells).items():
@@ -199,10 +196,9 @@ def _flag(rows: list[dict]) -> None:
 
 
 def stats_lowest_tasks(f: StatsFilter, *, limit: int = 10) -> list[dict]:
-    """Tasks with two or more rankings whose labelers agreed least."""
-    share = ExpressionWrapper(F("agree") * 1.0 / F("compared"), output_field=FloatField())
-    rows = (TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2, compared__gt=0)
-            .annotate(share=share).order_by("share", "-compared", "task_id")
+    """Tasks with two or more rankings whose labelers agreed least (walks the index on ``share``)."""
+    rows = (TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2, share__isnull=False)
+            .order_by("share", "-compared", "task_id")
             .values("task_id", "task__prompt__text", "n_rankings", "share", "compared", "tau_b_mean")[:limit])
     return [{"task_id": r["task_id"], "prompt": r["task__prompt__text"], "n_rankings": r["n_rankings"],
              "agreement": r["share"], "compared": r["compared"], "tau_b": r["tau_b_mean"]} for r in rows]

@@ -6,17 +6,33 @@ sample run whose completions become ranking tasks beside the demo set.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
 from labeling.models import ModelVersion, Prompt, Run
+from labeling.services.model_versions import model_version_register
 from labeling.services.runs import run_enqueue
 
 INITIAL_SAMPLE = {"k": 4, "temperature": 1.0, "max_new_tokens": 48, "seed": 0}
 PROMPT_SEED = 2024
 
 
-def loop_bootstrap(*, sample_prompts: int = 40, config: dict | None = None) -> Run | None:
-    """Queue the default-policy bootstrap unless a policy exists or a bootstrap is already in flight."""
+def loop_bootstrap(*, sample_prompts: int = 40, config: dict | None = None, policy_path: str = "") -> Run | None:
+    """Queue the default-policy bootstrap unless a policy exists or a bootstrap is already in flight.
+
+    With ``policy_path`` (or the ``RLHF_DEFAULT_POLICY`` setting) that checkpoint is registered as
+    the first policy instead, and only the sampling of the first tasks is queued.
+    """
     if ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).exists():
         return None
+    policy_path = policy_path or settings.RLHF_DEFAULT_POLICY
+    if policy_path:
+        with transaction.atomic():
+            version = model_version_register(kind=ModelVersion.Kind.POLICY, algorithm="external",
+                                             path=Path(policy_path), config={"path": policy_path})
+            return _sample_generated_prompts(version, sample_prompts) if sample_prompts else None
     in_flight = Run.objects.filter(kind=Run.Kind.BOOTSTRAP, status__in=[Run.Status.QUEUED, Run.Status.RUNNING])
     return in_flight.first() or run_enqueue(kind=Run.Kind.BOOTSTRAP, config=config or {},
                                             inputs={"sample_prompts": sample_prompts})
@@ -27,6 +43,10 @@ def loop_after_bootstrap(*, run: Run, outputs: dict) -> Run | None:
     count = run.inputs.get("sample_prompts", 0)
     if run.kind != Run.Kind.BOOTSTRAP or not count:
         return None
+    return _sample_generated_prompts(ModelVersion.objects.get(pk=outputs["model_version"]), count)
+
+
+def _sample_generated_prompts(policy: ModelVersion, count: int) -> Run:
     from modeling.instructions import generate_prompts, instruction_type
 
     prompt_ids = []
@@ -37,4 +57,4 @@ def loop_after_bootstrap(*, run: Run, outputs: dict) -> Run | None:
         )
         prompt_ids.append(prompt.pk)
     return run_enqueue(kind=Run.Kind.SAMPLE, config=INITIAL_SAMPLE,
-                       inputs={"policy_version": outputs["model_version"], "prompt_ids": prompt_ids})
+                       inputs={"policy_version": policy.pk, "prompt_ids": prompt_ids})

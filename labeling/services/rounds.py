@@ -27,6 +27,8 @@ DEFAULT_CONFIG = {
 
 def _merged(config: dict | None) -> dict:
     merged = {section: dict(values) for section, values in DEFAULT_CONFIG.items()}
+    if settings.RLHF_REWARD_BASE_MODEL:
+        merged["reward"]["base_model"] = settings.RLHF_REWARD_BASE_MODEL
     for section, values in (config or {}).items():
         if section not in merged or not isinstance(values, dict):
             raise RejectedInput(f"Unknown round setting {section!r}.", field="config")

@@ -42,6 +42,7 @@ class SimulationConfig:
     round_config: dict = field(default_factory=dict, metadata={"help": "round settings (see rounds.DEFAULT_CONFIG)"})
     bootstrap_config: dict = field(default_factory=dict, metadata={"help": "default-policy settings if none exists"})
     timeout_seconds: int = field(default=3 * 3600, metadata={"help": "give up waiting for a run after this"})
+    policy_path: str = field(default="", metadata={"help": "first policy checkpoint; empty = bootstrap one"})
 
 
 def _wait(run_or_round, *, timeout: float, on_progress: Callable[[str], None]) -> None:
@@ -99,9 +100,10 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
 
     policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
     if policy is None:
-        on_progress("bootstrapping the default policy")
-        bootstrap = loop_bootstrap(sample_prompts=0, config=config.bootstrap_config)
-        _wait(bootstrap, timeout=config.timeout_seconds, on_progress=on_progress)
+        on_progress(f"first policy: {config.policy_path or 'bootstrapping the default policy'}")
+        bootstrap = loop_bootstrap(sample_prompts=0, config=config.bootstrap_config, policy_path=config.policy_path)
+        if bootstrap is not None:
+            _wait(bootstrap, timeout=config.timeout_seconds, on_progress=on_progress)
         policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
         if policy is None:
             raise RuntimeError(f"bootstrap failed: {Run.objects.get(pk=bootstrap.pk).error}")

@@ -28,3 +28,21 @@ def test_loop_init_does_nothing_when_a_policy_exists(db, tiny_policy_dir, capsys
     model_version_register(kind="policy", algorithm="external", path=tiny_policy_dir)
     call_command("loop_init")
     assert "nothing to bootstrap" in capsys.readouterr().out and not Run.objects.exists()
+
+
+def test_a_configured_checkpoint_replaces_the_bootstrap(db, settings, tiny_policy_dir):
+    settings.RLHF_DEFAULT_POLICY = str(tiny_policy_dir)
+    sample = loop_bootstrap(sample_prompts=2)
+    version = ModelVersion.objects.get(kind="policy")
+    assert (version.algorithm, version.path) == ("external", str(tiny_policy_dir))
+    assert sample.kind == Run.Kind.SAMPLE and sample.inputs["policy_version"] == version.pk
+    assert not Run.objects.filter(kind=Run.Kind.BOOTSTRAP).exists()
+
+
+def test_a_configured_path_that_is_no_checkpoint_is_refused(db, settings, tmp_path):
+    import pytest
+
+    settings.RLHF_DEFAULT_POLICY = str(tmp_path)
+    with pytest.raises(ValueError, match="not a complete Hugging Face checkpoint"):
+        loop_bootstrap()
+    assert not ModelVersion.objects.exists() and not Run.objects.exists()

@@ -5,6 +5,7 @@ from itertools import combinations
 import krippendorff
 import numpy as np
 import pytest
+from scipy.stats import kendalltau
 
 from labeling import agreement
 from labeling.models import ModelVersion, Ranking, RankingPair, RankingStats, Skip, TaskAgreement
@@ -44,14 +45,20 @@ def test_figures_match_independent_computations(simulated):
     for ranking in Ranking.objects.order_by("id"):
         by_task.setdefault(ranking.task_id, []).append(ranking)
     agree = compared = 0
+    taus = []
     for rankings in by_task.values():
         for a, b in combinations(rankings, 2):
             got = oracle.pairwise_agreement(a.tiers, b.tiers)
             agree, compared = agree + got[0], compared + got[1]
+            ids = a.display_order
+            pos_a, pos_b = agreement.tier_of(a.tiers), agreement.tier_of(b.tiers)
+            tau = kendalltau([pos_a[i] for i in ids], [pos_b[i] for i in ids]).statistic
+            taus += [] if np.isnan(tau) else [tau]
     totals = selectors.stats_totals(EVERYTHING)
     assert totals["rankings"] == simulated["rankings"] == 250
     assert totals["pairs_compared"] == compared
     assert totals["agreement"] == pytest.approx(agree / compared)
+    assert totals["tau_b"] == pytest.approx(sum(taus) / len(taus))
     # Alpha straight from the rankings with the krippendorff package: coders x completions.
     users = sorted({r.labeler_id for rs in by_task.values() for r in rs})
     units = []

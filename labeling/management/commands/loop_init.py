@@ -1,6 +1,6 @@
 import time
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from labeling.models import Run
@@ -16,7 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--follow", action="store_true", help="draw the runs' progress until they end")
 
     def handle(self, *args, sample_prompts, follow, **options):
-        run = loop_bootstrap(sample_prompts=sample_prompts)
+        try:
+            run = loop_bootstrap(sample_prompts=sample_prompts)
+        except ValueError as exc:  # RLHF_DEFAULT_POLICY is not a checkpoint
+            raise CommandError(f"RLHF_DEFAULT_POLICY: {exc}") from None
         if run is None:
             self.stdout.write("A policy version exists; nothing to bootstrap.")
             return

@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--prompts", type=int, default=60, help="new prompts sampled per round")
         parser.add_argument("--eval-prompts", type=int, default=40)
         parser.add_argument("--quick", action="store_true", help="tiny models and settings (a smoke test)")
+        parser.add_argument("--policy", default="", help="first policy checkpoint when the database has none")
         parser.add_argument("--out", default="", help="directory for figures.json and chart.svg")
         parser.add_argument("--no-worker", action="store_true",
                             help="use the worker and REDIS_URL already running (e.g. make run) instead of starting them")
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             rounds=opts["rounds"], algo=opts["algo"], labelers=opts["labelers"], prompts_per_round=opts["prompts"],
             eval_prompts=opts["eval_prompts"], round_config=QUICK_ROUND if opts["quick"] else {},
             bootstrap_config=QUICK_BOOTSTRAP if opts["quick"] else {}, samples_per_prompt=1 if opts["quick"] else 2,
+            policy_path=opts["policy"],
         )
         processes = [] if opts["no_worker"] else self._start_worker()
         try:
