@@ -28,8 +28,8 @@ def _help(text: str, default):
 class LabelerConfig:
     """How noisy a simulated labeler is; the defaults give about 73 % pairwise agreement."""
 
-    noise: float = _help("std of the Gaussian noise added to each gold score", 0.12)
-    tie_threshold: float = _help("perceived scores closer than this share a tier", 0.02)
+    noise: float = _help("std of the Gaussian noise added to each gold score", 0.16)
+    tie_threshold: float = _help("perceived scores closer than this share a tier", 0.05)
     seed: int = _help("base seed; each labeler's own seed comes from it and the labeler's name", 0)
 
 

@@ -31,6 +31,7 @@ class SamplingSettings:
     max_new_tokens: int = _help("longest completion, in tokens", 64)
     seed: int = _help("torch seed set before sampling; same inputs and seed give the same texts", 0)
     max_redraws: int = _help("rounds of re-drawing duplicates before giving up on distinctness", 4)
+    redraw_heat: float = _help("temperature multiplier per re-draw round, so a confident policy still varies", 1.3)
     prompt_batch_size: int = _help("prompts per generate() call, each expanded to k sequences", 8)
 
 
@@ -74,19 +75,22 @@ def _generate(model, tokenizer, inputs: dict, generation: GenerationConfig, per_
 
 def sample(
     policy, tokenizer, prompts: list[str], k: int = 4, temperature: float = 1.0, top_p: float = 0.95,
-    max_new_tokens: int = 64, seed: int = 0, max_redraws: int = 4, prompt_batch_size: int = 8,
+    max_new_tokens: int = 64, seed: int = 0, max_redraws: int = 4, redraw_heat: float = 1.3,
+    prompt_batch_size: int = 8,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[SampleGroup]:
     """K distinct sampled completions for each prompt, in prompt order.
 
-    Duplicate texts (compared after stripping) are re-drawn for up to ``max_redraws`` rounds, each
-    round drawing k fresh sequences for the prompts still short; a prompt whose policy cannot
-    produce k distinct texts keeps the distinct ones it has. ``progress(done, total)`` is
-    called after each batch of prompts.
+    Duplicate texts are re-drawn for up to ``max_redraws`` rounds, each round drawing k fresh
+    sequences for the prompts still short, at ``temperature * redraw_heat ** round``; a prompt
+    whose policy still cannot produce k distinct texts keeps the distinct ones it has.
+    ``progress(done, total)`` is called after each batch of prompts. The policy is moved to
+    :func:`policy_device` and put in eval mode.
     """
     if k < 1 or not 0 < top_p <= 1 or temperature <= 0 or max_new_tokens < 1:
         raise ValueError("need k >= 1, 0 < top_p <= 1, temperature > 0 and max_new_tokens >= 1")
-    settings = SamplingSettings(k, temperature, top_p, max_new_tokens, seed, max_redraws, prompt_batch_size)
+    settings = SamplingSettings(k, temperature, top_p, max_new_tokens, seed, max_redraws, redraw_heat,
+                                prompt_batch_size)
     generation = GenerationConfig(
         do_sample=True, temperature=temperature, top_p=top_p, top_k=0, max_new_tokens=max_new_tokens,
         use_cache=True, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
@@ -110,7 +114,9 @@ def _sample_batch(policy, tokenizer, prompts, generation, settings: SamplingSett
     short = list(range(len(prompts)))
     for round_ in range(settings.max_redraws + 1):
         inputs = _encode_prompts(tokenizer, [prompts[i] for i in short], device)
-        for index, drawn in zip(short, _generate(policy, tokenizer, inputs, generation, settings.k)):
+        hotter = copy.copy(generation)
+        hotter.temperature = settings.temperature * settings.redraw_heat ** round_
+        for index, drawn in zip(short, _generate(policy, tokenizer, inputs, hotter, settings.k)):
             group = groups[index]
             group.redraws = round_
             for text in drawn:

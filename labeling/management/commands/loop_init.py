@@ -23,6 +23,11 @@ class Command(BaseCommand):
         if run is None:
             self.stdout.write("A policy version exists; nothing to bootstrap.")
             return
+        if run.kind == Run.Kind.SAMPLE:  # RLHF_DEFAULT_POLICY was registered; only sampling is left
+            self.stdout.write(f"Sampling the first tasks with the configured policy (run {run.pk}).")
+            if follow:
+                self._wait(run, "sampling the first tasks")
+            return
         self.stdout.write(f"Bootstrapping the default policy (run {run.pk}); watch it at /runs/{run.pk}/")
         if follow:
             self._follow(run)
