@@ -64,9 +64,11 @@ def start_redis(*, port: int, data_dir: Path) -> subprocess.Popen:
     return process
 
 
-def start_worker(*, env: dict, concurrency: int = 1, queues: str = "default,training") -> subprocess.Popen:
+def start_worker(*, env: dict, concurrency: int = 1, queues: str = "default,training",
+                 beat: bool = True) -> subprocess.Popen:
+    """One worker process for both queues; ``beat`` embeds the scheduler (the runs watchdog)."""
     args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
-            "--loglevel", "INFO", "-n", f"local-{os.getpid()}@%h"]
+            "--loglevel", "INFO", "-n", f"local-{os.getpid()}@%h"] + (["-B"] if beat else [])
     return subprocess.Popen(args, cwd=BASE_DIR, env=env)
 
 

@@ -32,3 +32,11 @@ def rounds_autostart() -> int | None:
 
     started = round_autostart()
     return started.pk if started else None
+
+
+@shared_task(name="labeling.runs_watchdog")
+def runs_watchdog() -> dict:
+    """Periodic (Celery beat): mark runs whose worker died, resend runs whose message was lost."""
+    from labeling.services.runs import runs_mark_dead, runs_requeue_stale
+
+    return {"dead": runs_mark_dead(), "requeued": runs_requeue_stale()}

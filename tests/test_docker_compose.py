@@ -25,7 +25,7 @@ def test_compose_services_run_commands_this_project_has():
     assert web[:2] == ["gunicorn", "config.wsgi:application"] and (ROOT / "config" / "wsgi.py").exists()
     for name, queue in (("worker", "default"), ("training-worker", "training")):
         command = services[name]["command"]
-        assert command[:3] == ["celery", "-A", "config"] and queue in command[command.index("-Q") + 1]
+        assert command[:4] == ["celery", "-A", "config", "worker"] and queue in command[command.index("-Q") + 1]
     assert (ROOT / "config" / "celery.py").exists() and (ROOT / "Dockerfile").exists()
     # the worker command really starts with this project's Celery app
     result = subprocess.run([sys.executable, "-m", "celery", "-A", "config", "inspect", "--help"],

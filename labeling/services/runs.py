@@ -169,3 +169,13 @@ class RunReporter:
         Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(
             heartbeat_at=timezone.now(), log_tail="\n".join(self._lines), **fields
         )
+
+
+def runs_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
+    """Send again the runs still queued after ``older_than`` (their message may have been lost while
+    Redis was down). A duplicate message is harmless: only one claim can succeed."""
+    cutoff = timezone.now() - older_than
+    stale = list(Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=cutoff).values_list("pk", "kind"))
+    for run_id, kind in stale:
+        _send(run_id, kind)
+    return [run_id for run_id, _ in stale]

@@ -96,3 +96,13 @@ def test_progress_and_metrics_are_written_with_a_heartbeat(run):
     reporter.log("hello")
     run.refresh_from_db()
     assert run.progress == 50 and run.metrics == [{"step": 5, "reward/loss": 0.5}] and run.log_tail == "hello"
+
+
+def test_the_watchdog_marks_dead_runs_and_resends_stale_queued_ones(run):
+    from labeling.tasks import runs_watchdog
+
+    Run.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=30))
+    stuck = run_enqueue(kind=Run.Kind.SAMPLE)
+    run_claim(run_id=stuck.pk)
+    Run.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert runs_watchdog() == {"dead": [stuck.pk], "requeued": [run.pk]}
