@@ -137,6 +137,16 @@ def train_policy(
     complete or absent.
     """
     check_config(config)
+    threads = torch.get_num_threads()
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    try:
+        return _train(config, demonstrations, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(config: BootstrapConfig, demonstrations: list[dict], progress: ProgressCallback | None) -> tuple[Path, dict]:
     size = POLICY_SIZES[config.size]
     torch.manual_seed(config.seed)
     rows = list(demonstrations)

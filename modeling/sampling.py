@@ -111,9 +111,11 @@ def _sample_batch(policy, tokenizer, prompts, generation, settings: SamplingSett
     """Sample one batch of prompts, re-drawing for those with fewer than k distinct texts."""
     record = asdict(settings)
     groups = [SampleGroup(prompt, [], dict(record)) for prompt in prompts]
+    encoded = _encode_prompts(tokenizer, prompts, device)  # once; re-draws reuse its rows
     short = list(range(len(prompts)))
     for round_ in range(settings.max_redraws + 1):
-        inputs = _encode_prompts(tokenizer, [prompts[i] for i in short], device)
+        rows = torch.tensor(short, device=device)
+        inputs = {name: tensor[rows] for name, tensor in encoded.items()}
         hotter = copy.copy(generation)
         hotter.temperature = settings.temperature * settings.redraw_heat ** round_
         for index, drawn in zip(short, _generate(policy, tokenizer, inputs, hotter, settings.k)):

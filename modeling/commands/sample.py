@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=int, default=64, help="longest completion, in tokens")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--batch-size", type=int, default=8, help="prompts per generate() call")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
 
 
 def read_prompts(path: str) -> list[str]:
@@ -52,15 +53,20 @@ def run(args: argparse.Namespace) -> int:
 
     if not (Path(args.policy) / "config.json").is_file():
         raise InputError("not a policy checkpoint (no config.json)", path=args.policy)
-    if args.k < 1 or args.temperature <= 0 or not 0 < args.top_p <= 1 or args.max_new_tokens < 1 or args.batch_size < 1:
-        raise InputError("need --k >= 1, --temperature > 0, 0 < --top-p <= 1, --max-new-tokens >= 1, --batch-size >= 1")
+    if args.k < 1 or args.temperature <= 0 or not 0 < args.top_p <= 1 or args.max_new_tokens < 1 \
+            or args.batch_size < 1 or args.threads < 0:
+        raise InputError("need --k >= 1, --temperature > 0, 0 < --top-p <= 1, --max-new-tokens >= 1, "
+                         "--batch-size >= 1 and --threads >= 0")
     prompts = read_prompts(args.prompts)
 
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from modeling.rankings import write_jsonl_atomic
     from modeling.sampling import sample
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     policy = AutoModelForCausalLM.from_pretrained(args.policy)
     tokenizer = AutoTokenizer.from_pretrained(args.policy)
     with tqdm(total=len(prompts), desc="sample", unit="prompt") as bar:

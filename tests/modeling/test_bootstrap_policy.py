@@ -42,7 +42,7 @@ def test_checkpoint_reloads_with_auto_classes(tiny_run):
     assert not [p.name for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 
-def test_reloaded_model_gives_the_same_logits(tiny_run, tiny_tokenizer):
+def test_reloaded_model_gives_the_same_logits(tiny_run):
     out, _ = tiny_run
     tokenizer = AutoTokenizer.from_pretrained(out)
     ids = tokenizer(format_prompt("List 3 fruits."), return_tensors="pt", add_special_tokens=False)["input_ids"]

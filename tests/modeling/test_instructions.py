@@ -109,3 +109,14 @@ def test_references_vary_their_phrasing():
     rng = random.Random(0)
     assert len({reference_response(CAPITAL, rng) for _ in range(30)}) >= 3
     assert parse_prompt(MINUS).fields["answer"] == -25
+
+
+def test_shipped_demonstrations_are_regenerated_exactly():
+    import json
+
+    from modeling.data.make_demonstrations import DEFAULT_PATH, make_demonstrations
+
+    shipped = [json.loads(line) for line in DEFAULT_PATH.read_text().splitlines()]
+    assert len(shipped) >= 500
+    assert {row["type"] for row in shipped} == set(INSTRUCTION_TYPES)
+    assert make_demonstrations(len(shipped), seed=0) == shipped
