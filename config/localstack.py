@@ -65,11 +65,15 @@ def start_redis(*, port: int, data_dir: Path) -> subprocess.Popen:
 
 
 def start_worker(*, env: dict, concurrency: int = 1, queues: str = "default,training",
-                 beat: bool = True) -> subprocess.Popen:
-    """One worker process for both queues; ``beat`` embeds the scheduler (the runs watchdog)."""
+                 beat: bool = True, log_path: Path | None = None) -> subprocess.Popen:
+    """One worker process for both queues; ``beat`` embeds the scheduler (the runs watchdog).
+    Its output goes to the terminal, or to ``log_path`` when given."""
     args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
             "--loglevel", "INFO", "-n", f"local-{os.getpid()}@%h"] + (["-B"] if beat else [])
-    return subprocess.Popen(args, cwd=BASE_DIR, env=env)
+    if log_path is None:
+        return subprocess.Popen(args, cwd=BASE_DIR, env=env)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def start_web(*, env: dict, host: str, port: int) -> subprocess.Popen:

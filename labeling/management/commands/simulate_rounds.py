@@ -54,7 +54,9 @@ class Command(BaseCommand):
         redis = start_redis(port=port, data_dir=Path(settings.VAR_DIR) / "redis-simulation")
         url = f"redis://127.0.0.1:{port}/0"
         app.conf.update(broker_url=url, result_backend=url)
-        worker = start_worker(env={**os.environ, "REDIS_URL": url})
+        log_path = Path(settings.VAR_DIR) / "simulation-worker.log"
+        worker = start_worker(env={**os.environ, "REDIS_URL": url}, log_path=log_path)
+        self.stdout.write(f"Redis on {url}; worker log in {log_path}")
         return [redis, worker]
 
     def _report(self, rows, out: Path):
