@@ -40,6 +40,7 @@ def write_json(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented JSON through a temp file renamed into place."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.fchmod(fd, 0o644)  # mkstemp makes it owner-only; a checkpoint is for any reader (web, other users)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2, sort_keys=True)
         handle.write("\n")
@@ -142,7 +143,9 @@ def staging_directory(final: str | Path) -> Path:
     """A fresh hidden directory beside ``final`` to build it in before :func:`publish_directory`."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    staged.chmod(0o755)  # mkdtemp makes it owner-only; the published checkpoint is for any reader
+    return staged
 
 
 def publish_directory(staged: str | Path, final: str | Path) -> Path:

@@ -11,6 +11,7 @@ inputs), ``metrics.json`` (final + history) and ``reference_logprobs.pt``.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import torch
 from modeling import checkpoints
 from modeling.comparisons import ComparisonGroup, batch_groups, collate_groups, group_rankings
 from modeling.logprobs import encode_prompt_completion, sequence_logprobs
-from modeling.policy_losses import DPO_LOSSES, DPOOutput, ranking_ids
+from modeling.policy_losses import DPO_LOSSES, DPOOutput, preferred_nll_loss, ranking_ids
 from modeling.ppo_rollout import estimate_kl, load_policy, seed_everything
 from modeling.rankings import Ranking
 
@@ -44,6 +45,7 @@ class DPOConfig:
     policy: str = _help("policy checkpoint to start from; also the frozen reference", "")
     loss_type: str = _help("'sigmoid' (DPO), 'ipo' or 'plackett_luce' (full ranking, ties per docstring)", "sigmoid")
     beta: float = _help("strength of the pull towards the reference (DPO's beta)", 0.1)
+    rpo_alpha: float = _help("weight of the per-token NLL of preferred completions (RPO; 0 = pure DPO)", 0.0)
     max_length: int = _help("tokens per prompt + completion; the completion is cut first", 128)
     epochs: int = _help("passes over the ranking groups", 1)
     max_steps: int = _help("stop after this many optimizer steps (0 = run all epochs)", 0)
@@ -106,14 +108,19 @@ def dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config: DP
     """The configured loss over the groups ``indexes``: one policy forward per completion."""
     batch = collate_groups([groups[i] for i in indexes], pad_id).to(device)
     lengths = [n for i in indexes for n in prompt_lengths[i]]
-    policy_logps = sequence_logprobs(model, batch.input_ids, batch.attention_mask,
-                                     completion_mask_for(batch.attention_mask, lengths))  # (N,)
+    completion_mask = completion_mask_for(batch.attention_mask, lengths)
+    policy_logps = sequence_logprobs(model, batch.input_ids, batch.attention_mask, completion_mask)  # (N,)
     reference_logps = torch.tensor([x for i in indexes for x in reference[i]], device=device)  # (N,)
     args = (policy_logps, reference_logps, batch.better, batch.worse, batch.pair_group, batch.num_groups)
     if config.loss_type == "plackett_luce":
         rankings = ranking_ids(batch.pair_group, batch.labelers).to(device)
-        return DPO_LOSSES["plackett_luce"](*args, rankings, beta=config.beta)
-    return DPO_LOSSES[config.loss_type](*args, beta=config.beta)
+        out = DPO_LOSSES["plackett_luce"](*args, rankings, beta=config.beta)
+    else:
+        out = DPO_LOSSES[config.loss_type](*args, beta=config.beta)
+    if config.rpo_alpha:
+        nll = preferred_nll_loss(policy_logps, completion_mask.sum(dim=1), batch.better)
+        out = dataclasses.replace(out, loss=out.loss + config.rpo_alpha * nll)
+    return out
 
 
 def _metrics(out: DPOOutput, prefix: str = "dpo/") -> dict:

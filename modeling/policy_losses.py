@@ -122,6 +122,18 @@ def ranking_ids(pair_group: torch.Tensor, labelers) -> torch.Tensor:
     )
 
 
+def preferred_nll_loss(policy_logps: torch.Tensor, completion_lengths: torch.Tensor, better: torch.Tensor) -> torch.Tensor:
+    """Per-token negative log-likelihood of the preferred completions (RPO, Pang et al. 2024; TRL's
+    ``rpo_alpha`` term), which keeps DPO from lowering the likelihood of good answers along with bad:
+
+        loss = mean over distinct i in ``better`` of  -log pi(y_i | x) / |y_i|
+
+    ``policy_logps``, ``completion_lengths``: ``(N,)``; ``better``: ``(P,)``.
+    """
+    preferred = torch.unique(better)  # (U,)
+    return -(policy_logps[preferred] / completion_lengths[preferred].clamp(min=1)).mean()
+
+
 DPO_LOSSES = {"sigmoid": dpo_sigmoid_loss, "ipo": ipo_loss, "plackett_luce": plackett_luce_loss}
 
 

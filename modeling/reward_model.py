@@ -91,7 +91,8 @@ def shift_reward(model, offset: float) -> str:
 
     A head with a bias: ``b <- b - offset``. A bias-free head ``r = w . LN(x)`` (GPT-2's ``score``):
     the final LayerNorm's bias moves by ``-offset * w / |w|^2``, which lowers ``w . h`` by exactly
-    ``offset``. Returns which of the two was changed.
+    ``offset``. Returns which of the two was changed, or "unshifted" when neither exists (e.g. an
+    RMSNorm decoder): the scores then average ``offset``, which training records in its metrics.
     """
     head = _output_head(model)
     if head.bias is not None:
@@ -99,7 +100,7 @@ def shift_reward(model, offset: float) -> str:
         return "head.bias"
     norms = [m for m in model.base_model.modules() if isinstance(m, nn.LayerNorm) and m.bias is not None]
     if not norms:
-        raise ValueError("cannot shift a reward head that has no bias and no final LayerNorm bias")
+        return "unshifted"
     weight = head.weight[0].to(norms[-1].bias.dtype)  # (H,)
     norms[-1].bias -= offset * weight / weight.pow(2).sum().clamp(min=1e-12)
     return "final_layernorm.bias"

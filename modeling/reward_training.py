@@ -197,11 +197,17 @@ def train_reward_model(
     final = {k: v for k, v in history[-1].items() if k != "step"} if validated_last else validate()
     offset = mean_completion_score(model, groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
                                    device=device)
+    sample = groups[:8]  # checks that the shift moved scores by exactly -offset (architectures vary)
+    before = mean_completion_score(model, sample, pad_id, device=device)
     shifted = shift_reward(model, offset)
+    after = mean_completion_score(model, sample, pad_id, device=device)
+    if shifted != "unshifted" and abs(after - (before - offset)) > 1e-3 * max(1.0, abs(offset)):
+        shift_reward(model, -offset)
+        shifted = "unshifted"
     metrics = {
         **final,
         "reward/train_loss": latest.get("reward/train_loss", float("nan")),
-        "reward/offset": offset,
+        "reward/offset": offset,  # mean score before centring; the saved model averages 0 unless "unshifted"
         "reward/steps": step,
         "reward/train_groups": len(train_groups),
         "reward/validation_groups": len(val_groups),

@@ -18,7 +18,7 @@ from labeling.selectors.runs import prompts_with_fewest_tasks
 from labeling.services.runs import run_enqueue
 
 DEFAULT_CONFIG = {
-    "reward": {"epochs": 2, "learning_rate": 5e-5},
+    "reward": {"epochs": 2},  # learning rate etc.: modeling.reward_config defaults
     "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 5e-5, "loss_type": "sigmoid"},
     "ppo": {"iterations": 10, "rollout_batch_size": 32, "kl_beta": 0.02, "learning_rate": 1e-5},
     "sample": {"k": 4, "temperature": 1.0, "max_new_tokens": 48},

@@ -137,3 +137,11 @@ def test_kl_penalty_is_zero_when_policy_equals_reference():
 def test_kl_penalty_by_hand():
     rewards = kl_penalized_rewards(t([[-1.0, -1.0]]), t([[-2.0, -0.5]]), t([1.0]), t([[1, 1]]), beta=0.1)
     assert rewards[0].tolist() == pytest.approx([-0.1, 0.05 + 1.0])
+
+
+def test_preferred_nll_is_the_per_token_nll_of_distinct_preferred_completions():
+    from modeling.policy_losses import preferred_nll_loss
+
+    logps, lengths = t([-4.0, -2.0, -9.0, -3.0, -1.0]), t([2.0, 1.0, 3.0, 3.0, 1.0])
+    # preferred: 0 (twice) and 4 -> mean(4/2, 1/1)
+    assert preferred_nll_loss(logps, lengths, BETTER).item() == pytest.approx((2.0 + 1.0) / 2)

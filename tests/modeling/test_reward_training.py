@@ -125,7 +125,11 @@ def test_killed_run_resumes_from_its_last_checkpoint(tmp_path, tiny_bert_path):
 
 
 def test_train_on_decoder_without_pad_token(tmp_path, tiny_decoder_path):
-    out, metrics = train_reward_model(_config(tmp_path, tiny_decoder_path, epochs=1), _rankings(8))
+    rankings = _rankings(8)
+    out, metrics = train_reward_model(_config(tmp_path, tiny_decoder_path, epochs=1), rankings)
     assert metrics["reward/steps"] > 0 and torch.isfinite(torch.tensor(metrics["reward/loss"]))
     model, tokenizer = load_reward_model(out)
     assert model.config.pad_token_id == tokenizer.eos_token_id
+    assert json.loads((out / "training_config.json").read_text())["reward_shift"] == "final_layernorm.bias"
+    groups = tokenize_groups(group_rankings(rankings), tokenizer, 48)
+    assert abs(mean_completion_score(model, groups, tokenizer.pad_token_id)) < 1e-4
