@@ -153,8 +153,8 @@ def main() -> int:
                   f"{pages['by_set']:.3f} s, CSV {pages['csv']:.3f} s | agreement "
                   f"{t['agreement']:.3f} (simulated labelers among themselves {pages['simulated']:.3f}), tau-b {t['tau_b']:.3f}, alpha {t['alpha']:.3f}, flagged {pages['flagged']}",
                   flush=True)
-            print("         by round: " + ", ".join(
-                f"{r['round'].pk if r['round'] else 'none'} {r['agreement']:.3f} ({r['rankings']})" for r in pages["rounds"]))
+            print("         by round: " + ", ".join(f"{r['round'].pk if r['round'] else 'none'} "
+                                                 f"{r['agreement']:.3f} ({r['rankings']})" for r in pages["rounds"]))
         if len(results) >= 2:
             small, large = results[0], results[-1]
             print(f"page time ratio {large['rankings']}/{small['rankings']} rankings: "

@@ -1,0 +1,154 @@
+"""DPO training throughput: our grouped K-way DPO vs TRL's DPOTrainer on expanded pairs; PPO throughput.
+
+Both DPO trainers start from the same policy checkpoint (the default small GPT-2, ``--policy``), see
+the same simulated K-way rankings (``bench_reward.simulated_rankings``: prompts from
+``modeling.instructions``, completions of uneven quality, ranked by ``modeling.oracle`` labelers) and
+the same token ids (prompt = ``format_prompt``, completion = ``format_response``), one epoch, the same
+learning rate, beta 0.1, sigmoid loss and sequences per optimizer step. TRL gets every non-tied
+comparison as a chosen/rejected pair with ``precompute_ref_log_probs=True``; ours runs one forward per
+completion and puts all of a prompt's comparisons on it, with reference log-probs cached once per
+completion. Throughput is training pairs per second of training-step time (reference
+precomputation and setup excluded for both).
+
+Then one PPO figure for later improvement: rollout and update tokens per second of the default
+policy against the packaged MiniLM reward base (its training does not change the cost).
+
+    .venv-bench/bin/python benchmarks/bench_dpo.py --policy var/experiments/loop/policy
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import torch  # noqa: E402
+
+from bench_reward import _TrainClock, simulated_rankings  # noqa: E402
+from modeling.comparisons import comparisons_from_tiers  # noqa: E402
+from modeling.dpo import DPOConfig, train_dpo  # noqa: E402
+from modeling.tokenizer import format_prompt, format_response  # noqa: E402
+
+
+def run_trl(rankings, args, out_dir: str) -> tuple[float, int]:
+    """TRL's DPOTrainer on every non-tied comparison as one pair; returns (training seconds, pairs)."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig as TRLDPOConfig
+    from trl import DPOTrainer
+
+    rows = {"prompt": [], "chosen": [], "rejected": []}
+    for ranking in rankings:
+        for better, worse in comparisons_from_tiers(ranking.tiers):
+            rows["prompt"].append(format_prompt(ranking.prompt))
+            rows["chosen"].append(format_response(ranking.completions[better]))
+            rows["rejected"].append(format_response(ranking.completions[worse]))
+    model = AutoModelForCausalLM.from_pretrained(args.policy)
+    tokenizer = AutoTokenizer.from_pretrained(args.policy)
+    config = TRLDPOConfig(
+        output_dir=out_dir, num_train_epochs=1, per_device_train_batch_size=args.sequences_per_step // 2,
+        learning_rate=args.learning_rate, lr_scheduler_type="linear", warmup_steps=0.1, max_grad_norm=1.0,
+        beta=0.1, loss_type=["sigmoid"], max_length=args.max_length, precompute_ref_log_probs=True,
+        precompute_ref_batch_size=args.sequences_per_step, disable_dropout=True, bf16=False, use_cpu=True,
+        report_to=[], save_strategy="no", eval_strategy="no", logging_steps=10**6, seed=args.seed,
+        data_seed=args.seed, dataloader_num_workers=0, disable_tqdm=True,
+    )
+    clock = _TrainClock()
+    trainer = DPOTrainer(model=model, args=config, train_dataset=Dataset.from_dict(rows), processing_class=tokenizer,
+                         callbacks=[clock])
+    trainer.train()
+    return clock.seconds, len(rows["prompt"])
+
+
+def bench_k(k: int, n_prompts: int, args, work: str) -> dict:
+    rankings = simulated_rankings(n_prompts, k, seed=args.seed + k)
+    pairs = sum(len(comparisons_from_tiers(r.tiers)) for r in rankings)
+    print(f"K={k}: {len(rankings)} prompts, {pairs} non-tied pairs", flush=True)
+    torch.manual_seed(args.seed)
+    config = DPOConfig(output_dir=f"{work}/ours-k{k}", policy=args.policy, max_length=args.max_length, epochs=1,
+                       completions_per_batch=args.sequences_per_step, learning_rate=args.learning_rate,
+                       kl_prompts=0, checkpoint_every=0, seed=args.seed)
+    _, ours = train_dpo(config, rankings)
+    assert ours["dpo/train_pairs"] == pairs
+    print(f"  ours: {ours['perf/pairs_per_second']:.1f} pairs/s ({ours['perf/train_seconds']:.1f}s)", flush=True)
+    torch.manual_seed(args.seed)
+    trl_seconds, trl_pairs = run_trl(rankings, args, f"{work}/trl-k{k}")
+    trl_rate = trl_pairs / trl_seconds
+    print(f"  TRL:  {trl_rate:.1f} pairs/s ({trl_seconds:.1f}s)", flush=True)
+    return {"k": k, "prompts": len(rankings), "pairs": pairs, "ours_pairs_per_s": ours["perf/pairs_per_second"],
+            "trl_pairs_per_s": trl_rate, "ratio": ours["perf/pairs_per_second"] / trl_rate,
+            "target_ratio": 0.8 * (k - 1), "ours_seconds": ours["perf/train_seconds"], "trl_seconds": trl_seconds}
+
+
+def bench_ppo(args, work: str) -> dict:
+    """Rollout and update tokens per second of PPO on the default policy (mean of iterations 2..n)."""
+    from modeling.instructions import generate_prompts
+    from modeling.ppo import PPOConfig, train_ppo
+    from modeling.reward_model import default_base_model
+
+    config = PPOConfig(output_dir=f"{work}/ppo", policy=args.policy, reward_model=default_base_model(),
+                       iterations=args.ppo_iterations, rollout_batch_size=64, minibatch_size=16, ppo_epochs=4,
+                       max_new_tokens=48, checkpoint_every=0, seed=args.seed)
+    _, metrics = train_ppo(config, generate_prompts(256, seed=args.seed + 5))
+    rows = metrics["history"][1:] or metrics["history"]  # the first iteration pays warm-up costs
+    mean = lambda key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
+    result = {"rollout_tokens_per_s": mean("perf/rollout_tokens_per_second"),
+              "update_tokens_per_s": mean("perf/update_tokens_per_second"),
+              "response_length": mean("ppo/response_length"), "iterations": len(rows)}
+    print(f"PPO: rollout {result['rollout_tokens_per_s']:.0f} tokens/s, update {result['update_tokens_per_s']:.0f} "
+          f"tokens/s (64 responses x ~{result['response_length']:.0f} tokens, 4 epochs)", flush=True)
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--policy", required=True, help="policy checkpoint (the default small GPT-2)")
+    parser.add_argument("--k", type=int, nargs="+", default=[4, 9], help="ranking sizes to benchmark")
+    parser.add_argument("--prompts", type=int, nargs="+", default=[100, 40], help="prompts per K (same order)")
+    parser.add_argument("--max-length", type=int, default=128, help="tokens per sequence, both trainers")
+    parser.add_argument("--sequences-per-step", type=int, default=32, help="sequences per optimizer step, both")
+    parser.add_argument("--learning-rate", type=float, default=5e-5, help="peak learning rate, both")
+    parser.add_argument("--ppo-iterations", type=int, default=3, help="PPO iterations timed (0 = skip PPO)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+    import datasets
+
+    datasets.disable_progress_bars()
+    started = time.perf_counter()
+    results, ppo = [], None
+    with tempfile.TemporaryDirectory() as work:
+        for k, n_prompts in zip(args.k, args.prompts, strict=True):
+            results.append(bench_k(k, n_prompts, args, work))
+        if args.ppo_iterations:
+            ppo = bench_ppo(args, work)
+    print(f"\n{'K':>2} {'ours pairs/s':>12} {'TRL pairs/s':>11} {'ratio':>6} {'target':>6}")
+    for r in results:
+        print(f"{r['k']:>2} {r['ours_pairs_per_s']:>12.1f} {r['trl_pairs_per_s']:>11.1f} {r['ratio']:>5.2f}x "
+              f"{r['target_ratio']:>5.1f}x")
+    total = time.perf_counter() - started
+    print(f"total {total:.0f}s on {platform.processor() or platform.machine()}, torch threads {args.threads}")
+    summary = {"results": results, "ppo": ppo, "total_seconds": total, "args": vars(args)}
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
