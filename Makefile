@@ -30,9 +30,14 @@ $(BENCH_VENV)/.installed: requirements.txt requirements-bench.txt
 	$(BENCH_VENV)/bin/python -m pip install -q -r requirements-bench.txt
 	touch $@
 
-bench: $(BENCH_VENV)/.installed
-	@for script in benchmarks/bench_*.py; do \
-	  echo "== $$script"; $(BENCH_VENV)/bin/python $$script || exit 1; done
+# The default policy the DPO/PPO benchmark trains from (built once, a few minutes).
+var/bench/policy/config.json: | install
+	$(PY) -m modeling bootstrap-policy --out var/bench/policy
+
+bench: $(BENCH_VENV)/.installed var/bench/policy/config.json
+	OMP_NUM_THREADS=1 $(BENCH_VENV)/bin/python benchmarks/bench_reward.py --threads 1
+	$(BENCH_VENV)/bin/python benchmarks/bench_dpo.py --policy var/bench/policy
+	$(PY) benchmarks/bench_stats.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) var static_root

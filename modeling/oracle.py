@@ -1,9 +1,13 @@
 """Simulated labelers: rank completions by gold score plus each labeler's own Gaussian noise.
 
-A labeler perceives ``gold_score(prompt, completion) + N(0, noise²)`` for each completion, sorts
-best to worst, and ties completions whose perceived scores are closer than ``tie_threshold`` (chained:
-a tier grows while each next score is within the threshold of the previous one). Rankings are
-DESIGN.md tiers of indexes into ``completions``: ``[[2], [0, 3], [1]]``.
+A labeler first sees which completions are equally good: completions whose gold scores lie within
+``same_quality`` of each other (chained, after sorting) form one quality level and are tied, as a
+person ties two equally correct answers (InstructGPT asked its labelers to). Each level is then
+perceived as its mean gold score plus ``N(0, noise²)``; levels are sorted best to worst, and levels
+whose perceived scores are closer than ``tie_threshold`` are tied too. Noise therefore only decides
+the order of answers of *different* quality, which is where real labelers disagree; it never invents
+a preference between two equally good answers (which would teach a reward model or DPO noise).
+Rankings are DESIGN.md tiers of indexes into ``completions``: ``[[2], [0, 3], [1]]``.
 
 The defaults are calibrated so that two labelers agree on about 73 % of the pairs both of them
 order (InstructGPT reports 72.6 % ± 1.5 % between its labelers) on samples from the bootstrap policy.
@@ -28,8 +32,9 @@ def _help(text: str, default):
 class LabelerConfig:
     """How noisy a simulated labeler is; the defaults give about 73 % pairwise agreement."""
 
-    noise: float = _help("std of the Gaussian noise added to each gold score", 0.16)
-    tie_threshold: float = _help("perceived scores closer than this share a tier", 0.05)
+    noise: float = _help("std of the Gaussian noise added to each quality level's gold score", 0.48)
+    tie_threshold: float = _help("perceived scores of two levels closer than this share a tier", 0.05)
+    same_quality: float = _help("gold scores closer than this are one quality level, always tied", 0.05)
     seed: int = _help("base seed; each labeler's own seed comes from it and the labeler's name", 0)
 
 
@@ -60,12 +65,23 @@ class SimulatedLabeler:
         self._rng = random.Random(labeler_seed(self.config.seed, name))
 
     def perceive(self, prompt: str, completions: list[str]) -> list[float]:
-        """Gold score plus this labeler's noise, one value per completion."""
-        return [gold_score(prompt, c) + self._rng.gauss(0.0, self.config.noise) for c in completions]
+        """Perceived score per completion: its quality level's mean gold score plus this labeler's noise."""
+        gold = [gold_score(prompt, c) for c in completions]
+        perceived = [0.0] * len(completions)
+        for level in quality_levels(gold, self.config.same_quality):
+            value = sum(gold[i] for i in level) / len(level) + self._rng.gauss(0.0, self.config.noise)
+            for index in level:
+                perceived[index] = value
+        return perceived
 
     def rank(self, prompt: str, completions: list[str]) -> Ranking:
         """This labeler's ranking of ``completions``: tiers best to worst, ties allowed."""
         return tiers_from_scores(self.perceive(prompt, completions), self.config.tie_threshold)
+
+
+def quality_levels(gold: list[float], same_quality: float) -> list[list[int]]:
+    """Indexes grouped by gold score: sorted, a gap under ``same_quality`` keeps a level going."""
+    return tiers_from_scores(gold, same_quality)
 
 
 def pair_preferences(ranking: Ranking) -> dict[tuple[int, int], int]:

@@ -58,7 +58,7 @@ def test_rankings_cover_every_completion_once():
 def test_noiseless_labelers_always_agree_and_noise_lowers_agreement():
     samples = mixed_quality_samples(40)
     assert simulated_agreement(samples, LabelerConfig(noise=0.0), labelers=2) == 1.0
-    assert simulated_agreement(samples, LabelerConfig(noise=0.5), labelers=2) < 0.75
+    assert simulated_agreement(samples, LabelerConfig(noise=2.0), labelers=2) < 0.75
 
 
 def test_default_noise_ties_equal_answers():
