@@ -66,17 +66,21 @@ class SimulatedLabeler:
 
     def perceive(self, prompt: str, completions: list[str]) -> list[float]:
         """Perceived score per completion: its quality level's mean gold score plus this labeler's noise."""
-        gold = [gold_score(prompt, c) for c in completions]
-        perceived = [0.0] * len(completions)
-        for level in quality_levels(gold, self.config.same_quality):
-            value = sum(gold[i] for i in level) / len(level) + self._rng.gauss(0.0, self.config.noise)
-            for index in level:
-                perceived[index] = value
-        return perceived
+        return perceived_scores([gold_score(prompt, c) for c in completions], self._rng, self.config)
 
     def rank(self, prompt: str, completions: list[str]) -> Ranking:
         """This labeler's ranking of ``completions``: tiers best to worst, ties allowed."""
         return tiers_from_scores(self.perceive(prompt, completions), self.config.tie_threshold)
+
+
+def perceived_scores(gold: list[float], rng: random.Random, config: LabelerConfig) -> list[float]:
+    """One noisy value per quality level (see the module docstring), given to each of its completions."""
+    perceived = [0.0] * len(gold)
+    for level in quality_levels(gold, config.same_quality):
+        value = sum(gold[i] for i in level) / len(level) + rng.gauss(0.0, config.noise)
+        for index in level:
+            perceived[index] = value
+    return perceived
 
 
 def quality_levels(gold: list[float], same_quality: float) -> list[list[int]]:

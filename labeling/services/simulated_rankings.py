@@ -87,7 +87,7 @@ def rankings_simulate(*, spec: SimulationSpec, batch: int = 2000) -> dict:
         config.noise = oracle.calibrate_noise(samples, spec.target_agreement, config.tie_threshold, iterations=10)
     users = _users(spec)
     # Each simulated labeler's noise stream, seeded as modeling.oracle.SimulatedLabeler seeds its own;
-    # scores are the oracle's model (gold + Gaussian noise, tiers_from_scores) with gold scores cached.
+    # scores are the oracle's model (oracle.perceived_scores, tiers_from_scores) with gold scores cached.
     noise = {u.pk: None if u.username.startswith("random-") else random.Random(oracle.labeler_seed(config.seed, u.username))
              for u in users}
     end = timezone.now()
@@ -123,7 +123,7 @@ def rankings_simulate(*, spec: SimulationSpec, batch: int = 2000) -> dict:
                     if own is None:
                         tiers, seconds = [[cid] for cid in rng.sample(cids, len(cids))], rng.uniform(3, 9)
                     else:
-                        scores = [cached_gold(prompt, x) + own.gauss(0.0, config.noise) for x in texts[t.pk]]
+                        scores = oracle.perceived_scores([cached_gold(prompt, x) for x in texts[t.pk]], own, config)
                         tiers = [[cids[i] for i in tier] for tier in oracle.tiers_from_scores(scores, config.tie_threshold)]
                         seconds = rng.lognormvariate(3.5, 0.4)
                     rankings.append(Ranking(task=t, labeler=user, tiers=tiers, display_order=shown, seconds=seconds,
