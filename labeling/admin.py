@@ -29,11 +29,11 @@ class PromptAdmin(admin.ModelAdmin):
 
 @admin.register(RankingTask)
 class RankingTaskAdmin(admin.ModelAdmin):
-    list_display = ("id", "prompt_text", "k", "required_rankings", "ranking_count", "is_gold", "created_at")
-    list_filter = ("required_rankings", ("gold_tiers", admin.EmptyFieldListFilter), "created_at")
+    list_display = ("id", "prompt_text", "task_set", "k", "required_rankings", "ranking_count", "is_gold", "created_at")
+    list_filter = ("task_set", "required_rankings", ("gold_tiers", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("prompt__text", "prompt__external_id", "completions__text")
     list_select_related = ("prompt",)
-    raw_id_fields = ("prompt",)
+    raw_id_fields = ("prompt", "source_run")
     inlines = [CompletionInline]
 
     @admin.display(description="prompt")

@@ -6,7 +6,10 @@ the services that write these rows.
 """
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
+
+TASK_SET_MAX_LENGTH = 100
 
 
 class Prompt(models.Model):
@@ -35,6 +38,13 @@ class RankingTask(models.Model):
     required_rankings = models.PositiveSmallIntegerField(default=3)
     # Tiers of completion ids known to be right: marks the task as a quality check.
     gold_tiers = models.JSONField(null=True, blank=True)
+    # The sample run that made it (none for imported and demo tasks); its round is the task's round.
+    source_run = models.ForeignKey(
+        "Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks_sampled"
+    )
+    # The batch it came in, for filtering: an import file's name, "demo", "round-<id>" or "run-<id>".
+    # The agreement cache copies it: after editing it, run `manage.py stats_rebuild`.
+    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -315,6 +325,9 @@ class RankingStats(models.Model):
     ranking = models.OneToOneField(Ranking, on_delete=models.CASCADE, primary_key=True, related_name="stats")
     task = models.ForeignKey(RankingTask, on_delete=models.CASCADE, related_name="+")
     labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The task's set and round (its source run's), copied so that the roll-ups can be keyed by them.
+    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
+    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(db_index=True)  # the ranking's
     day = models.DateField()  # its UTC date: throughput is grouped by it without date functions in SQL
     seconds = models.FloatField(null=True, blank=True)
@@ -330,8 +343,9 @@ class RankingStats(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["day"]),
-            # Covers the per-labeler median: walk one labeler's seconds in order, date checked in the index.
-            models.Index(fields=["labeler", "seconds", "created_at"]),
+            # Covers the per-labeler median: walk one labeler's seconds in order, date, set and round
+            # checked in the index.
+            models.Index(fields=["labeler", "seconds", "created_at", "task_set", "training_round"]),
         ]
 
 
@@ -343,6 +357,8 @@ class RankingPair(models.Model):
     ranking_b = models.ForeignKey(Ranking, on_delete=models.CASCADE, related_name="+")
     labeler_a = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     labeler_b = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
+    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(db_index=True)  # the later ranking's: when the pair became comparable
     day = models.DateField()
     agree = models.PositiveIntegerField()
@@ -362,6 +378,9 @@ class TaskAgreement(models.Model):
 
     task = models.OneToOneField(RankingTask, on_delete=models.CASCADE, primary_key=True, related_name="agreement")
     n_rankings = models.PositiveSmallIntegerField()
+    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
+    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                       db_index=False)  # the index with share serves
     last_ranked_at = models.DateTimeField(db_index=True)
     day = models.DateField(db_index=True)  # UTC date of the latest ranking
     agree = models.PositiveIntegerField(default=0)
@@ -371,9 +390,21 @@ class TaskAgreement(models.Model):
     # [[value_c, value_k, weight], ...]: this task's cells of the ordinal-alpha coincidence matrix.
     coincidences = models.JSONField(default=list, blank=True)
 
+    class Meta:
+        # The lowest-agreement walk when the page is filtered by set or round.
+        indexes = [models.Index(fields=["task_set", "share"]), models.Index(fields=["training_round", "share"])]
+
 
 # Daily roll-ups of the rows above: the dashboard sums a few hundred of these instead of 100k rows.
-# Each is recomputed for the days a rebuild touched. A round or task-set filter adds its key here.
+# Each is recomputed for the days a rebuild touched. They are keyed by task set and training round
+# as well as by day, so the round and task-set filters stay sums over roll-ups. A deleted round takes
+# its cached rows with it; its tasks' rankings are then counted again (under no round) by the next
+# refresh.
+
+
+def _round_key():
+    """The round in a unique constraint: rows of no round must collide too (NULLs never do)."""
+    return Coalesce("training_round", Value(0))
 
 
 class LabelerDay(models.Model):
@@ -381,6 +412,8 @@ class LabelerDay(models.Model):
 
     day = models.DateField()
     labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
+    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     rankings = models.PositiveIntegerField()
     consensus_agree = models.PositiveIntegerField()
     consensus_compared = models.PositiveIntegerField()
@@ -391,7 +424,7 @@ class LabelerDay(models.Model):
     first_shown_chance = models.FloatField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "labeler"], name="labeler_day_unique")]
+        constraints = [models.UniqueConstraint("day", "labeler", "task_set", _round_key(), name="labeler_day_unique")]
 
 
 class PairDay(models.Model):
@@ -400,19 +433,27 @@ class PairDay(models.Model):
     day = models.DateField()
     labeler_a = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     labeler_b = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
+    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     agree = models.PositiveIntegerField()
     compared = models.PositiveIntegerField()
     tau_b_sum = models.FloatField()
     tau_b_count = models.PositiveIntegerField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "labeler_a", "labeler_b"], name="pair_day_unique")]
+        constraints = [models.UniqueConstraint("day", "labeler_a", "labeler_b", "task_set", _round_key(),
+                                               name="pair_day_unique")]
 
 
 class TaskDay(models.Model):
     """Tasks whose latest ranking came in on one UTC day: how many, and their summed coincidences."""
 
-    day = models.DateField(unique=True)
+    day = models.DateField()
+    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
+    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     tasks = models.PositiveIntegerField()
     tasks_multi = models.PositiveIntegerField()  # with two or more rankings
     coincidences = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("day", "task_set", _round_key(), name="task_day_unique")]

@@ -12,7 +12,9 @@ SAMPLING_KEYS = ("k", "temperature", "top_p", "max_new_tokens", "seed", "max_red
 
 def job_sample(run: Run, reporter: RunReporter):
     """``inputs``: ``policy_version`` (id) and ``prompt_ids``; ``config``: sampling settings and
-    ``required_rankings``. Prompts whose policy cannot produce two distinct texts are left out."""
+    ``required_rankings``. Prompts whose policy cannot produce two distinct texts are left out.
+    The tasks record this run as their source and form the task set ``round-<id>`` (``run-<id>``
+    for a run outside a round)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from modeling.sampling import sample
@@ -25,6 +27,7 @@ def job_sample(run: Run, reporter: RunReporter):
     reporter.log(f"sampling {len(prompts)} prompts with {version.name}: {options}")
     groups = sample(policy, tokenizer, [p.text for p in prompts], progress=lambda d, t: reporter(d, t), **options)
     required = run.config.get("required_rankings", settings.LABELING_DEFAULT_REQUIRED_RANKINGS)
+    task_set = f"round-{run.training_round_id}" if run.training_round_id else f"run-{run.pk}"
 
     def register() -> dict:
         task_ids, dropped = [], 0
@@ -33,7 +36,8 @@ def job_sample(run: Run, reporter: RunReporter):
                 if len(group.completions) < 2:
                     dropped += 1
                     continue
-                task = RankingTask.objects.create(prompt=prompt, required_rankings=required)
+                task = RankingTask.objects.create(prompt=prompt, required_rankings=required, source_run=run,
+                                                  task_set=task_set)
                 Completion.objects.bulk_create(
                     Completion(task=task, text=text, source=Completion.Source.MODEL, model_version=version,
                                source_detail=f"run {run.pk}")

@@ -6,16 +6,16 @@ hundred roll-up rows whatever the number of rankings; only the lowest-agreement 
 walk on ``TaskAgreement.share``) and the median seconds (an index walk per labeler) touch the
 per-row tables.
 
-Filtering. :class:`StatsFilter` holds the date range (UTC dates, both ends included). A ranking is in
-the range when it was submitted in it; a pair of rankings when its later ranking was (the moment the
-two became comparable); a task when its latest ranking was (its figures cover all its rankings).
-Filtering by training round or task set is meant to go through the same two methods: add the field
-to ``StatsFilter``, the key to the cached rows and roll-ups (``round`` next to ``day``), and one clause
-to :meth:`StatsFilter.days` and :meth:`StatsFilter.rows`; the view's form gets the matching field.
+Filtering. :class:`StatsFilter` holds the date range (UTC dates, both ends included), a training
+round and a task set. A ranking is in the range when it was submitted in it; a pair of rankings when
+its later ranking was (the moment the two became comparable); a task when its latest ranking was (its
+figures cover all its rankings). A task is in a round when that round's sample step made it
+(``RankingTask.source_run.training_round``), and in a set by its ``task_set``; every cached row and
+roll-up carries both keys, so a filtered page is still a sum over roll-ups.
 
-Reward-model agreement waits for reward-model jobs to report it: :func:`reward_model_agreement`
-reads it from the newest reward ``ModelVersion``'s metrics when present (the contract is in its
-docstring) and the labeler table shows it as one more column.
+Reward-model agreement: :func:`reward_model_agreement` reads the newest reward ``ModelVersion``'s
+held-out accuracy per labeler (``reward/agreement/<username>``) and the labeler table shows it as one
+more column.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from django.db.models import Count, Q, Sum
 
 from labeling import agreement
 from labeling.models import (
-    LabelerDay, ModelVersion, PairDay, RankingStats, Skip, TaskAgreement, TaskDay,
+    LabelerDay, ModelVersion, PairDay, RankingStats, RankingTask, Skip, TaskAgreement, TaskDay, TrainingRound,
 )
 
 MIN_PAIRS_FOR_OUTLIER = 20  # a labeler with fewer compared pairs is not judged on that figure
@@ -38,19 +38,30 @@ MIN_PAIRS_FOR_OUTLIER = 20  # a labeler with fewer compared pairs is not judged 
 class StatsFilter:
     since: dt.date | None = None
     until: dt.date | None = None
+    training_round: int | None = None  # a TrainingRound id: tasks its sample step made
+    task_set: str | None = None  # a RankingTask.task_set
+
+    def _keys(self, *, through_task: bool) -> Q:
+        q = Q()
+        if self.training_round is not None:
+            q &= Q(**{"task__source_run__training_round" if through_task else "training_round": self.training_round})
+        if self.task_set is not None:
+            q &= Q(**{"task__task_set" if through_task else "task_set": self.task_set})
+        return q
 
     def days(self) -> Q:
-        """Roll-up rows (keyed by UTC ``day``) in the range."""
-        q = Q()
+        """Roll-up rows (keyed by UTC ``day``, task set and round) in the filter."""
+        q = self._keys(through_task=False)
         if self.since:
             q &= Q(day__gte=self.since)
         if self.until:
             q &= Q(day__lte=self.until)
         return q
 
-    def rows(self, field: str) -> Q:
-        """Cached or source rows whose ``field`` (a datetime) falls in the range."""
-        q = Q()
+    def rows(self, field: str, *, through_task: bool = False) -> Q:
+        """Rows whose ``field`` (a datetime) falls in the range, of tasks in the round and set: cached
+        rows carry both keys; source rows (``through_task``) are matched through their task."""
+        q = self._keys(through_task=through_task)
         if self.since:
             q &= Q(**{f"{field}__gte": dt.datetime.combine(self.since, dt.time.min, dt.timezone.utc)})
         if self.until:
@@ -62,21 +73,35 @@ def _pct(agree, compared):
     return agreement.ratio(agree or 0, compared or 0)
 
 
-def stats_totals(f: StatsFilter) -> dict:
+def stats_task_days(f: StatsFilter) -> dict[int | None, dict]:
+    """TaskDay roll-ups summed per training round (None: tasks of no round): ``tasks``,
+    ``tasks_multi`` and alpha's coincidence ``cells``. Decoding these cells is the dearest read of
+    the page, so the view reads them once for the totals and the by-round table."""
+    by_round: dict[int | None, dict] = defaultdict(lambda: {"tasks": 0, "tasks_multi": 0, "cells": {}})
+    rows = TaskDay.objects.filter(f.days()).values_list("training_round", "tasks", "tasks_multi", "coincidences")
+    for round_id, n, multi, cells in rows:
+        total = by_round[round_id]
+        total["tasks"] += n
+        total["tasks_multi"] += multi
+        agreement.add_coincidences(total["cells"], cells)
+    return dict(by_round)
+
+
+def stats_totals(f: StatsFilter, *, task_days: dict | None = None) -> dict:
     rankings = LabelerDay.objects.filter(f.days()).aggregate(n=Sum("rankings"), labelers=Count("labeler", distinct=True))
     pairs = PairDay.objects.filter(f.days()).aggregate(
         a=Sum("agree"), c=Sum("compared"), tau=Sum("tau_b_sum"), tau_n=Sum("tau_b_count"))
     tasks = tasks_multi = 0
     coincidences: dict = {}
-    for n, multi, cells in TaskDay.objects.filter(f.days()).values_list("tasks", "tasks_multi", "coincidences"):
-        tasks, tasks_multi = tasks + n, tasks_multi + multi
-        agreement.add_coincidences(coincidences, cells)
+    for part in (stats_task_days(f) if task_days is None else task_days).values():
+        tasks, tasks_multi = tasks + part["tasks"], tasks_multi + part["tasks_multi"]
+        agreement.add_coincidences(coincidences, part["cells"])
     return {
         "rankings": rankings["n"] or 0,
         "labelers": rankings["labelers"],
         "tasks_ranked": tasks,
         "tasks_multi": tasks_multi,
-        "skips": Skip.objects.filter(f.rows("created_at")).count(),
+        "skips": Skip.objects.filter(f.rows("created_at", through_task=True)).count(),
         "pairs_compared": pairs["c"] or 0,
         "agreement": _pct(pairs["a"], pairs["c"]),
         "tau_b": agreement.ratio(pairs["tau"] or 0, pairs["tau_n"] or 0),
@@ -91,7 +116,7 @@ def stats_throughput(f: StatsFilter) -> list[tuple[dt.date, int]]:
 
 
 def stats_agreement_by_week(f: StatsFilter) -> list[tuple[dt.date, float | None, int]]:
-    """(Monday, pairwise agreement, pairs compared) per week. By round, once rounds exist."""
+    """(Monday, pairwise agreement, pairs compared) per week."""
     weeks: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
     rows = PairDay.objects.filter(f.days()).values("day").annotate(a=Sum("agree"), c=Sum("compared")).order_by()
     for row in rows:
@@ -99,6 +124,42 @@ def stats_agreement_by_week(f: StatsFilter) -> list[tuple[dt.date, float | None,
         week[0] += row["a"]
         week[1] += row["c"]
     return [(monday, _pct(a, c), c) for monday, (a, c) in sorted(weeks.items())]
+
+
+def stats_agreement_by_round(f: StatsFilter, *, task_days: dict | None = None) -> list[dict]:
+    """Agreement on the tasks of each training round (the round whose sample step made them).
+
+    One dict per round with rankings in the filter, oldest round first, after one for the tasks of
+    no round (imported, the demo, samples taken outside a round) if any: ``round`` (a TrainingRound
+    or None), ``rankings``, ``pairs_compared``, ``agreement``, ``tau_b`` and ``alpha``.
+    """
+    by_round: dict[int | None, dict] = defaultdict(lambda: {"rankings": 0, "a": 0, "c": 0, "tau": 0.0, "tau_n": 0})
+    for row in LabelerDay.objects.filter(f.days()).values("training_round").annotate(n=Sum("rankings")).order_by():
+        by_round[row["training_round"]]["rankings"] += row["n"]
+    for row in PairDay.objects.filter(f.days()).values("training_round").annotate(
+            a=Sum("agree"), c=Sum("compared"), tau=Sum("tau_b_sum"), tau_n=Sum("tau_b_count")).order_by():
+        totals = by_round[row["training_round"]]
+        for key in ("a", "c", "tau", "tau_n"):
+            totals[key] += row[key] or 0
+    cells = {pk: part["cells"] for pk, part in (stats_task_days(f) if task_days is None else task_days).items()}
+    rounds = TrainingRound.objects.in_bulk([pk for pk in by_round if pk is not None])
+    order = sorted(by_round, key=lambda pk: (pk is not None, pk or 0))
+    return [{"round": rounds.get(pk), "rankings": by_round[pk]["rankings"], "pairs_compared": by_round[pk]["c"],
+             "agreement": _pct(by_round[pk]["a"], by_round[pk]["c"]),
+             "tau_b": agreement.ratio(by_round[pk]["tau"], by_round[pk]["tau_n"]),
+             "alpha": agreement.alpha_ordinal(cells.get(pk, {}))}
+            for pk in order if by_round[pk]["rankings"] and (pk is None or pk in rounds)]
+
+
+def stats_round_choices() -> list[tuple[int, str]]:
+    """(id, label) of every training round, oldest first (the filter's choices)."""
+    return [(r.pk, str(r)) for r in TrainingRound.objects.order_by("pk").only("pk", "algo", "status")]
+
+
+def stats_task_sets() -> list[str]:
+    """The task sets there are, by name (the filter's choices)."""
+    return list(RankingTask.objects.exclude(task_set="").order_by("task_set")
+                .values_list("task_set", flat=True).distinct())
 
 
 def stats_pair_cells(f: StatsFilter) -> dict[tuple[int, int], tuple[int, int]]:
@@ -120,16 +181,22 @@ def _median_seconds(f: StatsFilter) -> dict[int, float]:
     return medians
 
 
-def reward_model_agreement() -> dict[int, float]:
-    """Labeler id -> agreement of the newest reward model with that labeler on held-out tasks.
+REWARD_AGREEMENT_PREFIX = "reward/agreement/"
 
-    Contract for the reward-model job: put ``{"reward/labeler_agreement": {"<labeler id>":
-    [agreeing pairs, compared pairs], ...}}`` in its ``ModelVersion.metrics`` (pairs counted by the
-    rule of :func:`labeling.agreement.pairwise_agreement`). Empty until such a model exists.
+
+def reward_model_agreement() -> dict[str, float]:
+    """Username -> agreement of the newest reward model with that labeler on held-out tasks.
+
+    ``modeling/reward_training.py`` writes ``"reward/agreement/<username>": rate`` into the reward
+    ``ModelVersion.metrics``: the share of the labeler's held-out comparisons (their rankings of
+    prompts kept out of training, ties left out) that the model scores the same way round. Values
+    that are not a number from 0 to 1 are ignored. Empty until a reward model exists.
     """
-    latest = ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD).order_by("-created_at", "-id").first()
-    counts = (latest.metrics or {}).get("reward/labeler_agreement", {}) if latest else {}
-    return {int(k): v[0] / v[1] for k, v in counts.items() if isinstance(v, list) and len(v) == 2 and v[1]}
+    latest = (ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD).order_by("-created_at", "-id")
+              .values_list("metrics", flat=True).first())
+    return {key[len(REWARD_AGREEMENT_PREFIX):]: float(value) for key, value in (latest or {}).items()
+            if key.startswith(REWARD_AGREEMENT_PREFIX) and len(key) > len(REWARD_AGREEMENT_PREFIX)
+            and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1}
 
 
 # Labeler-table columns: key, heading, which side is bad, smallest spread used when flagging.
@@ -153,7 +220,8 @@ def stats_labeler_rows(f: StatsFilter, *, cells=None) -> list[dict]:
         gold_a=Sum("gold_agree"), gold_c=Sum("gold_compared"), shown=Sum("follows_display_order"),
         credit=Sum("first_shown_credit"), chance=Sum("first_shown_chance"),
     ).order_by()}
-    skips = dict(Skip.objects.filter(f.rows("created_at")).values("labeler").annotate(n=Count("pk")).values_list("labeler", "n"))
+    skips = dict(Skip.objects.filter(f.rows("created_at", through_task=True)).values("labeler")
+                 .annotate(n=Count("pk")).values_list("labeler", "n"))
     pairs: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for (a, b), (agree, compared) in (stats_pair_cells(f) if cells is None else cells).items():
         for labeler in (a, b):
@@ -175,7 +243,7 @@ def stats_labeler_rows(f: StatsFilter, *, cells=None) -> list[dict]:
             "display_order": agreement.ratio(p.get("shown", 0), n),
             "first_shown": agreement.ratio(p.get("credit") or 0, p.get("chance") or 0),
             "first_shown_rate": agreement.ratio(p.get("credit") or 0, n),
-            "reward_model": reward.get(labeler_id),
+            "reward_model": reward.get(name),
         })
     _flag(rows)
     return rows

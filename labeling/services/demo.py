@@ -41,6 +41,6 @@ def demo_seed(*, password: str, path: Path = DEMO_FILE) -> dict:
         users = [_ensure_user(DEMO_ADMIN, password, staff=True)]
         users += [_ensure_user(name, password, staff=False) for name in DEMO_LABELERS]
         tasks = tasks_import(
-            specs=specs, source=Completion.Source.SEED, source_detail=path.name, skip_existing=True
+            specs=specs, source=Completion.Source.SEED, source_detail=path.name, skip_existing=True, task_set="demo"
         )
     return {"users_created": sum(created for _, created in users), "tasks_created": len(tasks)}

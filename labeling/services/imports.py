@@ -1,12 +1,14 @@
 """Writing imported prompts and tasks: all lines in one transaction, after all were validated."""
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from django.conf import settings
 from django.db import transaction
 
 from labeling.errors import RejectedInput
 from labeling.import_formats import PromptSpec, TaskSpec
-from labeling.models import Completion, Prompt, RankingTask
+from labeling.models import TASK_SET_MAX_LENGTH, Completion, Prompt, RankingTask
 
 
 def _existing_ids(specs: list[PromptSpec]) -> set[str]:
@@ -38,9 +40,16 @@ def prompts_import(*, specs: list[PromptSpec], skip_existing: bool = False) -> l
 
 
 def tasks_import(
-    *, specs: list[TaskSpec], source: str = Completion.Source.IMPORT, source_detail: str = "", skip_existing: bool = False
+    *, specs: list[TaskSpec], source: str = Completion.Source.IMPORT, source_detail: str = "",
+    skip_existing: bool = False, task_set: str | None = None,
 ) -> list[RankingTask]:
-    """Create a prompt, a ranking task and its completions per spec; gold indexes become ids."""
+    """Create a prompt, a ranking task and its completions per spec; gold indexes become ids.
+
+    The tasks form ``task_set``, by default the name of the file ``source_detail`` (its last path part).
+    """
+    if task_set is None:
+        task_set = PurePath(source_detail.replace("\\", "/")).name
+    task_set = task_set[:TASK_SET_MAX_LENGTH]
     created = []
     with transaction.atomic():
         existing = _refuse_existing([s.prompt for s in specs], skip_existing)
@@ -53,6 +62,7 @@ def tasks_import(
             task = RankingTask.objects.create(
                 prompt=prompt,
                 required_rankings=spec.required_rankings or settings.LABELING_DEFAULT_REQUIRED_RANKINGS,
+                task_set=task_set,
             )
             completions = Completion.objects.bulk_create(
                 Completion(task=task, text=text, source=source, source_detail=source_detail)

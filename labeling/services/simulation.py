@@ -43,6 +43,8 @@ class SimulationConfig:
     bootstrap_config: dict = field(default_factory=dict, metadata={"help": "default-policy settings if none exists"})
     timeout_seconds: int = field(default=3 * 3600, metadata={"help": "give up waiting for a run after this"})
     policy_path: str = field(default="", metadata={"help": "first policy checkpoint; empty = bootstrap one"})
+    same_quality: float | None = field(default=None, metadata={
+        "help": "labelers tie gold scores closer than this (None: the oracle's default)"})
 
 
 def _wait(run_or_round, *, timeout: float, on_progress: Callable[[str], None]) -> None:
@@ -65,14 +67,15 @@ def _wait(run_or_round, *, timeout: float, on_progress: Callable[[str], None]) -
     raise TimeoutError(f"{run_or_round} did not finish within {timeout:.0f}s")
 
 
-def simulated_labelers_rank_open_tasks(*, names: list[str]) -> int:
+def simulated_labelers_rank_open_tasks(*, names: list[str], same_quality: float | None = None) -> int:
     """Every simulated labeler ranks every task still open to them; returns rankings submitted."""
-    from modeling.oracle import SimulatedLabeler
+    from modeling.oracle import LabelerConfig, SimulatedLabeler
 
+    config = LabelerConfig() if same_quality is None else LabelerConfig(same_quality=same_quality)
     submitted = 0
     for name in names:
         user, _ = get_user_model().objects.get_or_create(username=name)
-        oracle = SimulatedLabeler(name)
+        oracle = SimulatedLabeler(name, config)
         while (assignment := task_assign_next(labeler=user)) is not None:
             texts = dict(Completion.objects.filter(task=assignment.task).values_list("pk", "text"))
             shown = assignment.display_order
@@ -119,7 +122,7 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
         "policy_version": policy.pk, "prompt_ids": [p.pk for p in _prompts("train", config.prompts_per_round, 1)]})
     _wait(initial, timeout=config.timeout_seconds, on_progress=on_progress)
     for number in range(1, config.rounds + 1):
-        rankings = simulated_labelers_rank_open_tasks(names=labelers)
+        rankings = simulated_labelers_rank_open_tasks(names=labelers, same_quality=config.same_quality)
         next_prompts = _prompts("train", config.prompts_per_round, seed=1 + number)
         training_round = round_start(algo=config.algo, config=config.round_config, min_new_rankings=1,
                                      prompt_ids=[p.pk for p in next_prompts])

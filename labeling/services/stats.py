@@ -10,8 +10,11 @@ batch and rolled up once at the end.
 
 :func:`stats_refresh` finds rankings without a ``RankingStats`` row and rebuilds their tasks. The
 dashboard calls it when the backlog is small and otherwise enqueues the ``labeling.stats_refresh``
-Celery task. Editing a task's gold tiers or deleting rankings leaves figures stale until
-``manage.py stats_rebuild`` (or :func:`stats_rebuild_all`) runs.
+Celery task. Editing a task's gold tiers or task set, or deleting rankings, leaves figures stale
+until ``manage.py stats_rebuild`` (or :func:`stats_rebuild_all`) runs.
+
+Every cached row and roll-up carries its task's ``task_set`` and training round (the round of the
+sample run that made the task), so the dashboard's filters by set and round are sums too.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ from labeling import agreement
 from django.db.models import Count, Q, Sum
 
 from labeling.models import (
-    LabelerDay, PairDay, Ranking, RankingPair, RankingStats, RankingTask, TaskAgreement, TaskDay,
+    LabelerDay, PairDay, Ranking, RankingPair, RankingStats, RankingTask, Run, TaskAgreement, TaskDay,
 )
 
 BATCH_TASKS = 500
@@ -35,7 +38,7 @@ def _utc_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(dt.timezone.utc).date()
 
 
-def _pair_rows(task_id: int, rankings: list[dict]) -> list[RankingPair]:
+def _pair_rows(task_id: int, rankings: list[dict], keys: dict) -> list[RankingPair]:
     rows = []
     for first, second in combinations(rankings, 2):
         if first["labeler_id"] > second["labeler_id"]:
@@ -43,7 +46,7 @@ def _pair_rows(task_id: int, rankings: list[dict]) -> list[RankingPair]:
         agree, compared = agreement.pairwise_agreement(first["tiers"], second["tiers"])
         later = max(first["created_at"], second["created_at"])
         rows.append(RankingPair(
-            task_id=task_id, ranking_a_id=first["id"], ranking_b_id=second["id"],
+            task_id=task_id, **keys, ranking_a_id=first["id"], ranking_b_id=second["id"],
             labeler_a_id=first["labeler_id"], labeler_b_id=second["labeler_id"],
             created_at=later, day=_utc_day(later), agree=agree, compared=compared,
             tau_b=agreement.kendall_tau_b(first["tiers"], second["tiers"]),
@@ -51,7 +54,7 @@ def _pair_rows(task_id: int, rankings: list[dict]) -> list[RankingPair]:
     return rows
 
 
-def _ranking_rows(task_id: int, rankings: list[dict], gold) -> list[RankingStats]:
+def _ranking_rows(task_id: int, rankings: list[dict], gold, keys: dict) -> list[RankingStats]:
     rows = []
     for ranking in rankings:
         others = [r["tiers"] for r in rankings if r["id"] != ranking["id"]]
@@ -59,7 +62,7 @@ def _ranking_rows(task_id: int, rankings: list[dict], gold) -> list[RankingStats
         gold_counts = agreement.gold_agreement(ranking["tiers"], gold) if gold else (0, 0)
         credit, chance = agreement.first_shown_credit(ranking["tiers"], ranking["display_order"])
         rows.append(RankingStats(
-            ranking_id=ranking["id"], task_id=task_id, labeler_id=ranking["labeler_id"],
+            ranking_id=ranking["id"], task_id=task_id, **keys, labeler_id=ranking["labeler_id"],
             created_at=ranking["created_at"], day=_utc_day(ranking["created_at"]), seconds=ranking["seconds"],
             consensus_agree=consensus[0], consensus_compared=consensus[1],
             gold_agree=gold_counts[0], gold_compared=gold_counts[1],
@@ -69,13 +72,13 @@ def _ranking_rows(task_id: int, rankings: list[dict], gold) -> list[RankingStats
     return rows
 
 
-def _task_row(task_id: int, rankings: list[dict], pairs: list[RankingPair]) -> TaskAgreement:
+def _task_row(task_id: int, rankings: list[dict], pairs: list[RankingPair], keys: dict) -> TaskAgreement:
     taus = [p.tau_b for p in pairs if p.tau_b is not None]
     coincidences = agreement.task_coincidences([r["tiers"] for r in rankings])
     last = max(r["created_at"] for r in rankings)
     agree, compared = sum(p.agree for p in pairs), sum(p.compared for p in pairs)
     return TaskAgreement(
-        task_id=task_id, n_rankings=len(rankings), last_ranked_at=last, day=_utc_day(last),
+        task_id=task_id, **keys, n_rankings=len(rankings), last_ranked_at=last, day=_utc_day(last),
         agree=agree, compared=compared, share=agreement.ratio(agree, compared),
         tau_b_mean=sum(taus) / len(taus) if taus else None,
         coincidences=[[c, k, round(w, 9)] for (c, k), w in sorted(coincidences.items())],
@@ -96,7 +99,13 @@ def task_stats_rebuild(*, task_ids: list[int], roll_up: bool = True) -> tuple[in
     """
     with transaction.atomic():
         # Lock the tasks so two workers rebuilding the same task do not interleave (Postgres).
-        gold = dict(RankingTask.objects.select_for_update().filter(pk__in=task_ids).values_list("pk", "gold_tiers"))
+        tasks = list(RankingTask.objects.select_for_update().filter(pk__in=task_ids)
+                     .values_list("pk", "gold_tiers", "task_set", "source_run"))
+        # The round in a second query: FOR UPDATE refuses the nullable side of an outer join (Postgres).
+        rounds = dict(Run.objects.filter(pk__in={t[3] for t in tasks} - {None}).values_list("pk", "training_round"))
+        gold = {pk: gold_tiers for pk, gold_tiers, _set, _run in tasks}
+        keys = {pk: {"task_set": task_set, "training_round_id": rounds.get(run_id)}
+                for pk, _gold, task_set, run_id in tasks}
         days = _days_of(gold)
         by_task: dict[int, list[dict]] = defaultdict(list)
         fields = ("id", "task_id", "labeler_id", "tiers", "display_order", "seconds", "created_at")
@@ -104,10 +113,10 @@ def task_stats_rebuild(*, task_ids: list[int], roll_up: bool = True) -> tuple[in
             by_task[ranking["task_id"]].append(ranking)
         ranking_rows, pair_rows, task_rows = [], [], []
         for task_id, rankings in by_task.items():
-            pairs = _pair_rows(task_id, rankings)
+            pairs = _pair_rows(task_id, rankings, keys[task_id])
             pair_rows += pairs
-            ranking_rows += _ranking_rows(task_id, rankings, gold[task_id])
-            task_rows.append(_task_row(task_id, rankings, pairs))
+            ranking_rows += _ranking_rows(task_id, rankings, gold[task_id], keys[task_id])
+            task_rows.append(_task_row(task_id, rankings, pairs, keys[task_id]))
         for model in (RankingStats, RankingPair, TaskAgreement):
             model.objects.filter(task_id__in=gold).delete()
         RankingStats.objects.bulk_create(ranking_rows, batch_size=1000)
@@ -126,26 +135,28 @@ def rollups_rebuild(*, days=None) -> None:
         for model in (LabelerDay, PairDay, TaskDay):
             model.objects.filter(scope).delete()
         LabelerDay.objects.bulk_create((LabelerDay(**row) for row in RankingStats.objects.filter(scope)
-            .values("day", "labeler_id").annotate(
+            .values("day", "labeler_id", "task_set", "training_round_id").annotate(
                 rankings=Count("pk"), consensus_agree=Sum("consensus_agree"), consensus_compared=Sum("consensus_compared"),
                 gold_agree=Sum("gold_agree"), gold_compared=Sum("gold_compared"),
                 follows_display_order=Count("pk", filter=Q(follows_display_order=True)),
                 first_shown_credit=Sum("first_shown_credit"), first_shown_chance=Sum("first_shown_chance"),
             ).order_by()), batch_size=1000)
         PairDay.objects.bulk_create((PairDay(tau_b_sum=row.pop("tau_sum") or 0.0, **row) for row in RankingPair.objects
-            .filter(scope).values("day", "labeler_a_id", "labeler_b_id").annotate(
+            .filter(scope).values("day", "labeler_a_id", "labeler_b_id", "task_set", "training_round_id").annotate(
                 agree=Sum("agree"), compared=Sum("compared"), tau_sum=Sum("tau_b"), tau_b_count=Count("tau_b"),
             ).order_by()), batch_size=1000)
         per_day: dict = defaultdict(lambda: {"tasks": 0, "tasks_multi": 0, "cells": {}})
-        rows = TaskAgreement.objects.filter(scope).values_list("day", "n_rankings", "coincidences")
-        for day, n_rankings, cells in rows.iterator(chunk_size=5000):
-            total = per_day[day]
+        rows = TaskAgreement.objects.filter(scope).values_list(
+            "day", "task_set", "training_round_id", "n_rankings", "coincidences")
+        for day, task_set, round_id, n_rankings, cells in rows.iterator(chunk_size=5000):
+            total = per_day[day, task_set, round_id]
             total["tasks"] += 1
             total["tasks_multi"] += n_rankings >= 2
             agreement.add_coincidences(total["cells"], cells)
-        TaskDay.objects.bulk_create((TaskDay(day=day, tasks=t["tasks"], tasks_multi=t["tasks_multi"],
+        TaskDay.objects.bulk_create((TaskDay(day=day, task_set=task_set, training_round_id=round_id, tasks=t["tasks"],
+                                             tasks_multi=t["tasks_multi"],
                                              coincidences=[[c, k, round(w, 9)] for (c, k), w in sorted(t["cells"].items())])
-                                     for day, t in per_day.items()), batch_size=1000)
+                                     for (day, task_set, round_id), t in per_day.items()), batch_size=1000)
 
 
 def stats_pending_tasks(*, limit: int | None = None) -> list[int]:

@@ -3,12 +3,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from functools import wraps
 
 from django import forms
-from django.contrib.auth.views import redirect_to_login
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -16,30 +13,23 @@ from django.views.decorators.http import require_GET
 from labeling import charts
 from labeling.selectors import stats as selectors
 from labeling.services.stats import stats_pending_tasks, stats_refresh
+from labeling.views.access import staff_required
 
 # Up to this many tasks with new rankings are counted during the request; more go to the worker.
 SYNC_REFRESH_TASKS = 300
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def staff_required(view):
-    """Anonymous: to the login page. Logged in but not staff: 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not request.user.is_staff:
-            raise PermissionDenied("The statistics are for admins.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 class StatsFilterForm(forms.Form):
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    # Rounds and task sets: add a ModelChoiceField here and pass it to StatsFilter (selectors/stats.py).
+    round = forms.TypedChoiceField(required=False, label="Round", coerce=int, empty_value=None)
+    task_set = forms.ChoiceField(required=False, label="Task set")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["round"].choices = [("", "All rounds")] + selectors.stats_round_choices()
+        self.fields["task_set"].choices = [("", "All task sets")] + [(s, s) for s in selectors.stats_task_sets()]
 
     def clean(self):
         data = super().clean()
@@ -49,7 +39,8 @@ class StatsFilterForm(forms.Form):
 
     def stats_filter(self) -> selectors.StatsFilter:
         data = self.cleaned_data if self.is_valid() else {}
-        return selectors.StatsFilter(since=data.get("since"), until=data.get("until"))
+        return selectors.StatsFilter(since=data.get("since"), until=data.get("until"),
+                                     training_round=data.get("round"), task_set=data.get("task_set") or None)
 
 
 def _catch_up() -> int:
@@ -108,6 +99,13 @@ def _throughput_chart(days: list[tuple[dt.date, int]]):
     return charts.bar_chart_svg([(f"{d:%d %b}", n) for d, n in days], label="Rankings per day")
 
 
+def _round_chart(rounds: list[dict]):
+    points = [(f"Round {r['round'].pk}", r["agreement"]) for r in rounds if r["round"] is not None]
+    if sum(value is not None for _, value in points) < 2:
+        return None
+    return charts.line_chart_svg(points, label="Pairwise agreement by round", reference=0.726)
+
+
 @require_GET
 @staff_required
 def stats_dashboard(request):
@@ -121,10 +119,17 @@ def stats_dashboard(request):
     query = request.GET.copy()
     for name in ("sort", "dir"):
         query.pop(name, None)
+    task_days = selectors.stats_task_days(f)
+    rounds = selectors.stats_agreement_by_round(f, task_days=task_days)
+    for row in rounds:
+        if row["round"] is not None:  # the page filtered by that round, the other filters kept
+            by_round = query.copy()
+            by_round["round"] = row["round"].pk
+            row["filter_query"] = by_round.urlencode()
     context = {
         "form": form,
         "pending_tasks": pending,
-        "totals": selectors.stats_totals(f),
+        "totals": selectors.stats_totals(f, task_days=task_days),
         "rows": _sorted_rows(rows, sort, descending),
         "columns": [{"key": "name", "heading": "Labeler"}]
         + [{"key": key, "heading": heading} for key, heading, _w, _f in selectors.COLUMNS],
@@ -136,6 +141,8 @@ def stats_dashboard(request):
             [(f"{d:%d %b}", v) for d, v, _n in weeks], label="Pairwise agreement per week", reference=0.726
         ) if weeks else None,
         "weeks": weeks,
+        "rounds": rounds,
+        "round_chart": _round_chart(rounds),
         "lowest": selectors.stats_lowest_tasks(f),
     }
     return render(request, "labeling/stats.html", context)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -48,7 +48,9 @@ def wait_for_task(browser, *, not_assignment=None):
 
 
 def card_order(browser) -> list[int]:
-    return [int(li.get_attribute("data-card-id")) for li in browser.find_elements(By.CSS_SELECTOR, "#cards > li")]
+    # Read in one script call: element handles would go stale while the page re-renders the list.
+    return browser.execute_script(
+        "return Array.from(document.querySelectorAll('#cards > li'), li => Number(li.dataset.cardId));")
 
 
 def card(browser, cid: int):

@@ -18,7 +18,7 @@ def test_one_tiny_round_from_rankings_to_new_tasks(tmp_path):
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
     result = subprocess.run(
-        [*manage, "simulate_rounds", "--quick", "--rounds", "1", "--algo", "dpo", "--prompts", "4",
+        [*manage, "simulate_rounds", "--quick", "--rounds", "1", "--algo", "dpo", "--prompts", "8",
          "--eval-prompts", "3", "--labelers", "2", "--out", str(tmp_path / "sim")],
         cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=600,
     )

@@ -24,6 +24,24 @@ def test_import_tasks_creates_tasks_with_gold_as_completion_ids(db, tmp_path):
     assert (first.required_rankings, second.required_rankings, second.completions.count()) == (3, 2, 3)
 
 
+def test_imported_tasks_form_a_task_set_named_after_the_file(db, tmp_path):
+    (tmp_path / "sub").mkdir()
+    call_command("import_tasks", write_jsonl(tmp_path, [GOOD_TASK], name="sub/batch-7.jsonl"))
+    call_command("import_tasks", write_jsonl(tmp_path, [{**GOOD_TASK, "prompt": "Name 2 fruits."}], name="other.jsonl"))
+    assert list(RankingTask.objects.order_by("id").values_list("task_set", "source_run")) == [
+        ("batch-7.jsonl", None), ("other.jsonl", None)]
+
+
+def test_tasks_import_takes_a_task_set_or_none(db):
+    from labeling.import_formats import parse_tasks
+    from labeling.services.imports import tasks_import
+
+    specs = parse_tasks([json.dumps(GOOD_TASK)])
+    (named,) = tasks_import(specs=specs, source_detail="x.jsonl", task_set="a" * 300)
+    (unnamed,) = tasks_import(specs=parse_tasks([json.dumps({**GOOD_TASK, "prompt": "Other?"})]))
+    assert (len(named.task_set), unnamed.task_set) == (100, "")
+
+
 BAD_TASK_LINES = {
     "bad json": "{not json",
     "not an object": "[1, 2]",

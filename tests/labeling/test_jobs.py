@@ -29,7 +29,8 @@ def _rank_everything(labelers):
 def test_a_reward_run_trains_on_the_stored_rankings_and_registers_a_version(db, tiny_bert_path):
     for i in range(12):
         make_task(k=3, required_rankings=2, texts=[f"a{i}", f"a much longer answer {i}", f"medium {i}"])
-    _rank_everything([UserFactory(), UserFactory()])
+    labelers = [UserFactory(), UserFactory()]
+    _rank_everything(labelers)
     run = run_enqueue(kind=Run.Kind.TRAIN_REWARD, config={"base_model": tiny_bert_path, "epochs": 2,
                                                           "max_length": 32, "completions_per_batch": 12})
     assert run_execute(run_id=run.pk) == Run.Status.SUCCEEDED, Run.objects.get(pk=run.pk).error
@@ -37,6 +38,12 @@ def test_a_reward_run_trains_on_the_stored_rankings_and_registers_a_version(db, 
     version = ModelVersion.objects.get(kind="reward")
     assert run.outputs == {"model_version": version.pk, "rankings": 24}
     assert "reward/accuracy" in version.metrics and run.metrics
+    # The dashboard's reward-model column reads the per-labeler held-out accuracy, keyed by username.
+    from labeling.selectors.stats import reward_model_agreement
+
+    by_labeler = reward_model_agreement()
+    assert set(by_labeler) == {u.username for u in labelers}
+    assert all(0 <= rate <= 1 for rate in by_labeler.values())
     AutoModelForSequenceClassification.from_pretrained(version.path)
 
 
@@ -62,3 +69,4 @@ def test_a_sample_run_turns_prompts_into_ranking_tasks(db, tiny_policy_dir):
         texts = list(task.completions.values_list("text", flat=True))
         assert len(texts) == len(set(texts)) >= 2 and task.required_rankings == 2
         assert set(task.completions.values_list("model_version", flat=True)) == {policy.pk}
+        assert (task.source_run_id, task.task_set) == (run.pk, f"run-{run.pk}")  # a sample outside any round

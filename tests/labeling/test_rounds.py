@@ -2,7 +2,7 @@
 import pytest
 
 from labeling.errors import RejectedInput
-from labeling.models import ModelVersion, Run, TrainingRound
+from labeling.models import ModelVersion, RankingTask, Run, TrainingRound
 from labeling.services.model_versions import model_version_register
 from labeling.services.rounds import round_start
 from labeling.services.run_execute import run_execute
@@ -57,6 +57,9 @@ def test_a_round_trains_a_reward_model_improves_the_policy_and_samples_new_tasks
     assert training_round.reward.kind == ModelVersion.Kind.REWARD
     sampled = Run.objects.get(training_round=training_round, kind="sample")
     assert sampled.outputs["tasks_created"] >= 1
+    new_tasks = RankingTask.objects.filter(pk__in=sampled.outputs["task_ids"])
+    assert set(new_tasks.values_list("source_run", "task_set")) == {(sampled.pk, f"round-{training_round.pk}")}
+    assert set(RankingTask.objects.filter(source_run__training_round=training_round)) == set(new_tasks)
     assert ModelVersion.objects.filter(kind="policy").count() == 2
 
 

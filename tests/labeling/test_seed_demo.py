@@ -11,6 +11,7 @@ def test_seed_demo_is_idempotent_and_creates_the_demo_logins(db, settings):
     assert RankingTask.objects.count() == tasks >= 60
     assert Completion.objects.count() == completions == 4 * tasks
     assert RankingTask.objects.exclude(gold_tiers=None).exists()
+    assert set(RankingTask.objects.values_list("task_set", "source_run")) == {("demo", None)}
     admin = authenticate(username="admin", password=settings.DEMO_PASSWORD)
     assert admin is not None and admin.is_staff
     for name in ("labeler1", "labeler2", "labeler3"):

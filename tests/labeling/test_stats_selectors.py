@@ -8,11 +8,14 @@ import pytest
 from scipy.stats import kendalltau
 
 from labeling import agreement
-from labeling.models import ModelVersion, Ranking, RankingPair, RankingStats, Skip, TaskAgreement
+from labeling.models import (
+    ModelVersion, Ranking, RankingPair, RankingStats, RankingTask, Run, Skip, TaskAgreement, TrainingRound,
+)
 from labeling.selectors import stats as selectors
 from labeling.services.simulated_rankings import SimulationSpec, rankings_simulate
 from labeling.services.stats import stats_pending_tasks, stats_rebuild_all, stats_refresh, task_stats_rebuild
 from modeling import oracle
+from tests.factories import make_task
 
 EVERYTHING = selectors.StatsFilter()
 
@@ -154,15 +157,148 @@ def test_empty_project(db):
     assert selectors.stats_lowest_tasks(EVERYTHING) == []
 
 
-def test_reward_model_agreement_comes_from_the_newest_reward_model(db, task_factory, labeler, other_labeler):
+def test_reward_model_agreement_comes_from_the_newest_reward_model(db, task_factory, labeler, other_labeler, admin):
     task = task_factory(k=2)
-    _rank(task, labeler, [[0], [1]])
+    for user in (labeler, other_labeler, admin):
+        _rank(task, user, [[0], [1]])
     stats_refresh()
+    assert {row["name"]: row["reward_model"] for row in selectors.stats_labeler_rows(EVERYTHING)} == {
+        "alice": None, "bob": None, "root": None}
     ModelVersion.objects.create(kind=ModelVersion.Kind.REWARD, name="rm-1", algorithm="reward", path="/x",
-                                metrics={"reward/labeler_agreement": {str(labeler.pk): [3, 4]}})
-    (row,) = selectors.stats_labeler_rows(EVERYTHING)
-    assert row["reward_model"] == 0.75
-    assert RankingStats.objects.count() == 1
+                                metrics={"reward/agreement/alice": 0.5, "reward/agreement/bob": 0.5})
+    # What modeling/reward_training.py writes, keyed by username; other keys and odd values are ignored.
+    ModelVersion.objects.create(kind=ModelVersion.Kind.REWARD, name="rm-2", algorithm="reward", path="/x", metrics={
+        "reward/accuracy": 0.7, "reward/agreement/alice": 0.75, "reward/agreement/bob": 0.625,
+        "reward/agreement/root": "high", "reward/agreement/nobody": 0.9, "reward/agreement/": 0.1,
+    })
+    ModelVersion.objects.create(kind=ModelVersion.Kind.POLICY, name="policy-after", algorithm="dpo", path="/y",
+                                metrics={"reward/agreement/alice": 0.1})
+    assert selectors.reward_model_agreement() == {"alice": 0.75, "bob": 0.625, "nobody": 0.9}
+    rows = {row["name"]: row["reward_model"] for row in selectors.stats_labeler_rows(EVERYTHING)}
+    assert rows == {"alice": 0.75, "bob": 0.625, "root": None}
+    assert RankingStats.objects.count() == 3
+
+
+# --- Filters by training round and task set ---
+
+
+def round_with_tasks(tasks: int, *, k: int = 3, status=TrainingRound.Status.SUCCEEDED) -> tuple[TrainingRound, list]:
+    """A finished round whose sample step made ``tasks`` new tasks (written directly, no model run)."""
+    policy, _ = ModelVersion.objects.get_or_create(name="policy-0", defaults={
+        "kind": ModelVersion.Kind.POLICY, "algorithm": "external", "path": "/policy"})
+    training_round = TrainingRound.objects.create(algo="dpo", status=status, active=False, policy_in=policy)
+    run = Run.objects.create(kind=Run.Kind.SAMPLE, status=Run.Status.SUCCEEDED, training_round=training_round)
+    made = [make_task(k=k) for _ in range(tasks)]
+    RankingTask.objects.filter(pk__in=[t.pk for t in made]).update(
+        source_run=run, task_set=f"round-{training_round.pk}")
+    return training_round, made
+
+
+def _imported(tasks: int, name: str, *, k: int = 3) -> list:
+    made = [make_task(k=k) for _ in range(tasks)]
+    RankingTask.objects.filter(pk__in=[t.pk for t in made]).update(task_set=name)
+    return made
+
+
+def test_round_and_task_set_filters_count_only_their_tasks(db, labeler, other_labeler):
+    imported = _imported(2, "batch-1.jsonl")
+    first, first_tasks = round_with_tasks(2)
+    second, second_tasks = round_with_tasks(1)
+    day = dt.datetime(2026, 4, 1, 9, tzinfo=dt.timezone.utc)
+    for task in imported + first_tasks:  # agree everywhere
+        _rank(task, labeler, [[0], [1], [2]], seconds=10, when=day)
+        _rank(task, other_labeler, [[0], [1], [2]], seconds=30, when=day)
+    _rank(second_tasks[0], labeler, [[0], [1], [2]], seconds=50, when=day + dt.timedelta(days=1))
+    _rank(second_tasks[0], other_labeler, [[2], [1], [0]], seconds=70, when=day + dt.timedelta(days=1))
+    Skip.objects.create(task=first_tasks[0], labeler=labeler, reason=Skip.Reason.OTHER)  # a skip of a ranked task
+    Skip.objects.create(task=imported[0], labeler=other_labeler, reason=Skip.Reason.OTHER)
+    stats_refresh()
+
+    in_first = selectors.StatsFilter(training_round=first.pk)
+    totals = selectors.stats_totals(in_first)
+    assert (totals["rankings"], totals["tasks_ranked"], totals["pairs_compared"], totals["agreement"]) == (4, 2, 6, 1)
+    assert totals["skips"] == 1
+    in_second = selectors.StatsFilter(training_round=second.pk)
+    assert (selectors.stats_totals(in_second)["rankings"], selectors.stats_totals(in_second)["agreement"]) == (2, 0)
+    rows = {r["name"]: r for r in selectors.stats_labeler_rows(in_second)}
+    assert (rows["alice"]["median_seconds"], rows["bob"]["median_seconds"]) == (50, 70)
+    assert rows["alice"]["pair_agreement"] == 0 and rows["alice"]["skips"] == 0
+    assert [t["task_id"] for t in selectors.stats_lowest_tasks(in_second)] == [second_tasks[0].pk]
+    assert selectors.stats_throughput(in_second) == [(dt.date(2026, 4, 2), 2)]
+
+    in_batch = selectors.StatsFilter(task_set="batch-1.jsonl")
+    assert selectors.stats_totals(in_batch)["rankings"] == 4 and selectors.stats_totals(in_batch)["skips"] == 1
+    assert {r["name"]: r["skips"] for r in selectors.stats_labeler_rows(in_batch)} == {"alice": 0, "bob": 1}
+    assert selectors.stats_pair_cells(in_batch) == {(labeler.pk, other_labeler.pk): (6, 6)}
+    assert selectors.stats_totals(selectors.StatsFilter(task_set=f"round-{second.pk}"))["rankings"] == 2
+    assert selectors.stats_totals(selectors.StatsFilter(task_set="no-such-set"))["rankings"] == 0
+    # Filters combine: round 2's tasks were ranked on 2 April only.
+    assert selectors.stats_totals(selectors.StatsFilter(training_round=second.pk, until=dt.date(2026, 4, 1)))[
+        "rankings"] == 0
+    assert selectors.stats_totals(selectors.StatsFilter(training_round=first.pk, task_set="batch-1.jsonl"))[
+        "rankings"] == 0
+    assert selectors.stats_totals(EVERYTHING)["rankings"] == 10
+    assert selectors.stats_task_sets() == sorted(["batch-1.jsonl", f"round-{first.pk}", f"round-{second.pk}"])
+    assert [pk for pk, _label in selectors.stats_round_choices()] == [first.pk, second.pk]
+
+
+def test_agreement_by_round(db, labeler, other_labeler, admin):
+    imported = _imported(1, "batch.jsonl")
+    first, first_tasks = round_with_tasks(2)
+    second, second_tasks = round_with_tasks(1)
+    _rank(imported[0], labeler, [[0], [1], [2]])
+    _rank(imported[0], other_labeler, [[1], [0], [2]])  # 2 of 3 pairs agree
+    for task in first_tasks:
+        for user in (labeler, other_labeler, admin):
+            _rank(task, user, [[0], [1], [2]])
+    _rank(second_tasks[0], labeler, [[0], [1], [2]])  # one ranking: nothing to compare
+    stats_refresh()
+    rows = selectors.stats_agreement_by_round(EVERYTHING)
+    assert [r["round"] for r in rows] == [None, first, second]
+    assert [(r["rankings"], r["pairs_compared"], r["agreement"]) for r in rows] == [
+        (2, 3, pytest.approx(2 / 3)), (6, 18, 1), (1, 0, None)]
+    assert rows[1]["tau_b"] == 1 and rows[1]["alpha"] == 1 and rows[2]["alpha"] is None
+    # Every pair counted once: the rounds' rows add up to the totals.
+    totals = selectors.stats_totals(EVERYTHING)
+    assert sum(r["pairs_compared"] for r in rows) == totals["pairs_compared"]
+    only_first = selectors.StatsFilter(training_round=first.pk)
+    assert [r["round"] for r in selectors.stats_agreement_by_round(only_first)] == [first]
+
+
+def test_filtered_figures_match_the_figures_of_that_subset(simulated):
+    """Splitting the simulated tasks into two sets: each set's page equals one computed from its rankings."""
+    tasks = sorted({r.task_id for r in Ranking.objects.all()})
+    RankingTask.objects.filter(pk__in=tasks[::2]).update(task_set="even")
+    RankingTask.objects.filter(pk__in=tasks[1::2]).update(task_set="odd")
+    stats_rebuild_all()
+    for name, chosen in (("even", set(tasks[::2])), ("odd", set(tasks[1::2]))):
+        by_task: dict[int, list[Ranking]] = {}
+        for ranking in Ranking.objects.filter(task_id__in=chosen).order_by("id"):
+            by_task.setdefault(ranking.task_id, []).append(ranking)
+        counts = [oracle.pairwise_agreement(a.tiers, b.tiers)
+                  for rs in by_task.values() for a, b in combinations(rs, 2)]
+        totals = selectors.stats_totals(selectors.StatsFilter(task_set=name))
+        assert totals["rankings"] == sum(len(rs) for rs in by_task.values())
+        assert totals["tasks_ranked"] == len(by_task)
+        assert totals["pairs_compared"] == sum(c for _, c in counts)
+        assert totals["agreement"] == pytest.approx(sum(a for a, _ in counts) / sum(c for _, c in counts))
+    both = [selectors.stats_totals(selectors.StatsFilter(task_set=name)) for name in ("even", "odd")]
+    assert sum(t["rankings"] for t in both) == selectors.stats_totals(EVERYTHING)["rankings"]
+
+
+def test_a_deleted_round_is_counted_again_under_no_round(db, labeler, other_labeler):
+    training_round, tasks = round_with_tasks(2)
+    for task in tasks:
+        _rank(task, labeler, [[0], [1], [2]])
+        _rank(task, other_labeler, [[0], [1], [2]])
+    stats_refresh()
+    assert [r["round"] for r in selectors.stats_agreement_by_round(EVERYTHING)] == [training_round]
+    training_round.delete()  # its runs go with it; the tasks stay, with no source run
+    assert RankingTask.objects.filter(pk__in=[t.pk for t in tasks], source_run__isnull=True).count() == 2
+    assert sorted(stats_pending_tasks()) == sorted(t.pk for t in tasks)
+    assert stats_refresh() == 4
+    (row,) = selectors.stats_agreement_by_round(EVERYTHING)
+    assert (row["round"], row["rankings"], row["agreement"]) == (None, 4, 1)
 
 
 def test_rebuild_all_recounts_after_a_deletion_or_a_gold_edit(db, task_factory, labeler, other_labeler, admin):

@@ -5,10 +5,11 @@ import io
 import pytest
 from django.urls import reverse
 
-from labeling.models import Ranking
+from labeling.models import ModelVersion, Ranking, RankingTask
 from labeling.services.simulated_rankings import SimulationSpec, rankings_simulate
 from labeling.views.stats import csv_cell
 from tests.factories import UserFactory
+from tests.labeling.test_stats_selectors import round_with_tasks
 
 PAGES = [("stats", []), ("stats-labelers-csv", []), ("stats-task", [1])]
 
@@ -126,3 +127,69 @@ def test_a_large_backlog_goes_to_the_worker(admin_client, populated, monkeypatch
     assert "30 tasks with new rankings are still being counted" in page
     assert tasks.stats_refresh() == populated["rankings"]  # what the worker runs: the task called directly
     assert "still being counted" not in admin_client.get(reverse("stats")).content.decode()
+
+
+def _rank_all(tasks, users, order=(0, 1, 2)):
+    for task in tasks:
+        ids = list(task.completions.order_by("id").values_list("pk", flat=True))
+        for user in users:
+            Ranking.objects.create(task=task, labeler=user, tiers=[[ids[i]] for i in order], display_order=ids,
+                                   submission_id=f"{task.pk}-{user.pk}")
+
+
+def test_the_page_filters_by_round_and_task_set(admin_client, labeler, other_labeler, task_factory):
+    first, first_tasks = round_with_tasks(2)
+    second, second_tasks = round_with_tasks(1)
+    imported = [task_factory(k=3) for _ in range(3)]
+    RankingTask.objects.filter(pk__in=[t.pk for t in imported]).update(task_set="batch <1>.jsonl")
+    _rank_all(first_tasks + imported, [labeler, other_labeler])
+    _rank_all(second_tasks, [labeler])
+    everything = admin_client.get(reverse("stats"))
+    page = everything.content.decode()
+    assert everything.context["totals"]["rankings"] == 11
+    assert f'<option value="{first.pk}">{first}</option>' in page
+    assert '<option value="batch &lt;1&gt;.jsonl">batch &lt;1&gt;.jsonl</option>' in page
+    assert "Tasks of no round" in page and f"?round={first.pk}" in page
+    assert everything.context["round_chart"] is None  # one round with pairs: nothing to draw a line through
+
+    by_round = admin_client.get(reverse("stats"), {"round": first.pk})
+    assert by_round.context["totals"]["rankings"] == 4
+    assert [r["round"] for r in by_round.context["rounds"]] == [first]
+    assert "round=" in by_round.context["filter_query"]
+    by_set = admin_client.get(reverse("stats"), {"task_set": "batch <1>.jsonl"})
+    assert by_set.context["totals"]["rankings"] == 6
+    assert [r["round"] for r in by_set.context["rounds"]] == [None]
+    rows = list(csv.DictReader(io.StringIO(admin_client.get(reverse("stats-labelers-csv"),
+                                                            {"round": second.pk}).content.decode())))
+    assert [(row["name"], row["rankings"]) for row in rows] == [("alice", "1")]
+
+    unknown = admin_client.get(reverse("stats"), {"round": second.pk + 100, "task_set": "nope"})
+    assert unknown.status_code == 200
+    assert "Select a valid choice" in unknown.content.decode()
+    assert unknown.context["totals"]["rankings"] == 11  # a bad filter shows everything, with the error
+
+
+def test_agreement_by_round_is_charted_once_two_rounds_have_pairs(admin_client, labeler, other_labeler):
+    first, first_tasks = round_with_tasks(2)
+    second, second_tasks = round_with_tasks(2)
+    _rank_all(first_tasks, [labeler, other_labeler])
+    _rank_all(second_tasks, [labeler])
+    _rank_all(second_tasks, [other_labeler], order=(2, 1, 0))
+    response = admin_client.get(reverse("stats"))
+    assert [(r["round"], r["agreement"]) for r in response.context["rounds"]] == [(first, 1), (second, 0)]
+    page = response.content.decode()
+    assert 'aria-label="Pairwise agreement by round"' in page
+    assert page.count("<svg") == 4  # throughput, by week, by round, heat map
+
+
+def test_reward_model_agreement_column(admin_client, labeler, other_labeler, task_factory):
+    _rank_all([task_factory(k=3)], [labeler, other_labeler])
+    page = admin_client.get(reverse("stats")).content.decode()
+    assert "Reward model agreement" in page and "75.0 %" not in page
+    ModelVersion.objects.create(kind=ModelVersion.Kind.REWARD, name="rm", algorithm="reward", path="/x",
+                                metrics={"reward/agreement/alice": 0.75, "reward/agreement/bob": 0.5})
+    response = admin_client.get(reverse("stats"), {"sort": "reward_model", "dir": "desc"})
+    assert [(r["name"], r["reward_model"]) for r in response.context["rows"]] == [("alice", 0.75), ("bob", 0.5)]
+    assert "75.0 %" in response.content.decode()
+    rows = list(csv.DictReader(io.StringIO(admin_client.get(reverse("stats-labelers-csv")).content.decode())))
+    assert {row["name"]: row["reward_model"] for row in rows} == {"alice": "0.7500", "bob": "0.5000"}

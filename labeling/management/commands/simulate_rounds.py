@@ -33,6 +33,8 @@ class Command(BaseCommand):
             eval_prompts=opts["eval_prompts"], round_config=QUICK_ROUND if opts["quick"] else {},
             bootstrap_config=QUICK_BOOTSTRAP if opts["quick"] else {}, samples_per_prompt=1 if opts["quick"] else 2,
             policy_path=opts["policy"],
+            # a tiny policy's samples are nearly all equally bad: tie only identical gold scores
+            same_quality=0.0 if opts["quick"] else None,
         )
         processes = [] if opts["no_worker"] else self._start_worker()
         try:
