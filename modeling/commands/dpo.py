@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import sys
 from pathlib import Path
 
+from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.errors import InputError
 
 NAME = "dpo"
@@ -16,22 +16,6 @@ HELP = "run a DPO round on K-way rankings (sigmoid, ipo or plackett_luce loss; f
 _OWN_FLAGS = {"output_dir", "policy", "inputs"}  # given as --out / --policy; inputs are recorded here
 
 
-def add_config_flags(parser: argparse.ArgumentParser, config_class, skip: set[str]) -> None:
-    """One ``--flag`` per dataclass field, typed by its default, with the field's help."""
-    for field in dataclasses.fields(config_class):
-        if field.name in skip:
-            continue
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default,
-                                help=field.metadata["help"])
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default,
-                                help=f"{field.metadata['help']} (default: {field.default!r})")
-
-
-def config_values(args: argparse.Namespace, config_class, skip: set[str]) -> dict:
-    return {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if f.name not in skip}
 
 
 def file_sha256(path: str) -> str:

@@ -5,7 +5,8 @@ import argparse
 import json
 from pathlib import Path
 
-from modeling.commands.dpo import (add_config_flags, check_checkpoint, check_output, config_values, file_sha256,
+from modeling.commands._config_flags import add_config_flags, config_values
+from modeling.commands.dpo import (check_checkpoint, check_output, file_sha256,
                                    progress_bar)
 from modeling.errors import InputError
 

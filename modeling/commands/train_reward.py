@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
+from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.errors import InputError
 
 NAME = "train-reward"
@@ -21,16 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rankings", required=True, help="rankings JSONL (prompt, completions, ranking, labeler)")
     parser.add_argument("--out", required=True, help="output directory (a Hugging Face checkpoint when done)")
     parser.add_argument("--base", default="", help="base checkpoint directory (default: the packaged MiniLM)")
-    for field in dataclasses.fields(RewardConfig):
-        if field.name in _OWN_FLAGS:
-            continue
-        flag = "--" + field.name.replace("_", "-")
-        if isinstance(field.default, bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default,
-                                help=field.metadata["help"])
-        else:
-            parser.add_argument(flag, type=type(field.default), default=field.default,
-                                help=f"{field.metadata['help']} (default: {field.default!r})")
+    add_config_flags(parser, RewardConfig, _OWN_FLAGS)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("not a Hugging Face checkpoint directory (no config.json)", path=args.base)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise InputError("output exists and is not a directory", path=args.out)
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(RewardConfig) if f.name not in _OWN_FLAGS}
+    values = config_values(args, RewardConfig, _OWN_FLAGS)
     config = RewardConfig(output_dir=args.out, base_model=args.base, **values)
 
     from tqdm import tqdm

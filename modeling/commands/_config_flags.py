@@ -1,0 +1,23 @@
+"""Command-line flags generated from a config dataclass: one ``--flag`` per field, with its help."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+
+def add_config_flags(parser: argparse.ArgumentParser, config_class, skip: set[str]) -> None:
+    """One ``--flag`` per dataclass field, typed by its default, with the field's help."""
+    for field in dataclasses.fields(config_class):
+        if field.name in skip:
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(field.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default,
+                                help=field.metadata["help"])
+        else:
+            parser.add_argument(flag, type=type(field.default), default=field.default,
+                                help=f"{field.metadata['help']} (default: {field.default!r})")
+
+
+def config_values(args: argparse.Namespace, config_class, skip: set[str]) -> dict:
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if f.name not in skip}
