@@ -22,7 +22,10 @@ def _command_modules():
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m modeling", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m modeling",
+        description="The RLHF loop's machine learning on JSONL files, without a database.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in _command_modules():
         command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
