@@ -65,11 +65,11 @@ def start_redis(*, port: int, data_dir: Path) -> subprocess.Popen:
 
 
 def start_worker(*, env: dict, concurrency: int = 1, queues: str = "default,training",
-                 beat: bool = True, log_path: Path | None = None) -> subprocess.Popen:
+                 beat: bool = True, log_path: Path | None = None, name: str = "local") -> subprocess.Popen:
     """One worker process for both queues; ``beat`` embeds the scheduler (the runs watchdog).
     Its output goes to the terminal, or to ``log_path`` when given."""
     args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
-            "--loglevel", "INFO", "-n", f"local-{os.getpid()}@%h"] + (["-B"] if beat else [])
+            "--loglevel", "INFO", "-n", f"{name}-{os.getpid()}@%h"] + (["-B"] if beat else [])
     if log_path is None:
         return subprocess.Popen(args, cwd=BASE_DIR, env=env)
     with open(log_path, "ab") as log:
@@ -122,7 +122,10 @@ def main() -> int:
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         if not port_is_free(port, host):
             raise RuntimeError(f"{host}:{port} is in use; set RLHF_PORT to another port")
-        processes.append(start_worker(env=env))
+        manage("runs_recover", env=env)  # runs cut off by the last Ctrl+C resume from their checkpoints
+        # Two workers, so a long training job never keeps light work (and the heartbeat) waiting.
+        processes.append(start_worker(env=env, queues="default", name="default"))
+        processes.append(start_worker(env=env, queues="training", name="training", beat=False))
         processes.append(start_web(env=env, host=host, port=port))
         wait_for_port(port, host=host, timeout=60, process=processes[-1])
         if env.get("RLHF_BOOTSTRAP", "1") != "0":  # train the default policy once, in the background

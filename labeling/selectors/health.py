@@ -25,6 +25,8 @@ def _redis() -> dict:
 
 
 def _worker(timeout: float) -> dict:
+    """A worker ran the heartbeat task; or, if every worker is busy with a long job, answered a ping."""
+    from config.celery import app
     from labeling.tasks import heartbeat
 
     try:
@@ -33,7 +35,14 @@ def _worker(timeout: float) -> dict:
         result.forget()
         return {"ok": True, "at": answer["at"]}
     except Exception as exc:  # noqa: BLE001
-        return {"ok": False, "error": f"no worker answered the heartbeat task within {timeout}s ({type(exc).__name__})"}
+        reason = type(exc).__name__
+    try:
+        replies = app.control.ping(timeout=1.0)
+    except Exception:  # noqa: BLE001
+        replies = []
+    if replies:
+        return {"ok": True, "busy": True, "workers": sorted(name for reply in replies for name in reply)}
+    return {"ok": False, "error": f"no worker answered the heartbeat task within {timeout}s or a ping ({reason})"}
 
 
 def system_health() -> dict:

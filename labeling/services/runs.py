@@ -179,3 +179,16 @@ def runs_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> list
     for run_id, kind in stale:
         _send(run_id, kind)
     return [run_id for run_id, _ in stale]
+
+
+def runs_recover_interrupted() -> list[int]:
+    """On a one-machine start, every run still marked running was cut off when the stack stopped:
+    mark it failed and queue it again (it resumes from its last checkpoint). Only call this before
+    this machine's workers start, and never where other machines' workers may be running jobs."""
+    interrupted = list(Run.objects.filter(status=Run.Status.RUNNING).values_list("pk", flat=True))
+    for run_id in interrupted:
+        Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(
+            status=Run.Status.FAILED, finished_at=timezone.now(), error="Interrupted when the stack stopped."
+        )
+        run_retry(run_id=run_id)
+    return interrupted

@@ -106,3 +106,13 @@ def test_the_watchdog_marks_dead_runs_and_resends_stale_queued_ones(run):
     run_claim(run_id=stuck.pk)
     Run.objects.filter(pk=stuck.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     assert runs_watchdog() == {"dead": [stuck.pk], "requeued": [run.pk]}
+
+
+def test_runs_cut_off_by_a_stopped_stack_are_queued_again(run):
+    from labeling.services.runs import runs_recover_interrupted
+
+    run_claim(run_id=run.pk)
+    assert runs_recover_interrupted() == [run.pk]
+    run.refresh_from_db()
+    assert run.status == Run.Status.QUEUED and run.error == "Interrupted when the stack stopped."
+    assert run_execute(run_id=run.pk) == Run.Status.SUCCEEDED
