@@ -18,8 +18,12 @@ install: $(VENV)/.installed
 run: install
 	$(PY) -m config.localstack
 
+# With TEST_POSTGRES_URL set (.ci/run starts a throwaway Postgres), the database-touching tests
+# run a second time on Postgres.
 test: install
 	$(PY) -m pytest
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then echo "== the labeling tests again, on Postgres"; \
+	  DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest tests/labeling; fi
 
 test-e2e: install
 	$(PY) -m pytest -m e2e
