@@ -20,7 +20,7 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SCRIPT_TEXT = "<script>alert(1)</script>"
-WAIT_S = 20
+WAIT_S = 45  # generous: CI machines are shared and the JS retries with backoff
 
 
 # ---------- helpers ----------
@@ -44,7 +44,14 @@ def wait_for_task(browser, *, not_assignment=None):
         except Exception:  # not there yet, or the page is being replaced
             return False
 
-    return WebDriverWait(browser, WAIT_S).until(ready).get_attribute("data-assignment-id")
+    try:
+        return WebDriverWait(browser, WAIT_S).until(ready).get_attribute("data-assignment-id")
+    except Exception:
+        status = browser.execute_script(
+            "var s = document.getElementById('labeler-status'), a = document.getElementById('labeler-alert');"
+            "return [location.href, s && s.textContent, a && a.textContent, document.title];")
+        logs = browser.get_log("browser") if hasattr(browser, "get_log") else []
+        raise AssertionError(f"no new task page: url, status, alert, title = {status}; console: {logs}") from None
 
 
 def card_order(browser) -> list[int]:
