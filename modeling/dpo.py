@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -26,15 +26,10 @@ from modeling.logprobs import encode_prompt_completion, sequence_logprobs
 from modeling.policy_losses import DPO_LOSSES, DPOOutput, preferred_nll_loss, ranking_ids
 from modeling.ppo_rollout import estimate_kl, load_policy, seed_everything
 from modeling.rankings import Ranking
+from modeling.config_fields import help_field as _help
 
 ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
 REFERENCE_FILE = "reference_logprobs.pt"
-
-
-def _help(text: str, default=None, factory=None):
-    if factory is not None:
-        return field(default_factory=factory, metadata={"help": text})
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import combinations
 
 from modeling.instructions import gold_score
+from modeling.config_fields import help_field as _help
 
 Ranking = list[list[int]]  # tiers best to worst, each a list of indexes into completions
-
-
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass

@@ -1,14 +1,11 @@
 """Settings of the policy bootstrap, importable without torch (the CLI builds its flags from them)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from modeling.config_fields import help_field as _help
 
 DEMONSTRATIONS_PATH = Path(__file__).parent / "data" / "demonstrations.jsonl"
-
-
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass(frozen=True)

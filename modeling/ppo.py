@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -24,16 +24,11 @@ import torch
 from modeling import checkpoints
 from modeling.gae import AdaptiveKLController, FixedKLController, generalized_advantages, whiten
 from modeling.policy_losses import clipped_policy_loss, clipped_value_loss, kl_penalized_rewards, masked_mean
+from modeling.config_fields import help_field as _help
 from modeling.ppo_rollout import (ScoreFn, generate_responses, load_policy, load_value_model, response_logprobs,
                                   response_values, reward_model_scorer, seed_everything)
 
 ProgressCallback = Callable[[int, int, dict], None]  # (iteration done, total iterations, latest metrics)
-
-
-def _help(text: str, default=None, factory=None):
-    if factory is not None:
-        return field(default_factory=factory, metadata={"help": text})
-    return field(default=default, metadata={"help": text})
 
 
 @dataclass

@@ -1,11 +1,8 @@
 """Settings of reward-model training, importable without torch (the CLI builds its flags from them)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
+from dataclasses import dataclass
+from modeling.config_fields import help_field as _help
 
 
 @dataclass

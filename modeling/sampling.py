@@ -15,10 +15,7 @@ import torch
 from transformers import GenerationConfig
 
 from modeling.tokenizer import decode_completion, format_prompt
-
-
-def _help(text: str, default):
-    return field(default=default, metadata={"help": text})
+from modeling.config_fields import help_field as _help
 
 
 @dataclass
