@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterable
 
 from modeling.errors import InputError
+from modeling.jsonl import jsonl_records
 
 MIN_COMPLETIONS = 2
 MAX_COMPLETIONS = 9
@@ -99,23 +100,12 @@ def read_rankings(path: str | os.PathLike) -> list[Ranking]:
     Raises :class:`InputError` naming the file and the (1-based) line of the first problem.
     """
     path = str(path)
-    try:
-        handle = open(path, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"cannot read rankings: {exc.strerror}", path=path) from None
     rankings: list[Ranking] = []
-    with handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"not valid JSON ({exc.msg})", path=path, line=line_number) from None
-            try:
-                rankings.append(parse_ranking(record))
-            except ValueError as exc:
-                raise InputError(str(exc), path=path, line=line_number) from None
+    for line_number, record in jsonl_records(path, "rankings"):
+        try:
+            rankings.append(parse_ranking(record))
+        except ValueError as exc:
+            raise InputError(str(exc), path=path, line=line_number) from None
     if not rankings:
         raise InputError("no rankings in file", path=path)
     return rankings

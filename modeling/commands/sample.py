@@ -25,19 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_prompts(path: str) -> list[str]:
     """The ``prompt`` of each line of a prompts JSONL file; InputError names the first bad line."""
     from modeling.errors import InputError
+    from modeling.jsonl import jsonl_records
 
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read prompts: {exc.strerror}", path=path) from None
     prompts = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc.msg})", path=path, line=number) from None
+    for number, record in jsonl_records(path, "prompts"):
         if not isinstance(record, dict) or not isinstance(record.get("prompt"), str) or not record["prompt"].strip():
             raise InputError("expected an object with a non-empty string 'prompt'", path=path, line=number)
         prompts.append(record["prompt"])

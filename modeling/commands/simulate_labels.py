@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 from itertools import combinations
-from pathlib import Path
 
 NAME = "simulate-labels"
 HELP = "rank each prompt's completions with N noisy simulated labelers (samples JSONL -> rankings JSONL)"
@@ -31,19 +30,10 @@ def read_samples(path: str) -> list[tuple[str, list[str]]]:
     """
     from modeling.errors import InputError
     from modeling.instructions import instruction_type
+    from modeling.jsonl import jsonl_records
 
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read samples: {exc.strerror}", path=path) from None
     samples = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON ({exc.msg})", path=path, line=number) from None
+    for number, record in jsonl_records(path, "samples"):
         prompt, completions = (record.get("prompt"), record.get("completions")) if isinstance(record, dict) else (None, None)
         if not isinstance(prompt, str) or not isinstance(completions, list) \
                 or not all(isinstance(c, str) for c in completions):
