@@ -1,12 +1,16 @@
-"""Parsing import files (JSONL) into plain specs, validating every line before anything is written.
+"""Parsing import files into plain specs, validating every line before anything is written.
 
 Tasks: ``{"prompt": str, "completions": [str, ...], "gold_ranking"?: [[int, ...], ...],
 "required_rankings"?: int, "id"?: str, "metadata"?: {...}}`` with gold indexes into ``completions``.
-Prompts: ``{"prompt": str, "id"?: str, "metadata"?: {...}}`` (DESIGN.md).
+Prompts: ``{"prompt": str, "id"?: str, "metadata"?: {...}}`` (DESIGN.md), or CSV with a ``prompt``
+column (:func:`parse_prompts_csv`).
+Preference pairs: TRL's ``{"prompt", "chosen", "rejected"}`` plus ``"labeler"?`` (:func:`parse_preference_pairs`).
 Every error names the line (1-based) and raises :class:`RejectedInput`.
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -41,6 +45,8 @@ def _text(value, what: str, line: int) -> str:
         _fail(line, f"{what} must be non-empty text")
     if len(value) > MAX_TEXT_CHARS:
         _fail(line, f"{what} is longer than {MAX_TEXT_CHARS:,} characters")
+    if "\x00" in value:  # Postgres cannot store it
+        _fail(line, f"{what} contains a NUL character")
     return value
 
 
@@ -116,3 +122,117 @@ def parse_tasks(lines: Iterable[str]) -> list[TaskSpec]:
         raise RejectedInput("the file holds no tasks", field="file")
     _check_unique_ids([(line, spec.prompt) for line, spec in specs])
     return [spec for _, spec in specs]
+
+
+# --- Prompts as CSV: a "prompt" column, optional "id" and "metadata" (a JSON object); any other column
+# (task_set, source, ...) becomes a metadata entry. Errors name the line the row starts on.
+
+CSV_RESERVED = ("prompt", "id", "metadata")
+
+
+def _csv_header(header: list[str]) -> list[str]:
+    names = [name.strip() for name in header]
+    for position, name in enumerate(names, start=1):
+        if not name:
+            _fail(1, f"column {position} of the header has no name")
+        if names.count(name) > 1:
+            _fail(1, f"column {name!r} appears twice in the header")
+    if "prompt" not in names:
+        _fail(1, f'the header has no "prompt" column (it has: {", ".join(names)})')
+    return names
+
+
+def _csv_metadata(cells: dict, line: int) -> dict:
+    metadata = {}
+    if cells.get("metadata"):
+        try:
+            metadata = json.loads(cells["metadata"])
+        except json.JSONDecodeError as exc:
+            _fail(line, f'"metadata" is not valid JSON ({exc.msg})')
+        if not isinstance(metadata, dict):
+            _fail(line, '"metadata" must be a JSON object')
+    for name, value in cells.items():
+        if name in CSV_RESERVED or value == "":
+            continue
+        if name in metadata:
+            _fail(line, f"column {name!r} and the metadata's key {name!r} clash")
+        metadata[name] = value
+    return metadata
+
+
+def parse_prompts_csv(text: str) -> list[PromptSpec]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise RejectedInput("the file holds no prompts", field="file")
+        names = _csv_header(header)
+        specs: list[tuple[int, PromptSpec]] = []
+        line = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                if len(row) > len(names):
+                    _fail(line, f"{len(row)} cells, but the header names {len(names)} columns")
+                cells = dict(zip(names, row))
+                obj = {"prompt": cells.get("prompt", ""), "id": cells.get("id", ""),
+                       "metadata": _csv_metadata(cells, line)}
+                specs.append((line, _prompt(obj, line)))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        _fail(reader.line_num, f"not valid CSV ({exc})")
+    if not specs:
+        raise RejectedInput("the file holds no prompts", field="file")
+    _check_unique_ids(specs)
+    return [spec for _, spec in specs]
+
+
+# --- Preference pairs (TRL's format): {"prompt", "chosen", "rejected", "labeler"?}, each line one
+# labeler's judgement that "chosen" is better. Pairs of the same prompt and the same two texts become
+# one K=2 task with a ranking per labeler.
+
+USERNAME_MAX = 150
+
+
+@dataclass(frozen=True)
+class PreferenceSpec:
+    prompt: str
+    completions: tuple[str, str]  # in order of first appearance in the file
+    judgements: tuple[tuple[str, str], ...]  # (labeler, chosen text), one per labeler
+
+
+def _username(value, line: int) -> str:
+    from django.contrib.auth.validators import UnicodeUsernameValidator
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(value, str) or not value.strip() or len(value) > USERNAME_MAX:
+        _fail(line, f'"labeler" must be a user name of 1 to {USERNAME_MAX} characters')
+    try:
+        UnicodeUsernameValidator()(value)
+    except ValidationError:
+        _fail(line, f'"labeler" {value!r} is not a valid user name (letters, digits and @ . + - _ only)')
+    return value
+
+
+def parse_preference_pairs(lines: Iterable[str], *, default_labeler: str | None = None) -> list[PreferenceSpec]:
+    groups: dict[tuple[str, frozenset], dict] = {}
+    for line, obj in _objects(lines):
+        for key in ("chosen", "rejected"):
+            if isinstance(obj.get(key), list):
+                _fail(line, f'"{key}" is a list of messages; only text pairs can be imported')
+        prompt = _text(obj.get("prompt"), '"prompt"', line)
+        chosen, rejected = _text(obj.get("chosen"), '"chosen"', line), _text(obj.get("rejected"), '"rejected"', line)
+        if chosen == rejected:
+            _fail(line, '"chosen" and "rejected" are the same text')
+        if "labeler" not in obj and default_labeler is None:
+            _fail(line, 'no "labeler" on the line and no --labeler given')
+        labeler = _username(obj.get("labeler", default_labeler), line)
+        group = groups.setdefault((prompt, frozenset((chosen, rejected))),
+                                  {"completions": (chosen, rejected), "judgements": {}})
+        if labeler in group["judgements"]:
+            _fail(line, f"{labeler!r} already judged this pair on line {group['judgements'][labeler][1]}")
+        group["judgements"][labeler] = (chosen, line)
+    if not groups:
+        raise RejectedInput("the file holds no preference pairs", field="file")
+    return [PreferenceSpec(prompt=prompt, completions=g["completions"],
+                           judgements=tuple((who, chosen) for who, (chosen, _) in g["judgements"].items()))
+            for (prompt, _), g in groups.items()]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from labeling.views import health, label, rounds, runs, stats
+from labeling.views import health, label, model_download, rounds, runs, stats
 
 urlpatterns = [
     path("", label.home, name="home"),
@@ -19,6 +19,7 @@ urlpatterns = [
     path("runs/<int:run_id>/retry", runs.run_retry_view, name="run-retry"),
     path("models/", runs.model_versions, name="model-versions"),
     path("models/compare/", runs.model_versions_compare, name="model-versions-compare"),
+    path("models/<int:version_id>/download.zip", model_download.model_version_download, name="model-version-download"),
     path("rounds/", rounds.rounds_page, name="rounds"),
     path("rounds/<int:round_id>/", rounds.round_detail, name="round-detail"),
 ]

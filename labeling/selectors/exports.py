@@ -3,12 +3,18 @@
 ``{"prompt": str, "completions": [str, ...], "ranking": [[int, ...], ...], "labeler": str}`` with
 indexes into ``completions``, which are the task's completions in id order (the same order for
 every labeler of a task, so their rankings share one comparison group in training).
+
+Also the filtered ranking set that exports read (:func:`rankings_for_export`) and a model version's
+checkpoint directory as zip bytes written as they are read (:func:`checkpoint_zip_chunks`).
 """
 from __future__ import annotations
 
+import datetime as dt
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from labeling.models import Completion, Ranking
 
@@ -25,8 +31,91 @@ def ranking_record(ranking: Ranking) -> dict:
     }
 
 
+def _with_task(queryset: QuerySet[Ranking]) -> QuerySet[Ranking]:
+    queryset = queryset.select_related("task__prompt", "labeler")
+    return queryset.prefetch_related(Prefetch("task__completions", queryset=Completion.objects.order_by("pk")))
+
+
 def rankings_records(*, rankings: QuerySet[Ranking] | None = None, chunk_size: int = 500) -> Iterator[dict]:
-    queryset = (rankings if rankings is not None else Ranking.objects.all()).select_related("task__prompt", "labeler")
-    queryset = queryset.prefetch_related(Prefetch("task__completions", queryset=Completion.objects.order_by("pk")))
+    queryset = _with_task(rankings if rankings is not None else Ranking.objects.all())
     for ranking in queryset.order_by("pk").iterator(chunk_size=chunk_size):
         yield ranking_record(ranking)
+
+
+def rankings_by_task(*, rankings: QuerySet[Ranking], chunk_size: int = 500) -> Iterator[Ranking]:
+    """The rankings with their task, prompt, completions and labeler, task by task (a task's rankings
+    are consecutive, oldest first). Two queries per ``chunk_size`` rankings, whatever their number."""
+    yield from _with_task(rankings).order_by("task_id", "pk").iterator(chunk_size=chunk_size)
+
+
+def rankings_for_export(
+    *, round_id: int | None = None, labeler_id: int | None = None, min_agreement: float | None = None,
+    exclude_gold: bool = True, since: dt.date | None = None, until: dt.date | None = None,
+) -> QuerySet[Ranking]:
+    """Rankings on tasks of that round (made by its sample step, as on the stats page), by that
+    labeler, on tasks whose cached pairwise agreement is at least ``min_agreement`` (tasks with no
+    pair two labelers both ordered have none and are left out), gold tasks left out unless asked,
+    submitted between the UTC dates ``since`` and ``until`` (both included)."""
+    q = Q()
+    if round_id is not None:
+        q &= Q(task__source_run__training_round_id=round_id)
+    if labeler_id is not None:
+        q &= Q(labeler_id=labeler_id)
+    if min_agreement is not None:
+        q &= Q(task__agreement__share__gte=min_agreement)
+    if exclude_gold:
+        q &= Q(task__gold_tiers__isnull=True)
+    if since is not None:
+        q &= Q(created_at__gte=dt.datetime.combine(since, dt.time.min, dt.timezone.utc))
+    if until is not None:
+        q &= Q(created_at__lt=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, dt.timezone.utc))
+    return Ranking.objects.filter(q)
+
+
+# Weights hardly compress; deflating them would only cost CPU on the web process.
+_STORED_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf"}
+_COPY_CHUNK = 1 << 20
+
+
+class _Chunks:
+    """A write-only file for ``zipfile``: it keeps what was written until :meth:`take` hands it on.
+    Having no ``tell``/``seek``, zipfile writes data descriptors and never goes back."""
+
+    def __init__(self):
+        self._parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        data, self._parts = b"".join(self._parts), []
+        return data
+
+
+def checkpoint_files(directory: Path) -> list[Path]:
+    """Regular files under ``directory``; symbolic links are left out so nothing outside is served."""
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.is_symlink())  # rglob skips linked dirs
+
+
+def checkpoint_zip_chunks(*, directory: Path, root: str) -> Iterator[bytes]:
+    """A zip of ``directory`` with every file under the folder ``root``, about 1 MiB at a time:
+    unzipped, ``root`` is a checkpoint directory ``from_pretrained`` loads."""
+    out = _Chunks()
+    with zipfile.ZipFile(out, "w") as archive:
+        for path in checkpoint_files(directory):
+            name = f"{root}/{path.relative_to(directory).as_posix()}"
+            method = zipfile.ZIP_STORED if path.suffix in _STORED_SUFFIXES else zipfile.ZIP_DEFLATED
+            info = zipfile.ZipInfo.from_file(path, name)
+            info.compress_type = method
+            with path.open("rb") as source, archive.open(info, "w", force_zip64=True) as target:
+                while block := source.read(_COPY_CHUNK):
+                    target.write(block)
+                    if chunk := out.take():
+                        yield chunk
+            if chunk := out.take():
+                yield chunk
+    yield out.take()  # the central directory

@@ -1,14 +1,16 @@
-"""Writing imported prompts and tasks: all lines in one transaction, after all were validated."""
+"""Writing imported prompts, tasks and preference pairs: all lines in one transaction, after all were validated."""
 from __future__ import annotations
 
 from pathlib import PurePath
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from labeling import submission
 from labeling.errors import RejectedInput
-from labeling.import_formats import PromptSpec, TaskSpec
-from labeling.models import TASK_SET_MAX_LENGTH, Completion, Prompt, RankingTask
+from labeling.import_formats import PreferenceSpec, PromptSpec, TaskSpec
+from labeling.models import TASK_SET_MAX_LENGTH, Completion, Prompt, Ranking, RankingTask
 
 
 def _existing_ids(specs: list[PromptSpec]) -> set[str]:
@@ -23,6 +25,12 @@ def _refuse_existing(specs: list[PromptSpec], skip_existing: bool) -> set[str]:
             if spec.external_id in existing:
                 raise RejectedInput(f'id {spec.external_id!r} is already in the database', field="id")
     return existing
+
+
+def _task_set_name(task_set: str | None, source_detail: str) -> str:
+    if task_set is None:  # the import file's name
+        task_set = PurePath(source_detail.replace("\\", "/")).name
+    return task_set[:TASK_SET_MAX_LENGTH]
 
 
 def prompts_import(*, specs: list[PromptSpec], skip_existing: bool = False) -> list[Prompt]:
@@ -47,9 +55,7 @@ def tasks_import(
 
     The tasks form ``task_set``, by default the name of the file ``source_detail`` (its last path part).
     """
-    if task_set is None:
-        task_set = PurePath(source_detail.replace("\\", "/")).name
-    task_set = task_set[:TASK_SET_MAX_LENGTH]
+    task_set = _task_set_name(task_set, source_detail)
     created = []
     with transaction.atomic():
         existing = _refuse_existing([s.prompt for s in specs], skip_existing)
@@ -71,5 +77,54 @@ def tasks_import(
             if spec.gold_ranking is not None:
                 task.gold_tiers = [[completions[i].pk for i in tier] for tier in spec.gold_ranking]
                 task.save(update_fields=["gold_tiers"])
+            created.append(task)
+    return created
+
+
+def _external_labelers(names: set[str]) -> dict:
+    """The users the imported rankings are by: created inactive, with no usable password, when missing.
+    An active account is refused: its rankings would mix with what that person labels here."""
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=names)}
+    active = sorted(name for name, user in users.items() if user.is_active)
+    if active:
+        raise RejectedInput(
+            f"{', '.join(active)} {'is an active account' if len(active) == 1 else 'are active accounts'} here; "
+            "imported rankings go to external labelers: name them differently (e.g. with a prefix).",
+            field="labeler")
+    for name in sorted(names - set(users)):
+        user = get_user_model()(username=name, is_active=False)
+        user.set_unusable_password()
+        user.save()
+        users[name] = user
+    return users
+
+
+def preferences_import(*, specs: list[PreferenceSpec], source_detail: str = "", task_set: str | None = None
+                       ) -> list[RankingTask]:
+    """One K=2 task per (prompt, pair of texts) with one ranking per labeler who judged it.
+
+    Each task needs exactly the rankings it gets, so labelers here are not asked for more. The
+    rankings are checked by the labeler page's own tier validation; the order they were shown in is
+    unknown (``display_order`` empty), so they count for agreement and not for position bias.
+    """
+    task_set = _task_set_name(task_set, source_detail)
+    created = []
+    with transaction.atomic():
+        users = _external_labelers({who for spec in specs for who, _ in spec.judgements})
+        for spec in specs:
+            prompt = Prompt.objects.create(text=spec.prompt)
+            task = RankingTask.objects.create(prompt=prompt, required_rankings=min(len(spec.judgements), 50),
+                                              task_set=task_set)
+            completions = Completion.objects.bulk_create(
+                Completion(task=task, text=text, source=Completion.Source.IMPORT, source_detail=source_detail)
+                for text in spec.completions)
+            ids = {c.text: c.pk for c in completions}
+            for who, chosen in spec.judgements:
+                rejected = next(text for text in spec.completions if text != chosen)
+                ranking = Ranking(task=task, labeler=users[who], display_order=[],
+                                  tiers=submission.clean_tiers([[ids[chosen]], [ids[rejected]]], set(ids.values())),
+                                  submission_id=f"import-{task.pk}-{users[who].pk}")
+                ranking.full_clean(exclude=["display_order"], validate_unique=False)
+                ranking.save()
             created.append(task)
     return created

@@ -1,0 +1,34 @@
+"""A model version's checkpoint as a zip for staff, written while it is sent (no copy on disk or in memory).
+
+Unzipped, the folder named after the version is an ordinary Hugging Face checkpoint:
+``AutoModelForCausalLM.from_pretrained("policy-v1")`` (or ``AutoModelForSequenceClassification`` for
+a reward model).
+"""
+import re
+from pathlib import Path
+
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from labeling.models import ModelVersion
+from labeling.selectors.exports import checkpoint_zip_chunks
+from labeling.views.access import staff_required
+
+
+def _file_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
+
+
+@staff_required
+@require_GET
+def model_version_download(request, version_id: int):
+    version = get_object_or_404(ModelVersion, pk=version_id)
+    directory = Path(version.path)
+    if not (directory / "config.json").is_file():
+        raise Http404("This version's checkpoint is no longer on disk.")
+    root = _file_name(version.name)
+    response = StreamingHttpResponse(checkpoint_zip_chunks(directory=directory, root=root),
+                                     content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{root}.zip"'
+    return response
