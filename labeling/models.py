@@ -457,3 +457,27 @@ class TaskDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint("day", "task_set", _round_key(), name="task_day_unique")]
+
+
+class IdempotencyKey(models.Model):
+    """A POST to /api/v1/ sent with an ``Idempotency-Key`` header, and the response it got.
+
+    A retry with the same key, user, method and path gets the stored response instead of running the
+    service again; the unique constraint makes two racing first requests one (labeling/api/idempotency.py).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    method_path = models.CharField(max_length=500)  # "POST /api/v1/tasks/7/ranking/"
+    request_hash = models.CharField(max_length=64)  # sha256 of method, path with query, and body
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key", "method_path"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self):
+        return f"Idempotency key {self.key!r} of user {self.user_id} on {self.method_path}"

@@ -101,11 +101,26 @@ def clean_flags(flags, completion_ids: set[int], allowed: set[str]) -> dict[str,
     return clean
 
 
+def refuse_unstorable_text(text: str, field: str) -> None:
+    """A NUL character (PostgreSQL refuses it in text) or a lone surrogate (not UTF-8) cannot be stored."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        storable = False
+    else:
+        storable = "\x00" not in text
+    if not storable:
+        raise RejectedInput(
+            f"The {field} contains a character that cannot be stored (a NUL or a lone surrogate).", field=field
+        )
+
+
 def clean_comment(comment, max_chars: int) -> str:
     if comment is None:
         return ""
     if not isinstance(comment, str):
         raise RejectedInput("The comment must be text.", field="comment")
+    refuse_unstorable_text(comment, "comment")
     if len(comment) > max_chars:
         raise RejectedInput(
             f"The comment is {len(comment):,} characters long; the limit is {max_chars:,}.", field="comment"
@@ -126,4 +141,5 @@ def clean_seconds(seconds) -> float | None:
 def clean_submission_id(submission_id) -> str:
     if not isinstance(submission_id, str) or not 1 <= len(submission_id.strip()) <= 64:
         raise RejectedInput("submission_id must be a non-empty string of at most 64 characters.", field="submission_id")
+    refuse_unstorable_text(submission_id, "submission_id")
     return submission_id.strip()

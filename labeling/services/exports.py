@@ -226,7 +226,7 @@ def _write_dataset(rankings: QuerySet, path: Path, pairs_mode: str, filters: Exp
     return counts
 
 
-def export_to_path(*, fmt: str, path: Path, filters: ExportFilters, pairs_mode: str = "drop_ties",
+def export_to_path(*, fmt: str, path: Path, filters: ExportFilters, pairs_mode: str = formats.DEFAULT_PAIRS_MODE,
                    progress: Callable[[int], None] | None = None) -> dict:
     """Write the export to ``path`` (``hf``: a directory ``datasets.load_dataset`` reads) whole or
     not at all. Returns ``{"format", "path", "rankings", "lines", "pairs_mode"}``; ``lines`` counts

@@ -1,0 +1,75 @@
+"""The agreement figures of the /stats/ page, as the API answers them."""
+from rest_framework import serializers
+
+_RATE = {"allow_null": True}
+
+
+class TotalsSerializer(serializers.Serializer):
+    rankings = serializers.IntegerField()
+    labelers = serializers.IntegerField()
+    tasks_ranked = serializers.IntegerField()
+    tasks_multi = serializers.IntegerField(help_text="Tasks with two or more rankings.")
+    skips = serializers.IntegerField()
+    pairs_compared = serializers.IntegerField()
+    agreement = serializers.FloatField(**_RATE, help_text="Pairwise agreement of labelers (ties left out).")
+    tau_b = serializers.FloatField(**_RATE, help_text="Mean Kendall tau-b of two labelers' rankings.")
+    alpha = serializers.FloatField(**_RATE, help_text="Krippendorff's ordinal alpha.")
+
+
+class LabelerRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    rankings = serializers.IntegerField()
+    skips = serializers.IntegerField()
+    skip_rate = serializers.FloatField(**_RATE)
+    pair_agreement = serializers.FloatField(**_RATE)
+    pair_compared = serializers.IntegerField()
+    consensus = serializers.FloatField(**_RATE)
+    consensus_compared = serializers.IntegerField()
+    gold = serializers.FloatField(**_RATE)
+    gold_compared = serializers.IntegerField()
+    median_seconds = serializers.FloatField(**_RATE)
+    display_order = serializers.FloatField(**_RATE, help_text="Share of rankings submitted exactly as shown.")
+    first_shown = serializers.FloatField(**_RATE, help_text="First-shown wins divided by chance.")
+    first_shown_rate = serializers.FloatField(**_RATE)
+    reward_model = serializers.FloatField(**_RATE, help_text="The newest reward model's agreement with them.")
+    flags = serializers.ListField(child=serializers.CharField(), help_text="Figures where they are an outlier.")
+
+
+class RoundRowSerializer(serializers.Serializer):
+    round = serializers.IntegerField(allow_null=True, help_text="null: tasks of no round.")
+    rankings = serializers.IntegerField()
+    pairs_compared = serializers.IntegerField()
+    agreement = serializers.FloatField(**_RATE)
+    tau_b = serializers.FloatField(**_RATE)
+    alpha = serializers.FloatField(**_RATE)
+
+
+class WeekSerializer(serializers.Serializer):
+    week = serializers.DateField(help_text="Its Monday.")
+    agreement = serializers.FloatField(**_RATE)
+    pairs_compared = serializers.IntegerField()
+
+
+class DaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    rankings = serializers.IntegerField()
+
+
+class LowTaskSerializer(serializers.Serializer):
+    task_id = serializers.IntegerField()
+    prompt = serializers.CharField()
+    n_rankings = serializers.IntegerField()
+    agreement = serializers.FloatField(**_RATE)
+    compared = serializers.IntegerField()
+    tau_b = serializers.FloatField(**_RATE)
+
+
+class AgreementSerializer(serializers.Serializer):
+    pending_tasks = serializers.IntegerField(help_text="Tasks with rankings not yet counted (a worker counts them).")
+    totals = TotalsSerializer()
+    labelers = LabelerRowSerializer(many=True)
+    rounds = RoundRowSerializer(many=True)
+    weeks = WeekSerializer(many=True)
+    throughput = DaySerializer(many=True)
+    lowest_tasks = LowTaskSerializer(many=True)

@@ -1,0 +1,56 @@
+"""Request bodies as the schema documents them.
+
+These serializers only describe the bodies for the OpenAPI schema: the views hand the raw JSON to
+the same validation the pages use (``labeling.submission`` through the ranking service, the import
+parsers, the round form), so the API cannot accept what a page would refuse, or the reverse.
+"""
+from rest_framework import serializers
+
+from labeling.import_formats import MAX_K, MAX_TEXT_CHARS, MIN_K
+from labeling.models import Ranking, Skip, TrainingRound
+from labeling.submission import MAX_SECONDS, SCORE_MAX, SCORE_MIN
+
+
+class RankingBody(serializers.Serializer):
+    tiers = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
+                                  help_text="Every completion id of the task exactly once, best tier first.")
+    scores = serializers.DictField(child=serializers.IntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX),
+                                   required=False, help_text="Completion id -> score from 1 to 7.")
+    flags = serializers.DictField(child=serializers.ListField(child=serializers.ChoiceField(Ranking.Flag.values)),
+                                  required=False, help_text="Completion id -> list of flags.")
+    comment = serializers.CharField(required=False, allow_blank=True)
+    seconds = serializers.FloatField(required=False, min_value=0, max_value=MAX_SECONDS)
+    submission_id = serializers.CharField(required=False, max_length=64,
+                                          help_text="Client id of this submission; a repeat returns the first.")
+
+
+class SkipBody(serializers.Serializer):
+    reason = serializers.ChoiceField(Skip.Reason.values)
+    note = serializers.CharField(required=False, allow_blank=True)
+
+
+class PromptItem(serializers.Serializer):
+    prompt = serializers.CharField(max_length=MAX_TEXT_CHARS)
+    id = serializers.CharField(required=False, max_length=200, help_text="Your own id; must be new.")
+    metadata = serializers.DictField(required=False)
+
+
+class TaskItem(PromptItem):
+    completions = serializers.ListField(child=serializers.CharField(max_length=MAX_TEXT_CHARS),
+                                        min_length=MIN_K, max_length=MAX_K, help_text="Distinct texts.")
+    gold_ranking = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
+                                         required=False, allow_null=True,
+                                         help_text="Known-right tiers of indexes into completions.")
+    required_rankings = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=50)
+
+
+class RoundBody(serializers.Serializer):
+    """The fields of the /rounds/ page's form; those left out take the form's initial values."""
+
+    algo = serializers.ChoiceField(TrainingRound.Algo.values)
+    beta = serializers.FloatField(required=False, min_value=0.001, max_value=10)
+    learning_rate = serializers.FloatField(required=False, min_value=1e-7, max_value=1e-2)
+    epochs = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    ppo_iterations = serializers.IntegerField(required=False, min_value=1, max_value=500)
+    sample_prompts = serializers.IntegerField(required=False, min_value=1, max_value=2000)
+    k = serializers.IntegerField(required=False, min_value=2, max_value=9)

@@ -1,0 +1,111 @@
+"""Staff: model versions, background runs (cancel one) and training rounds (start one)."""
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.generics import ListAPIView, RetrieveAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.api.bodies import RoundBody
+from labeling.api.idempotency import idempotent
+from labeling.api.permissions import IsStaff
+from labeling.api.serializers import ModelVersionSerializer, RoundSerializer, RunDetailSerializer, RunSerializer
+from labeling.api.views.request_body import body_object
+from labeling.errors import RejectedInput
+from labeling.forms import RoundStartForm
+from labeling.models import ModelVersion, Run, TrainingRound
+from labeling.selectors.runs import prompts_with_fewest_tasks
+from labeling.services.rounds import round_start
+from labeling.services.runs import run_cancel
+
+_ROUNDS = TrainingRound.objects.prefetch_related(Prefetch("runs", queryset=Run.objects.only("pk", "training_round")))
+
+
+class _Detail(RetrieveAPIView):
+    permission_classes = [IsStaff]
+    noun = "row"
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except Http404:
+            raise RejectedInput(f"No such {self.noun}.", field="id", status=404) from None
+
+
+@extend_schema_view(get=extend_schema(summary="List model versions"))
+class ModelVersionsView(ListAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = ModelVersionSerializer
+    queryset = ModelVersion.objects.order_by("-created_at", "-id")
+
+
+@extend_schema_view(get=extend_schema(summary="One model version, with its checkpoint path"))
+class ModelVersionDetailView(_Detail):
+    noun = "model version"
+    serializer_class = ModelVersionSerializer
+    queryset = ModelVersion.objects.all()
+
+
+@extend_schema_view(get=extend_schema(summary="List runs, newest first, with progress and latest metrics"))
+class RunsView(ListAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = RunSerializer
+    queryset = Run.objects.order_by("-created_at", "-id")
+
+
+@extend_schema_view(get=extend_schema(summary="One run with its metrics history and log tail"))
+class RunDetailView(_Detail):
+    noun = "run"
+    serializer_class = RunDetailSerializer
+    queryset = Run.objects.all()
+
+
+class RunCancelView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(request=None, responses={200: RunDetailSerializer}, summary="Cancel a run")
+    @idempotent
+    def post(self, request, pk: int):
+        """A queued run is cancelled at once; a running one stops at its next progress report
+        (``cancel_requested``). 409 when the run has already finished."""
+        return Response(RunDetailSerializer(run_cancel(run_id=pk)).data)
+
+
+def _round_form(body: dict) -> RoundStartForm:
+    """The /rounds/ page's form, with the fields the body leaves out at their initial values."""
+    fields = RoundStartForm.base_fields
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise RejectedInput(f"Unknown field {unknown[0]!r}; the fields are {', '.join(fields)}.", field=unknown[0])
+    form = RoundStartForm(data={**{name: field.initial for name, field in fields.items()}, **body})
+    if not form.is_valid():
+        field, messages = next(iter(form.errors.items()))
+        raise RejectedInput(messages[0], field=None if field == "__all__" else field)
+    return form
+
+
+@extend_schema_view(get=extend_schema(summary="List training rounds, newest first"))
+class RoundsView(ListAPIView):
+    permission_classes = [IsStaff]
+    serializer_class = RoundSerializer
+    queryset = _ROUNDS.order_by("-created_at", "-id")
+
+    @extend_schema(request=RoundBody, responses={201: RoundSerializer}, summary="Start a training round")
+    @idempotent
+    def post(self, request):
+        """As the /rounds/ page: 409 when a round is running, there is no policy, or too few new rankings."""
+        form = _round_form(body_object(request))
+        training_round = round_start(
+            algo=form.cleaned_data["algo"], created_by=request.user, config=form.round_config(),
+            prompt_ids=prompts_with_fewest_tasks(count=form.cleaned_data["sample_prompts"]),
+        )
+        return Response(RoundSerializer(_ROUNDS.get(pk=training_round.pk)).data, status=201)
+
+
+@extend_schema_view(get=extend_schema(summary="One training round"))
+class RoundDetailView(_Detail):
+    noun = "training round"
+    serializer_class = RoundSerializer
+    queryset = _ROUNDS

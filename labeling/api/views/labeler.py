@@ -1,0 +1,86 @@
+"""A labeler's three calls: lease the next task, rank it, or skip it.
+
+The page is keyed by assignment; the API by task id, and finds the caller's own lease of that task.
+The ranking and the skip go through the page's services, so they are validated the same way
+(``labeling.submission``) and refused with the same statuses: 404 no such task, 409 no live lease of
+yours (expired, skipped, never leased) or already ranked.
+"""
+from __future__ import annotations
+
+from uuid import uuid4
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labeling.api.bodies import RankingBody, SkipBody
+from labeling.api.idempotency import idempotent
+from labeling.api.serializers import NextTaskSerializer, RankingResultSerializer, SkipResultSerializer
+from labeling.api.views.request_body import body_object
+from labeling.errors import RejectedInput
+from labeling.models import Assignment, RankingTask
+from labeling.services.assignment import task_assign_next
+from labeling.services.ranking import ranking_submit, task_skip
+
+
+def _leased_task(assignment: Assignment) -> dict:
+    texts = dict(assignment.task.completions.values_list("pk", "text"))
+    return {
+        "id": assignment.task_id,
+        "assignment_id": assignment.pk,
+        "prompt": assignment.task.prompt.text,
+        "completions": [{"id": cid, "text": texts[cid]} for cid in assignment.display_order],
+        "lease_expires_at": assignment.expires_at,
+    }
+
+
+def _own_assignment_id(*, labeler, task_id: int) -> int:
+    assignment_id = (Assignment.objects.filter(task_id=task_id, labeler=labeler)
+                     .values_list("pk", flat=True).first())
+    if assignment_id is not None:
+        return assignment_id
+    if not RankingTask.objects.filter(pk=task_id).exists():
+        raise RejectedInput("No such task.", field="task", status=404)
+    raise RejectedInput(f"You hold no lease on task {task_id}: get one from GET /api/v1/tasks/next/ first.",
+                        field="task", status=409)
+
+
+class NextTaskView(APIView):
+    @extend_schema(responses=NextTaskSerializer, summary="Lease the next task to rank")
+    def get(self, request):
+        """Lease the next task (or return the caller's current lease). Always 200: ``{"task": null}``
+        when nothing is left for this labeler, so a client never has to tell 204 from an error."""
+        assignment = task_assign_next(labeler=request.user)
+        return Response(NextTaskSerializer({"task": _leased_task(assignment) if assignment else None}).data)
+
+
+class RankingSubmitView(APIView):
+    @extend_schema(request=RankingBody, responses={201: RankingResultSerializer, 200: RankingResultSerializer},
+                   summary="Submit the ranking of a leased task")
+    @idempotent
+    def post(self, request, task_id: int):
+        """201 with the new ranking; 200 when ``submission_id`` repeats an earlier submission of it."""
+        body = body_object(request)
+        result = ranking_submit(
+            labeler=request.user,
+            assignment_id=_own_assignment_id(labeler=request.user, task_id=task_id),
+            tiers=body.get("tiers"),
+            scores=body.get("scores"),
+            flags=body.get("flags"),
+            comment=body.get("comment"),
+            seconds=body.get("seconds"),
+            submission_id=body["submission_id"] if "submission_id" in body else f"api-{uuid4().hex}",
+        )
+        payload = {"ranking_id": result.ranking.pk, "task_id": task_id, "created": result.created}
+        return Response(RankingResultSerializer(payload).data, status=201 if result.created else 200)
+
+
+class SkipView(APIView):
+    @extend_schema(request=SkipBody, responses={201: SkipResultSerializer}, summary="Skip a leased task")
+    @idempotent
+    def post(self, request, task_id: int):
+        """201; skipping the same task again returns the same skip."""
+        body = body_object(request)
+        skip = task_skip(labeler=request.user, assignment_id=_own_assignment_id(labeler=request.user, task_id=task_id),
+                         reason=body.get("reason"), note=body.get("note"))
+        return Response(SkipResultSerializer({"skip_id": skip.pk, "task_id": task_id}).data, status=201)

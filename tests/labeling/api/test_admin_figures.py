@@ -1,0 +1,43 @@
+"""GET /api/v1/stats/: the same agreement figures as the /stats/ page, under the same filters."""
+from django.test import Client
+
+from tests.labeling.api.conftest import assert_error
+from tests.labeling.api.test_admin_data import rank
+
+
+def _page_context(admin, query=""):
+    client = Client()
+    client.force_login(admin)
+    response = client.get(f"/stats/{query}")
+    assert response.status_code == 200
+    return response.context
+
+
+def test_the_figures_are_the_pages_numbers(api, admin, labeler, other_labeler, task_factory):
+    for _ in range(3):
+        task = task_factory(k=3)
+        rank(labeler, task)
+        rank(other_labeler, task)
+    response = api(admin).get("/api/v1/stats/")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    page = _page_context(admin)
+    assert body["pending_tasks"] == 0 and body["totals"] == page["totals"]
+    assert body["totals"]["rankings"] == 6 and body["totals"]["pairs_compared"] > 0
+    assert [(r["name"], r["rankings"], r["pair_agreement"]) for r in body["labelers"]] == [
+        (r["name"], r["rankings"], r["pair_agreement"]) for r in page["rows"]]
+    assert [(r["task_id"], r["agreement"]) for r in body["lowest_tasks"]] == [
+        (r["task_id"], r["agreement"]) for r in page["lowest"]]
+    assert [r["round"] for r in body["rounds"]] == [None] and body["rounds"][0]["rankings"] == 6
+    assert sum(d["rankings"] for d in body["throughput"]) == 6 and len(body["weeks"]) == 1
+
+
+def test_filters_are_the_pages_filters(api, admin, labeler, other_labeler, task_factory):
+    task = task_factory(k=2)
+    rank(labeler, task)
+    rank(other_labeler, task)
+    later = api(admin).get("/api/v1/stats/?since=2999-01-01").json()
+    assert later["totals"] == _page_context(admin, "?since=2999-01-01")["totals"] and later["totals"]["rankings"] == 0
+    assert_error(api(admin).get("/api/v1/stats/?since=2024-02-02&until=2024-02-01"), 400, None, "must not be after")
+    assert_error(api(admin).get("/api/v1/stats/?round=77"), 400, "round", "valid choice")
+    assert_error(api(admin).get("/api/v1/stats/?since=yesterday"), 400, "since", "valid date")
