@@ -31,7 +31,7 @@ from labeling import export_formats as formats
 from labeling.errors import RejectedInput
 from labeling.models import TrainingRound
 from labeling.selectors.exports import ranking_record, rankings_by_task, rankings_for_export
-from labeling.views.stats import csv_cell  # the stats CSV's formula neutraliser, shared not copied
+from labeling.csv_cells import csv_cell
 
 STREAM_FORMATS = ("rankings", "pairs", "csv")
 PATH_FORMATS = STREAM_FORMATS + ("hf",)

@@ -11,13 +11,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from labeling import charts
+from labeling.csv_cells import csv_cell
 from labeling.selectors import stats as selectors
 from labeling.services.stats import stats_pending_tasks, stats_refresh
 from labeling.views.access import staff_required
 
 # Up to this many tasks with new rankings are counted during the request; more go to the worker.
 SYNC_REFRESH_TASKS = 300
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class StatsFilterForm(forms.Form):
@@ -146,14 +146,6 @@ def stats_dashboard(request):
         "lowest": selectors.stats_lowest_tasks(f),
     }
     return render(request, "labeling/stats.html", context)
-
-
-def csv_cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP: prefix such cells with ')."""
-    if value is None:
-        return ""
-    text = f"{value:.4f}" if isinstance(value, float) else str(value)
-    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
 
 
 @require_GET

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from labeling.models import ModelVersion, Ranking, RankingTask
 from labeling.services.simulated_rankings import SimulationSpec, rankings_simulate
-from labeling.views.stats import csv_cell
+from labeling.csv_cells import csv_cell
 from tests.factories import UserFactory
 from tests.labeling.test_stats_selectors import round_with_tasks
 
