@@ -145,6 +145,17 @@ class GroupBatch:
         return GroupBatch(**tensors, num_groups=self.num_groups, labelers=self.labelers)
 
 
+def epoch_batches(batches: Sequence[list[int]], epoch: int, seed: int = 0) -> list[list[int]]:
+    """``batches`` (packed once by :func:`batch_groups`) in a fresh order for ``epoch``.
+
+    Packing whole groups once and shuffling only the batch order keeps the number of steps per epoch
+    fixed, so a step number always maps to the same (epoch, batch), on resume too; re-packing every
+    epoch could give a different count.
+    """
+    order = [list(batch) for batch in batches]
+    random.Random(seed * 1_000_003 + epoch).shuffle(order)
+    return order
+
 def collate_groups(groups: Sequence[ComparisonGroup], pad_token_id: int) -> GroupBatch:
     """Stack the groups' sequences (right padding) and offset their pair indexes into the stack."""
     sequences = [ids for group in groups for ids in group.input_ids]

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import torch
 
 from modeling import checkpoints
-from modeling.comparisons import ComparisonGroup, batch_groups, collate_groups, group_rankings
+from modeling.comparisons import ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings
 from modeling.logprobs import encode_prompt_completion, sequence_logprobs
 from modeling.policy_losses import DPO_LOSSES, DPOOutput, preferred_nll_loss, ranking_ids
 from modeling.ppo_rollout import estimate_kl, load_policy, seed_everything
@@ -170,10 +170,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
         torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": config.policy}, cache_path)
     model.train()
 
-    def epoch_batches(epoch: int) -> list[list[int]]:  # same order on resume: seeded by epoch
-        return batch_groups(groups, config.completions_per_batch, shuffle=True, seed=config.seed + epoch)
-
-    steps_per_epoch = len(epoch_batches(0))
+    packed = batch_groups(groups, config.completions_per_batch, shuffle=True, seed=config.seed)
+    steps_per_epoch = len(packed)  # the same every epoch: only the batch order changes (seeded, so resume agrees)
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
@@ -190,7 +188,7 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     while step < total_steps:
         epoch = step // steps_per_epoch
         if epoch != batches_epoch:
-            batches, batches_epoch = epoch_batches(epoch), epoch
+            batches, batches_epoch = epoch_batches(packed, epoch, config.seed), epoch
         started = time.perf_counter()
         indexes = batches[step % steps_per_epoch]
         out = dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config, pad_id, device)

@@ -21,7 +21,8 @@ import torch
 
 from modeling import checkpoints
 from modeling.errors import InputError
-from modeling.comparisons import ComparisonGroup, batch_groups, collate_groups, group_rankings, tokenize_groups
+from modeling.comparisons import (ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings,
+                                  tokenize_groups)
 from modeling.losses import grouped_bradley_terry_loss, pairwise_accuracy, reward_centering_loss
 from modeling.rankings import Ranking
 from modeling.reward_config import RewardConfig
@@ -130,10 +131,8 @@ def train_reward_model(
     if not any(g.num_pairs for g in train_groups):
         raise InputError("no comparisons to train on: every training ranking is a full tie")
 
-    def epoch_batches(epoch: int) -> list[list[int]]:  # same order on resume: seeded by epoch
-        return batch_groups(train_groups, config.completions_per_batch, shuffle=True, seed=config.seed + epoch)
-
-    steps_per_epoch = len(epoch_batches(0))
+    packed = batch_groups(train_groups, config.completions_per_batch, shuffle=True, seed=config.seed)
+    steps_per_epoch = len(packed)  # the same every epoch: only the batch order changes (seeded, so resume agrees)
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
@@ -160,7 +159,7 @@ def train_reward_model(
     while step < total_steps:
         epoch = step // steps_per_epoch
         if epoch != batches_epoch:
-            batches, batches_epoch = epoch_batches(epoch), epoch
+            batches, batches_epoch = epoch_batches(packed, epoch, config.seed), epoch
         started, started_cpu = time.perf_counter(), time.process_time()
         batch = collate_groups([train_groups[i] for i in batches[step % steps_per_epoch]], pad_id).to(device)
         with _autocast(device, config.bf16):

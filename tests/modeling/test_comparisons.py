@@ -84,3 +84,23 @@ def test_groups_without_pairs_are_skipped_and_batching_is_seeded():
     batches = batch_groups(groups, 20, shuffle=True, seed=4)
     assert 3 not in {i for b in batches for i in b}
     assert batches == batch_groups(groups, 20, shuffle=True, seed=4)
+
+
+def test_epoch_batches_keep_the_step_count_of_every_epoch():
+    """Re-packing shuffled groups each epoch could change the number of batches (a multi-epoch run
+    then indexed past the end of an epoch); packing once and reordering keeps it fixed."""
+    from modeling.comparisons import ComparisonGroup, batch_groups, epoch_batches
+
+    sizes = [2, 3, 4, 2, 4, 3, 3, 2, 4, 4, 2, 3, 4, 2, 3]
+    groups = [ComparisonGroup(prompt=f"p{i}", completions=tuple(f"c{j}" for j in range(k)), better=[0], worse=[1],
+                              labelers=["x"], input_ids=[[1] * (2 + i % 3)] * k)
+              for i, k in enumerate(sizes)]
+    counts = {len(batch_groups(groups, 7, shuffle=True, seed=s)) for s in range(20)}
+    assert len(counts) > 1  # the hazard is real for these sizes
+    packed = batch_groups(groups, 7, shuffle=True, seed=0)
+    for epoch in range(5):
+        batches = epoch_batches(packed, epoch, seed=0)
+        assert len(batches) == len(packed)
+        assert sorted(map(sorted, batches)) == sorted(map(sorted, packed))
+    assert epoch_batches(packed, 1, seed=0) == epoch_batches(packed, 1, seed=0)
+    assert epoch_batches(packed, 1, seed=0) != epoch_batches(packed, 2, seed=0)
