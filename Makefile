@@ -23,7 +23,7 @@ run: install
 test: install
 	$(PY) -m pytest
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then echo "== the labeling tests again, on Postgres"; \
-	  DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest tests/labeling; fi
+	  DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest tests/labeling tests/faults/test_web_killed.py; fi
 
 test-e2e: install
 	$(PY) -m pytest -m e2e
@@ -42,6 +42,7 @@ bench: $(BENCH_VENV)/.installed var/bench/policy/config.json
 	OMP_NUM_THREADS=1 $(BENCH_VENV)/bin/python benchmarks/bench_reward.py --threads 1
 	$(BENCH_VENV)/bin/python benchmarks/bench_dpo.py --policy var/bench/policy
 	$(PY) benchmarks/bench_stats.py
+	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_load.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) var static_root

@@ -3,7 +3,7 @@ from celery import shared_task
 from django.utils import timezone
 
 
-@shared_task(name="labeling.heartbeat", acks_late=False)
+@shared_task(name="labeling.heartbeat", acks_late=False, ignore_result=False)  # /healthz reads it
 def heartbeat() -> dict:
     """Answered by a live worker; /healthz waits for it to prove a worker is consuming tasks."""
     return {"ok": True, "at": timezone.now().isoformat()}

@@ -12,7 +12,9 @@ Used by reward-model, DPO and PPO training alike.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import json
 import os
 import random
@@ -27,6 +29,34 @@ import torch
 CHECKPOINTS_DIR = "checkpoints"
 STATE_FILE = "state.pt"
 CONFIG_FILE = "training_config.json"
+# ENOSPC: the disk is full; EDQUOT: the user's quota is; EFBIG: a file-size limit (RLIMIT_FSIZE) was hit.
+_DISK_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+# How the same errors read when a library (safetensors, torch's C++ writer) reports them as text.
+_DISK_FULL_TEXTS = ("No space left on device", "StorageFull", "Disk quota exceeded", "File too large")
+
+
+class CheckpointDiskFull(OSError):
+    """Writing a checkpoint failed for lack of space; what was half-written has been removed."""
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError) and exc.errno in _DISK_FULL_ERRNOS:
+        return True
+    return any(text in str(exc) for text in _DISK_FULL_TEXTS)
+
+
+@contextlib.contextmanager
+def disk_full_guard(path: str | Path):
+    """Turn a disk-full error while writing under ``path`` into one clear :class:`CheckpointDiskFull`."""
+    try:
+        yield
+    except CheckpointDiskFull:
+        raise
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "no space left"
+        raise CheckpointDiskFull(f"disk full while writing checkpoint to {path} ({reason})") from exc
 
 
 def config_to_dict(config: Any) -> dict:
@@ -76,12 +106,51 @@ def save_checkpoint(
     """Save everything needed to resume at ``step`` as ``run_dir/checkpoints/step-XXXXXXXX``.
 
     Keeps the newest ``keep`` checkpoints. ``extra`` is any picklable state of the caller's loop
-    (metric history, ...).
+    (metric history, ...). Written in a temporary directory beside the target and renamed into
+    place; when the disk is full the temporary directory is removed and :class:`CheckpointDiskFull`
+    names the target.
     """
     root = Path(run_dir) / CHECKPOINTS_DIR
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:08d}"
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=root))
+    with disk_full_guard(final):
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=root))
+        _write_checkpoint(tmp, final, step=step, model=model, optimizer=optimizer, scheduler=scheduler,
+                          config=config, extra=extra)
+    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+class _WriteRecorder:
+    """A file's ``write`` that remembers the OSError it raised: torch's zip writer reports a failed
+    write as an opaque RuntimeError ("unexpected pos ..."), losing the ENOSPC behind it."""
+
+    def __init__(self, handle):
+        self.handle, self.error = handle, None
+
+    def write(self, data) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
+
+
+def _save_reporting_os_errors(state: dict, handle) -> None:
+    recorder = _WriteRecorder(handle)
+    try:
+        torch.save(state, recorder)
+    except Exception as exc:
+        if recorder.error is not None:
+            raise recorder.error from exc
+        raise
+
+
+def _write_checkpoint(tmp: Path, final: Path, *, step, model, optimizer, scheduler, config, extra) -> None:
     try:
         state = {
             "step": step,
@@ -91,7 +160,10 @@ def save_checkpoint(
             "rng": rng_state(),
             "extra": extra or {},
         }
-        torch.save(state, tmp / STATE_FILE)
+        with open(tmp / STATE_FILE, "wb") as handle:
+            _save_reporting_os_errors(state, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         if config is not None:
             write_json(tmp / CONFIG_FILE, config_to_dict(config))
         if final.exists():
@@ -100,9 +172,6 @@ def save_checkpoint(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for old in list_checkpoints(run_dir)[:-keep] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
-    return final
 
 
 def list_checkpoints(run_dir: str | Path) -> list[Path]:
@@ -117,6 +186,11 @@ def list_checkpoints(run_dir: str | Path) -> list[Path]:
 def latest_checkpoint(run_dir: str | Path) -> Path | None:
     checkpoints = list_checkpoints(run_dir)
     return checkpoints[-1] if checkpoints else None
+
+
+def checkpoint_step(path: str | Path) -> int:
+    """The step a checkpoint directory (``step-00000120``) was saved at."""
+    return int(Path(path).name.removeprefix("step-"))
 
 
 def load_checkpoint(
@@ -146,6 +220,15 @@ def staging_directory(final: str | Path) -> Path:
     staged = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
     staged.chmod(0o755)  # mkdtemp makes it owner-only; the published checkpoint is for any reader
     return staged
+
+
+def remove_staging_leftovers(final: str | Path) -> list[Path]:
+    """Delete the hidden staging directories of ``final`` that a failed save left beside it."""
+    final = Path(final)
+    leftovers = list(final.parent.glob(f".{final.name}.tmp-*")) if final.parent.is_dir() else []
+    for leftover in leftovers:
+        shutil.rmtree(leftover, ignore_errors=True)
+    return leftovers
 
 
 def publish_directory(staged: str | Path, final: str | Path) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from labeling.jobs.output import checkpointed_output
 from labeling.models import ModelVersion, Run
 from labeling.services.model_versions import model_version_register
 from labeling.services.runs import RunReporter, run_directory
@@ -19,7 +20,8 @@ def job_bootstrap(run: Run, reporter: RunReporter):
     else:
         config = BootstrapConfig(out_dir=str(out_dir), **run.config)
         reporter.log(f"training the default policy: size={config.size} steps={config.steps}")
-        path, metrics = train_policy(config, load_demonstrations(config.demonstrations), reporter)
+        with checkpointed_output(out_dir, reporter):
+            path, metrics = train_policy(config, load_demonstrations(config.demonstrations), reporter)
 
     def register() -> dict:
         summary = {k: v for k, v in metrics.items() if k != "history"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from labeling.jobs.output import checkpointed_output
 from labeling.jobs.reward import export_rankings
 from labeling.models import ModelVersion, Prompt, Run
 from labeling.services.model_versions import model_version_register
@@ -35,7 +36,8 @@ def job_dpo(run: Run, reporter: RunReporter):
     reporter.log(f"DPO from {policy.name} on {len(rankings)} rankings ({path})")
     config = _config(DPOConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
                      inputs={"policy_version": policy.pk, "rankings": path})
-    checkpoint, metrics = train_dpo(config, rankings, reporter)
+    with checkpointed_output(config.output_dir, reporter):
+        checkpoint, metrics = train_dpo(config, rankings, reporter)
     return _register(run, policy, "dpo", checkpoint, metrics)
 
 
@@ -50,5 +52,6 @@ def job_ppo(run: Run, reporter: RunReporter):
     config = _config(PPOConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
                      reward_model=reward.path,
                      inputs={"policy_version": policy.pk, "reward_version": reward.pk, "prompts": len(prompts)})
-    checkpoint, metrics = train_ppo(config, prompts, reporter)
+    with checkpointed_output(config.output_dir, reporter):
+        checkpoint, metrics = train_ppo(config, prompts, reporter)
     return _register(run, policy, "ppo", checkpoint, metrics)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
+from labeling.jobs.output import checkpointed_output
 from labeling.models import ModelVersion, Ranking, Run
 from labeling.selectors.exports import rankings_records
 from labeling.services.model_versions import model_version_register
@@ -38,7 +39,8 @@ def job_train_reward(run: Run, reporter: RunReporter):
     known = {f.name for f in fields(RewardConfig)} - {"output_dir"}
     config = RewardConfig(output_dir=str(run_directory(run) / "reward"),
                           **{k: v for k, v in run.config.items() if k in known})
-    checkpoint, metrics = train_reward_model(config, rankings, reporter)
+    with checkpointed_output(config.output_dir, reporter):
+        checkpoint, metrics = train_reward_model(config, rankings, reporter)
     reporter.log(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float))}))
 
     def register() -> dict:

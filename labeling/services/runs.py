@@ -171,9 +171,11 @@ class RunReporter:
         )
 
 
-def runs_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
-    """Send again the runs still queued after ``older_than`` (their message may have been lost while
-    Redis was down). A duplicate message is harmless: only one claim can succeed."""
+def runs_requeue_stale(*, older_than: timedelta | None = None) -> list[int]:
+    """Send again the runs still queued after ``older_than`` (default ``RUN_REQUEUE_AFTER_SECONDS``;
+    their message may have been lost while Redis was down). A duplicate message is harmless: only
+    one claim can succeed. While Redis is still down each send fails fast and the run stays queued."""
+    older_than = older_than or timedelta(seconds=settings.RUN_REQUEUE_AFTER_SECONDS)
     cutoff = timezone.now() - older_than
     stale = list(Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=cutoff).values_list("pk", "kind"))
     for run_id, kind in stale:

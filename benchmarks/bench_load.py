@@ -1,0 +1,87 @@
+"""50 simulated labelers over HTTP against the real server until 2,000 rankings are in.
+
+Run: ``.venv/bin/python benchmarks/bench_load.py`` (SQLite, then Postgres when ``--postgres URL`` or
+``TEST_POSTGRES_URL`` names a server; ``scripts/start_test_postgres.sh`` starts a throwaway one).
+Each database gets a fresh schema, 50 labelers with logged-in sessions and enough K=4 tasks needing
+3 rankings each; gunicorn (sync workers, as in docker-compose.yml) serves the project on a free
+loopback port. Every labeler loops ``GET /label/`` -> rank -> ``POST .../ranking``; 10 % of the
+submissions are sent again after their answer (a retry) and 10 % twice at the same moment (a double
+click). Then the same 50 clients call a trivial view on the same server (session and user loaded,
+nothing else). Printed: rankings stored vs acknowledged, duplicates, tasks over their required
+count, 5xx, p50/p99 latency of next-task and submit, and throughput against the trivial view.
+Bounded: each database's labeling phase stops after ``--max-seconds`` even if short of the target.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.load import harness  # noqa: E402
+from tests.load.labelers import LoadConfig, load_run  # noqa: E402
+
+
+def _report(name: str, f: dict, wall: float) -> None:
+    ok = (f["lost"] == f["stored_unacknowledged"] == f["duplicates"] == f["tasks_over_required"]
+          == f["server_errors_5xx"] == f["assignment_mismatches"] == 0 and f["rankings_stored"] == f["acknowledged"])
+    print(f"\n== {name}: {f['config']['labelers']} labelers, {f['config']['workers']} gunicorn workers, "
+          f"{f['tasks']} tasks ({wall:.0f} s wall)")
+    print(f"rankings stored {f['rankings_stored']} / acknowledged {f['acknowledged']}  lost {f['lost']}  "
+          f"duplicates {f['duplicates']}  tasks over required {f['tasks_over_required']}  "
+          f"assignment mismatches {f['assignment_mismatches']}")
+    print(f"5xx {f['server_errors_5xx']}  4xx {f['client_errors_4xx']}  connection errors {f['connection_errors']}  "
+          f"statuses {f['statuses']}")
+    for label, key in (("next task", "next_task_ms"), ("submit", "submit_ms"), ("trivial view", "trivial_ms")):
+        lat = f[key]
+        print(f"{label:>12}: p50 {lat['p50']:7.1f} ms  p99 {lat['p99']:7.1f} ms  ({lat['count']} requests)")
+    print(f"throughput: labeling {f['labeling_requests_per_second']:.1f} req/s over {f['labeling_seconds']:.1f} s, "
+          f"trivial {f['trivial_requests_per_second']:.1f} req/s -> ratio {f['throughput_ratio']:.2f} (target 0.5); "
+          f"per view: next task {f['next_task_ratio']:.2f}, submit {f['submit_ratio']:.2f}")
+    print("integrity:", "OK" if ok else "FAILED", f["errors_sample"] if f["errors_sample"] else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--labelers", type=int, default=50)
+    parser.add_argument("--rankings", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (docker-compose.yml runs 3)")
+    parser.add_argument("--max-seconds", type=float, default=300, help="cap on each labeling phase")
+    parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL", ""),
+                        help="a Postgres server URL (default: $TEST_POSTGRES_URL); empty: SQLite only")
+    parser.add_argument("--only", choices=["sqlite", "postgres"], help="run one database only")
+    parser.add_argument("--json", help="also write all figures to this file")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    config = LoadConfig(labelers=args.labelers, rankings=args.rankings, workers=args.workers,
+                        trivial_requests=args.rankings, max_seconds=args.max_seconds)
+    results, failed = {}, False
+    for name in ("sqlite", "postgres"):
+        if args.only and name != args.only:
+            continue
+        if name == "postgres" and not args.postgres:
+            print("\n== postgres: skipped (pass --postgres URL or set TEST_POSTGRES_URL)")
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"bench-load-{name}-") as directory:
+            database = (harness.sqlite_database(Path(directory)) if name == "sqlite"
+                        else harness.postgres_database(args.postgres))
+            started = time.perf_counter()
+            with database as url:
+                figures = load_run(config, database_url=url, var_dir=Path(directory))
+            _report(name, figures, time.perf_counter() - started)
+        results[name] = figures
+        failed |= figures["lost"] + figures["duplicates"] + figures["tasks_over_required"] + \
+            figures["server_errors_5xx"] > 0 or figures["rankings_stored"] != figures["acknowledged"]
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

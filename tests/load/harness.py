@@ -1,0 +1,183 @@
+"""The real server side of the load runs: a database (SQLite file or a fresh Postgres database),
+gunicorn with several workers on a free loopback port, seeding, and the figures read back.
+
+``python -m tests.load.harness seed|figures`` are the two steps that need Django; they run as
+subprocesses with the same environment as the server, so the caller (pytest or the benchmark)
+never opens the database itself.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+from config.localstack import BASE_DIR, free_port, wait_for_port
+
+SETTINGS = "tests.load.settings"
+
+
+def server_env(*, database_url: str, var_dir: Path, **extra: str) -> dict:
+    """The environment of every process of a run (server, seeding, figures, workers)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE"}}
+    env.update(DJANGO_SETTINGS_MODULE=SETTINGS, DATABASE_URL=database_url, RLHF_VAR_DIR=str(var_dir),
+               DJANGO_DEBUG="0", DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost", OMP_NUM_THREADS="1",
+               PYTHONPATH=str(BASE_DIR), REDIS_URL=extra.pop("REDIS_URL", "redis://127.0.0.1:1/0"))
+    env.update(extra)
+    return env
+
+
+@contextlib.contextmanager
+def sqlite_database(directory: Path):
+    yield f"sqlite:///{Path(directory).resolve() / 'load.sqlite3'}"  # sqlite:// + /absolute path
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str):
+    """A fresh database on the Postgres server at ``server_url``, dropped afterwards."""
+    import psycopg
+
+    name = f"load_{os.getpid()}_{int(time.time() * 1000) % 10**8}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunparse(urlparse(server_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def manage(*args: str, env: dict, timeout: float = 300) -> str:
+    result = subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True,
+                            text=True, timeout=timeout, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout[-2000:]}{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def harness_step(*args: str, env: dict, timeout: float = 300) -> dict:
+    result = subprocess.run([sys.executable, "-m", "tests.load.harness", *args], cwd=BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=timeout, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"harness {args[0]} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    """gunicorn's worker processes: the children of its master."""
+    path = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+
+@contextlib.contextmanager
+def gunicorn(*, env: dict, workers: int, timeout: float = 120):
+    """gunicorn (sync workers, as in docker-compose.yml) on a free loopback port; yields (base URL, process)."""
+    port = free_port(18600)
+    log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+    args = [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(workers), "--timeout", str(int(timeout)), "--graceful-timeout", "5"]
+    server = subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(port, timeout=60, process=server)
+        deadline = time.monotonic() + 60
+        while len(worker_pids(server.pid)) < workers or not _answers(f"{base}/load/trivial"):
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"gunicorn did not come up:\n{Path(log.name).read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+        os.unlink(log.name)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+# --- the Django side, run as ``python -m tests.load.harness`` ----------------------------------------
+
+def _seed(labelers: int, tasks: int, k: int, required: int) -> dict:
+    """``labelers`` users each with a logged-in session (the session cookie is what a browser holds
+    after logging in), and ``tasks`` ranking tasks of ``k`` completions needing ``required`` rankings."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from labeling.models import Completion, Prompt, RankingTask
+
+    User = get_user_model()
+    users = User.objects.bulk_create([User(username=f"load{i:03d}", password="!unusable") for i in range(labelers)])
+    sessions = {}
+    for user in User.objects.filter(pk__in=[u.pk for u in users]):
+        session = SessionStore()
+        session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+                        HASH_SESSION_KEY: user.get_session_auth_hash()})
+        session.create()
+        sessions[user.username] = session.session_key
+    prompts = Prompt.objects.bulk_create([Prompt(text=f"Load prompt {i}: list {i % 7 + 2} fruits.")
+                                          for i in range(tasks)])
+    made = RankingTask.objects.bulk_create([RankingTask(prompt=p, required_rankings=required) for p in prompts])
+    Completion.objects.bulk_create([Completion(task=t, text=f"Answer {j} to task {t.pk}", source="seed")
+                                    for t in made for j in range(k)])
+    return {"sessions": sessions, "tasks": len(made)}
+
+
+def _figures(acked_path: str) -> dict:
+    """What the database holds after a run, checked against the submission ids the clients saw acknowledged."""
+    from django.db.models import Count, F
+
+    from labeling.models import Assignment, Ranking, RankingTask
+
+    acked = set(json.loads(Path(acked_path).read_text()))
+    stored = set(Ranking.objects.values_list("submission_id", flat=True))
+    pairs = Ranking.objects.values("task", "labeler").annotate(n=Count("id")).filter(n__gt=1).count()
+    replays = Ranking.objects.values("labeler", "submission_id").annotate(n=Count("id")).filter(n__gt=1).count()
+    over = (RankingTask.objects.annotate(n=Count("rankings")).filter(n__gt=F("required_rankings")).count())
+    submitted = Assignment.objects.filter(status=Assignment.Status.SUBMITTED)
+    ranked = Ranking.objects.values_list("task", "labeler")
+    inconsistent = (set(submitted.values_list("task", "labeler")) ^ set(ranked))
+    return {"rankings_stored": Ranking.objects.count(), "acknowledged": len(acked),
+            "lost": len(acked - stored), "stored_unacknowledged": len(stored - acked),
+            "duplicates": pairs + replays, "tasks_over_required": over,
+            "assignment_mismatches": len(inconsistent)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.load.harness")
+    steps = parser.add_subparsers(dest="step", required=True)
+    seed = steps.add_parser("seed")
+    for name in ("labelers", "tasks", "k", "required"):
+        seed.add_argument(f"--{name}", type=int, required=True)
+    figures = steps.add_parser("figures")
+    figures.add_argument("--acked", required=True, help="JSON file: the submission ids the clients saw stored")
+    args = parser.parse_args(argv)
+    import django
+
+    django.setup()
+    if args.step == "seed":
+        out = _seed(args.labelers, args.tasks, args.k, args.required)
+    else:
+        out = _figures(args.acked)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
