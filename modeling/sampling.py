@@ -78,7 +78,8 @@ def sample(
 ) -> list[SampleGroup]:
     """K distinct sampled completions for each prompt, in prompt order.
 
-    Duplicate texts are re-drawn for up to ``max_redraws`` rounds, each round drawing k fresh
+    Duplicate and empty texts (an immediate EOS; the rankings format needs text) are re-drawn for up
+    to ``max_redraws`` rounds, each round drawing k fresh
     sequences for the prompts still short, at ``temperature * redraw_heat ** round``; a prompt
     whose policy still cannot produce k distinct texts keeps the distinct ones it has.
     ``progress(done, total)`` is called after each batch of prompts. The policy is moved to
@@ -119,7 +120,7 @@ def _sample_batch(policy, tokenizer, prompts, generation, settings: SamplingSett
             group = groups[index]
             group.redraws = round_
             for text in drawn:
-                if len(group.completions) < settings.k and text not in group.completions:
+                if text and len(group.completions) < settings.k and text not in group.completions:
                     group.completions.append(text)
         short = [i for i in short if len(groups[i].completions) < settings.k]
         if not short:
