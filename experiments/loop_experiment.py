@@ -50,10 +50,11 @@ def parse_args(argv=None):
     parser.add_argument("--dpo-lr", type=float, default=1e-4)
     parser.add_argument("--dpo-beta", type=float, default=0.1)
     parser.add_argument("--rm-epochs", type=int, default=2)
-    parser.add_argument("--ppo-iterations", type=int, default=20)
-    parser.add_argument("--ppo-batch", type=int, default=64)
+    parser.add_argument("--ppo-iterations", type=int, default=10)
+    parser.add_argument("--ppo-batch", type=int, default=256)
     parser.add_argument("--ppo-lr", type=float, default=3e-5)
-    parser.add_argument("--ppo-kl-beta", type=float, default=0.02)
+    parser.add_argument("--ppo-kl-beta", type=float, default=0.05)
+    parser.add_argument("--ppo-ptx", type=float, default=0.0, help="PPO-ptx coefficient (LM loss on demonstrations)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of every step")
     args = parser.parse_args(argv)
@@ -220,7 +221,8 @@ def main(argv=None) -> int:
     ppo_config = PPOConfig(output_dir=str(out / "ppo"), policy=start_dir, reward_model=str(reward_dir),
                            iterations=args.ppo_iterations, rollout_batch_size=args.ppo_batch,
                            minibatch_size=max(1, args.ppo_batch // 4), learning_rate=args.ppo_lr,
-                           kl_beta=args.ppo_kl_beta, max_new_tokens=args.max_new_tokens, seed=args.seed)
+                           kl_beta=args.ppo_kl_beta, ptx_coef=args.ppo_ptx, max_new_tokens=args.max_new_tokens,
+                           seed=args.seed)
     ppo_metrics = finished_run(ppo_config)
     ppo_dir = ppo_config.output_dir
     if ppo_metrics is None:

@@ -86,15 +86,28 @@ def simulated_labelers_rank_open_tasks(*, names: list[str], same_quality: float 
     return submitted
 
 
-def _prompts(kind: str, count: int, seed: int) -> list[Prompt]:
+def _prompts(kind: str, count: int, seed: int, exclude: frozenset[str] = frozenset()) -> list[Prompt]:
+    """``count`` generated prompts (``exclude``'s texts skipped), stored once under stable external ids."""
     from modeling.instructions import generate_prompts, instruction_type
 
+    texts = [t for t in generate_prompts(4 * count, seed=seed) if t not in exclude][:count]
     prompts = []
-    for number, text in enumerate(generate_prompts(count, seed=seed)):
+    for number, text in enumerate(texts):
         prompt, _ = Prompt.objects.get_or_create(
             external_id=f"sim-{kind}-{seed}-{number:04d}", defaults={"text": text, "metadata": {"type": instruction_type(text)}})
         prompts.append(prompt)
     return prompts
+
+
+def held_out_texts(count: int, seed: int = 9000) -> list[str]:
+    """``count`` distinct prompts drawn before any training prompt and never trained on.
+
+    The templates have about a thousand distinct prompts, so drawing the held-out set first (and
+    removing it from training) keeps every instruction type in the evaluation.
+    """
+    from modeling.instructions import generate_prompts
+
+    return list(dict.fromkeys(generate_prompts(4 * count, seed=seed)))[:count]
 
 
 def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], None] = print) -> list[dict]:
@@ -111,7 +124,8 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
         if policy is None:
             raise RuntimeError(f"bootstrap failed: {Run.objects.get(pk=bootstrap.pk).error}")
     first = policy
-    held_out = [p.text for p in _prompts("eval", config.eval_prompts, seed=9000)]
+    held_out = held_out_texts(config.eval_prompts)
+    unseen = frozenset(held_out)
     gold = lambda version: gold_of_samples(version.path, held_out, samples_per_prompt=config.samples_per_prompt)  # noqa: E731
     baseline = gold(first)
     rows = [{"round": 0, "policy": first.name, "gold": sum(baseline) / len(baseline), "win_rate": 0.5, "kl": 0.0}]
@@ -119,11 +133,11 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
     labelers = [f"sim-labeler-{i + 1}" for i in range(config.labelers)]
     sample_config = {**{"k": 4}, **config.round_config.get("sample", {})}
     initial = run_enqueue(kind=Run.Kind.SAMPLE, config=sample_config, inputs={
-        "policy_version": policy.pk, "prompt_ids": [p.pk for p in _prompts("train", config.prompts_per_round, 1)]})
+        "policy_version": policy.pk, "prompt_ids": [p.pk for p in _prompts("train", config.prompts_per_round, 1, unseen)]})
     _wait(initial, timeout=config.timeout_seconds, on_progress=on_progress)
     for number in range(1, config.rounds + 1):
         rankings = simulated_labelers_rank_open_tasks(names=labelers, same_quality=config.same_quality)
-        next_prompts = _prompts("train", config.prompts_per_round, seed=1 + number)
+        next_prompts = _prompts("train", config.prompts_per_round, seed=1 + number, exclude=unseen)
         training_round = round_start(algo=config.algo, config=config.round_config, min_new_rankings=1,
                                      prompt_ids=[p.pk for p in next_prompts])
         _wait(training_round, timeout=config.timeout_seconds, on_progress=on_progress)

@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--algo", choices=["dpo", "ppo"], default="dpo")
         parser.add_argument("--labelers", type=int, default=3)
         parser.add_argument("--prompts", type=int, default=60, help="new prompts sampled per round")
-        parser.add_argument("--eval-prompts", type=int, default=40)
+        parser.add_argument("--eval-prompts", type=int, default=150, help="distinct held-out prompts, never trained on")
+        parser.add_argument("--eval-samples", type=int, default=8, help="fresh samples per held-out prompt")
         parser.add_argument("--quick", action="store_true", help="tiny models and settings (a smoke test)")
         parser.add_argument("--policy", default="", help="first policy checkpoint when the database has none")
         parser.add_argument("--out", default="", help="directory for figures.json and chart.svg")
@@ -26,12 +27,13 @@ class Command(BaseCommand):
                             help="use the worker and REDIS_URL already running (e.g. make run) instead of starting them")
 
     def handle(self, *args, **opts):
-        if opts["rounds"] < 1 or opts["labelers"] < 1 or opts["prompts"] < 1 or opts["eval_prompts"] < 1:
-            raise CommandError("--rounds, --labelers, --prompts and --eval-prompts must be at least 1")
+        if min(opts["rounds"], opts["labelers"], opts["prompts"], opts["eval_prompts"], opts["eval_samples"]) < 1:
+            raise CommandError("--rounds, --labelers, --prompts, --eval-prompts and --eval-samples must be at least 1")
         config = SimulationConfig(
             rounds=opts["rounds"], algo=opts["algo"], labelers=opts["labelers"], prompts_per_round=opts["prompts"],
             eval_prompts=opts["eval_prompts"], round_config=QUICK_ROUND if opts["quick"] else {},
-            bootstrap_config=QUICK_BOOTSTRAP if opts["quick"] else {}, samples_per_prompt=1 if opts["quick"] else 2,
+            bootstrap_config=QUICK_BOOTSTRAP if opts["quick"] else {},
+            samples_per_prompt=1 if opts["quick"] else opts["eval_samples"],
             policy_path=opts["policy"],
             # a tiny policy's samples are nearly all equally bad: tie only identical gold scores
             same_quality=0.0 if opts["quick"] else None,
