@@ -16,7 +16,7 @@ def json_body(request) -> dict:
         raise RejectedInput("The request is too large.", field="body", status=413)
     try:
         body = json.loads(request.body or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # bad JSON or UTF-8, a 5,000-digit number, nesting 100,000 deep
         raise RejectedInput("The request body is not valid JSON.", field="body") from None
     if not isinstance(body, dict):
         raise RejectedInput("The request body must be a JSON object.", field="body")
