@@ -7,3 +7,4 @@ class LabelingConfig(AppConfig):
 
     def ready(self):
         from labeling import checks  # noqa: F401  (registers the settings checks)
+        from labeling import login_throttle  # noqa: F401  (connects the failed/successful login signals)

@@ -45,8 +45,8 @@ def _text(value, what: str, line: int) -> str:
         _fail(line, f"{what} must be non-empty text")
     if len(value) > MAX_TEXT_CHARS:
         _fail(line, f"{what} is longer than {MAX_TEXT_CHARS:,} characters")
-    if "\x00" in value:  # Postgres cannot store it
-        _fail(line, f"{what} contains a NUL character")
+    if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):  # no database can store them
+        _fail(line, f"{what} contains a NUL character or an unpaired surrogate, which cannot be stored")
     return value
 
 
@@ -56,8 +56,8 @@ def _objects(lines: Iterable[str]):
             continue
         try:
             obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            _fail(number, f"not valid JSON ({exc.msg})")
+        except (ValueError, RecursionError) as exc:  # also a 5,000-digit number, nesting 100,000 deep
+            _fail(number, f"not valid JSON ({getattr(exc, 'msg', exc)})")
         if not isinstance(obj, dict):
             _fail(number, "each line must be a JSON object")
         yield number, obj

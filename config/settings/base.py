@@ -124,6 +124,16 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD", "rlhf-demo")
 # Seconds /healthz waits for the worker heartbeat task before reporting the worker down.
 HEALTHZ_WORKER_TIMEOUT_SECONDS = env_int("HEALTHZ_WORKER_TIMEOUT_SECONDS", 3)
 
+# --- Login rate limiting (labeling/login_throttle.py) ------------------------------------------
+# Failed logins for one username from one IP address that lock that pair out (429 on the login page).
+LOGIN_THROTTLE_FAILURES = env_int("LOGIN_THROTTLE_FAILURES", 5)
+# Seconds in which those failures count, and how long the lockout then lasts.
+LOGIN_THROTTLE_WINDOW_SECONDS = env_int("LOGIN_THROTTLE_WINDOW_SECONDS", 900)
+# Failure counts: one locked file per pair, shared by every web worker process on the machine.
+LOGIN_THROTTLE_DIR = Path(env_str("LOGIN_THROTTLE_DIR", str(VAR_DIR / "login-throttle")))
+# The throttle refuses a locked-out username+IP before Django's own backend checks the password.
+AUTHENTICATION_BACKENDS = ["labeling.login_throttle.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+
 # --- REST API (/api/v1/, labeling/api/) -------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous call then gets 401 with "WWW-Authenticate: Token", not 403.

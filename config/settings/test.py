@@ -1,5 +1,7 @@
 """Settings for pytest: a file SQLite database (threads share it for real), fast password hashing."""
 import os
+import tempfile
+from pathlib import Path
 
 from config.settings.base import *  # noqa: F401,F403
 from config.settings.base import BASE_DIR, DATABASES, VAR_DIR
@@ -11,3 +13,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DEMO_PASSWORD = "rlhf-demo"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Login failures counted per test process, never carried over between runs (tests may set their own).
+LOGIN_THROTTLE_DIR = Path(os.environ.get("LOGIN_THROTTLE_DIR") or tempfile.mkdtemp(prefix="rlhf-login-throttle-"))

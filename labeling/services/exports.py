@@ -131,7 +131,9 @@ def export_rankings(*, filters: ExportFilters) -> QuerySet:
 
 def _csv_line(row: list) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerow([csv_cell(cell) for cell in row])
+    # "\r\n" (RFC 4180) also makes the writer quote a cell holding a bare "\r"; with "\n" alone that
+    # cell went out unquoted and split the row, so "\r=1+1" slipped a formula past csv_cell.
+    csv.writer(buffer, lineterminator="\r\n").writerow([csv_cell(cell) for cell in row])
     return buffer.getvalue()
 
 
