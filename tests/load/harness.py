@@ -128,7 +128,7 @@ def _seed(labelers: int, tasks: int, k: int, required: int) -> dict:
     sessions = {}
     for user in User.objects.filter(pk__in=[u.pk for u in users]):
         session = SessionStore()
-        session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend"  # what a password login records,
+        session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
                         HASH_SESSION_KEY: user.get_session_auth_hash()})
         session.create()
         sessions[user.username] = session.session_key
