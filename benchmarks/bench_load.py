@@ -4,7 +4,9 @@ Run: ``.venv/bin/python benchmarks/bench_load.py`` (SQLite, then Postgres when `
 ``TEST_POSTGRES_URL`` names a server; ``scripts/start_test_postgres.sh`` starts a throwaway one).
 Each database gets a fresh schema, 50 labelers with logged-in sessions and enough K=4 tasks needing
 3 rankings each; gunicorn (sync workers, as in docker-compose.yml) serves the project on a free
-loopback port. Every labeler loops ``GET /label/`` -> rank -> ``POST .../ranking``; 10 % of the
+loopback port. Every labeler loops ``GET /label/`` -> rank -> ``POST .../ranking`` (``--mode page``; the
+JSON API ``GET /api/v1/tasks/next/`` -> ``POST /api/v1/tasks/<id>/ranking/`` with ``--mode api``; both by
+default, one after the other, each on a fresh database); 10 % of the
 submissions are sent again after their answer (a retry) and 10 % twice at the same moment (a double
 click). Then the same 50 clients call a trivial view on the same server (session and user loaded,
 nothing else). Printed: rankings stored vs acknowledged, duplicates, tasks over their required
@@ -56,26 +58,29 @@ def main() -> int:
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL", ""),
                         help="a Postgres server URL (default: $TEST_POSTGRES_URL); empty: SQLite only")
     parser.add_argument("--only", choices=["sqlite", "postgres"], help="run one database only")
+    parser.add_argument("--mode", choices=["page", "api", "both"], default="both",
+                        help="page: GET /label/ + POST /label/assignments/<id>/ranking (session); api: GET "
+                             "/api/v1/tasks/next/ + POST /api/v1/tasks/<id>/ranking/ (token); both: one then the other")
     parser.add_argument("--json", help="also write all figures to this file")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    config = LoadConfig(labelers=args.labelers, rankings=args.rankings, workers=args.workers,
-                        trivial_requests=args.rankings, max_seconds=args.max_seconds)
     results, failed = {}, False
-    for name in ("sqlite", "postgres"):
-        if args.only and name != args.only:
+    for name, mode in [(n, m) for n in ("sqlite", "postgres") for m in ("page", "api")]:
+        if (args.only and name != args.only) or args.mode not in (mode, "both"):
             continue
         if name == "postgres" and not args.postgres:
-            print("\n== postgres: skipped (pass --postgres URL or set TEST_POSTGRES_URL)")
+            print(f"\n== postgres {mode}: skipped (pass --postgres URL or set TEST_POSTGRES_URL)")
             continue
+        config = LoadConfig(labelers=args.labelers, rankings=args.rankings, workers=args.workers,
+                            trivial_requests=args.rankings, max_seconds=args.max_seconds, mode=mode)
         with tempfile.TemporaryDirectory(prefix=f"bench-load-{name}-") as directory:
             database = (harness.sqlite_database(Path(directory)) if name == "sqlite"
                         else harness.postgres_database(args.postgres))
             started = time.perf_counter()
             with database as url:
                 figures = load_run(config, database_url=url, var_dir=Path(directory))
-            _report(name, figures, time.perf_counter() - started)
-        results[name] = figures
+            _report(f"{name}, {mode}", figures, time.perf_counter() - started)
+        results[f"{name}-{mode}"] = figures
         failed |= figures["lost"] + figures["duplicates"] + figures["tasks_over_required"] + \
             figures["server_errors_5xx"] > 0 or figures["rankings_stored"] != figures["acknowledged"]
     if args.json:

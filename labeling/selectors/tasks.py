@@ -1,8 +1,9 @@
 """Which tasks a labeler may still be given, and how far along they are."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
+from django.db import connections
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -35,6 +36,68 @@ def tasks_open_for(*, labeler, now: datetime) -> QuerySet[RankingTask]:
     )
 
 
+# tasks_open_for's first page, compiled once per process and database: the ORM spends ~3 ms building
+# that SQL (subqueries, exclude across relations) and SQLite ~0.4 ms running it. It is compiled with
+# stand-in values for the labeler's id and the time, which are then swapped for the real ones.
+_STAND_IN_ID = -730_194_682_511
+_STAND_IN_NOW = datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC)
+_first_page_sql: dict[tuple[str, int], tuple[str, list, list[int], list[int]] | None] = {}
+
+
+def _compiled_first_page(alias: str, limit: int):
+    key = (alias, limit)
+    if key not in _first_page_sql:
+        connection = connections[alias]
+        stand_in = tasks_open_for(labeler=_STAND_IN_ID, now=_STAND_IN_NOW)
+        sql, params = stand_in.values_list("pk", flat=True)[:limit].query.get_compiler(alias).as_sql()
+        stand_in_now = connection.ops.adapt_datetimefield_value(_STAND_IN_NOW)
+        id_slots = [i for i, p in enumerate(params) if p == _STAND_IN_ID]
+        now_slots = [i for i, p in enumerate(params) if p == stand_in_now]
+        # ranked, skipped, other labelers' leases: three ids; one lease expiry: one time. Anything else
+        # (a changed query) falls back to the ORM rather than guess.
+        expected = len(id_slots) == 3 and len(now_slots) == 1
+        _first_page_sql[key] = (sql, list(params), id_slots, now_slots) if expected else None
+    return _first_page_sql[key]
+
+
+def open_tasks_first_page(*, labeler, now: datetime, limit: int) -> list[int]:
+    """The ids of the first ``limit`` rows of :func:`tasks_open_for`."""
+    alias = RankingTask.objects.db
+    compiled = _compiled_first_page(alias, limit)
+    if compiled is None:
+        return list(tasks_open_for(labeler=labeler, now=now).values_list("pk", flat=True)[:limit])
+    sql, params, id_slots, now_slots = compiled
+    params = list(params)
+    for i in id_slots:
+        params[i] = labeler.pk
+    for i in now_slots:
+        params[i] = connections[alias].ops.adapt_datetimefield_value(now)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def open_task_count(*, labeler, now: datetime) -> int:
+    """``tasks_open_for(labeler=..., now=...).count()`` as one pass of joins over grouped counts: the
+    ORM's form counts rankings and leases once per task (correlated subqueries), which Postgres ran in
+    ~30 ms for 883 tasks against ~1 ms for this form."""
+    task, ranking, lease, skip = (m._meta.db_table for m in (RankingTask, Ranking, Assignment, Skip))
+    sql = f"""
+        SELECT COUNT(*) FROM {task} t
+        LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM {ranking} GROUP BY task_id) r ON r.task_id = t.id
+        LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM {lease}
+                   WHERE status = %s AND expires_at > %s AND labeler_id <> %s GROUP BY task_id) a
+               ON a.task_id = t.id
+        WHERE t.id NOT IN (SELECT task_id FROM {ranking} WHERE labeler_id = %s)
+          AND t.id NOT IN (SELECT task_id FROM {skip} WHERE labeler_id = %s)
+          AND COALESCE(r.n, 0) < t.required_rankings - COALESCE(a.n, 0)"""  # only table names interpolated
+    connection = connections[RankingTask.objects.db]
+    params = [Assignment.Status.ACTIVE.value, connection.ops.adapt_datetimefield_value(now)] + [labeler.pk] * 3
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
 def task_free_slots(*, task: RankingTask, labeler, now: datetime) -> int:
     """Recount for one task (inside the lock the assigning service holds)."""
     rankings = Ranking.objects.filter(task=task).count()
@@ -46,7 +109,7 @@ def labeler_progress(*, labeler, now: datetime) -> dict:
     """``done``: rankings this labeler submitted; ``remaining``: tasks still open to them."""
     return {
         "done": Ranking.objects.filter(labeler=labeler).count(),
-        "remaining": tasks_open_for(labeler=labeler, now=now).count(),
+        "remaining": open_task_count(labeler=labeler, now=now),
     }
 
 

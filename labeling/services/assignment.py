@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import Assignment, RankingTask
-from labeling.selectors.tasks import task_free_slots, tasks_open_for
+from labeling.selectors.tasks import open_tasks_first_page, task_free_slots, tasks_open_for
 
 _CANDIDATES_PER_PAGE = 25
 
@@ -32,20 +32,20 @@ def task_assign_next(*, labeler, now=None) -> Assignment | None:
         )
         if current is not None:
             return current
+        rows = open_tasks_first_page(labeler=labeler, now=now, limit=_CANDIDATES_PER_PAGE)
         tried: set[int] = set()
-        while True:
-            page = list(
-                tasks_open_for(labeler=labeler, now=now)
-                .exclude(pk__in=tried)
-                .values_list("pk", flat=True)[:_CANDIDATES_PER_PAGE]
-            )
-            if not page:
-                return None
-            for task_id in page:
+        while rows:
+            for task_id in rows:
                 tried.add(task_id)
                 task = RankingTask.objects.select_for_update().filter(pk=task_id).first()
                 if task is not None and task_free_slots(task=task, labeler=labeler, now=now) > 0:
                     return _lease(task=task, labeler=labeler, now=now)
+            rows = list(
+                tasks_open_for(labeler=labeler, now=now)
+                .exclude(pk__in=tried)
+                .values_list("pk", flat=True)[:_CANDIDATES_PER_PAGE]
+            )
+        return None
 
 
 def _lease(*, task: RankingTask, labeler, now) -> Assignment:
@@ -58,7 +58,8 @@ def _lease(*, task: RankingTask, labeler, now) -> Assignment:
         return existing
     order = list(task.completions.values_list("pk", flat=True))
     random.SystemRandom().shuffle(order)  # position bias: every labeler sees their own order
+    # No full_clean(): every value is set here, and its checks (task and labeler exist, one lease per
+    # task and labeler, valid status) cost four queries; the database constraints hold them anyway.
     assignment = Assignment(task=task, labeler=labeler, expires_at=expires_at, display_order=order)
-    assignment.full_clean()
-    assignment.save()
+    assignment.save(force_insert=True)
     return assignment

@@ -114,12 +114,16 @@ def _answers(url: str) -> bool:
 
 # --- the Django side, run as ``python -m tests.load.harness`` ----------------------------------------
 
+_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+
+
 def _seed(labelers: int, tasks: int, k: int, required: int) -> dict:
     """``labelers`` users each with a logged-in session (the session cookie is what a browser holds
-    after logging in), and ``tasks`` ranking tasks of ``k`` completions needing ``required`` rankings."""
-    from django.conf import settings
+    after logging in) and an API token, and ``tasks`` ranking tasks of ``k`` completions needing
+    ``required`` rankings."""
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
+    from rest_framework.authtoken.models import Token
 
     from labeling.models import Completion, Prompt, RankingTask
 
@@ -128,16 +132,18 @@ def _seed(labelers: int, tasks: int, k: int, required: int) -> dict:
     sessions = {}
     for user in User.objects.filter(pk__in=[u.pk for u in users]):
         session = SessionStore()
-        session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+        # The backend a password login records (the throttle backend first in the list only refuses).
+        session.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: _MODEL_BACKEND,
                         HASH_SESSION_KEY: user.get_session_auth_hash()})
         session.create()
         sessions[user.username] = session.session_key
+    tokens = {t.user.username: t.key for t in Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])}
     prompts = Prompt.objects.bulk_create([Prompt(text=f"Load prompt {i}: list {i % 7 + 2} fruits.")
                                           for i in range(tasks)])
     made = RankingTask.objects.bulk_create([RankingTask(prompt=p, required_rankings=required) for p in prompts])
     Completion.objects.bulk_create([Completion(task=t, text=f"Answer {j} to task {t.pk}", source="seed")
                                     for t in made for j in range(k)])
-    return {"sessions": sessions, "tasks": len(made)}
+    return {"sessions": sessions, "tokens": tokens, "tasks": len(made)}
 
 
 def _figures(acked_path: str) -> dict:

@@ -37,6 +37,9 @@ class LoadConfig:
     trivial_requests: int = 2000  # requests to the trivial view, over the same clients
     max_seconds: float = 300  # the labeling phase stops here even if short of ``rankings``
     seed: int = 0
+    # "page": GET /label/ and POST /label/assignments/<id>/ranking (the labeler page, session cookie);
+    # "api": GET /api/v1/tasks/next/ and POST /api/v1/tasks/<id>/ranking/ (a token, as API clients do).
+    mode: str = "page"
 
 
 @dataclass
@@ -69,9 +72,11 @@ def _timed(tally: Tally, kind: str, call):
     return response
 
 
-def _client(base: str, session_key: str) -> requests.Session:
+def _client(base: str, session_key: str, token: str | None = None) -> requests.Session:
     client = requests.Session()
     client.cookies.set("sessionid", session_key, domain="127.0.0.1", path="/")
+    if token is not None:
+        client.headers["Authorization"] = f"Token {token}"
     return client
 
 
@@ -84,21 +89,42 @@ def _tiers(card_ids: list[int], rng: random.Random) -> list[list[int]]:
     return tiers
 
 
-def _labeler(base: str, session_key: str, cfg: LoadConfig, tally: Tally, stop: threading.Event, seed: int):
+def _next_task(base: str, client: requests.Session, cfg: LoadConfig, tally: Tally):
+    """``"retry"``, ``None`` (nothing left for this labeler) or ``(submit URL, card ids, headers)``."""
+    if cfg.mode == "api":
+        answer = _timed(tally, "next", lambda: client.get(f"{base}/api/v1/tasks/next/", timeout=120))
+        if answer is None or answer.status_code != 200:
+            return "retry"
+        task = answer.json()["task"]
+        if task is None:
+            return None
+        return (f"{base}/api/v1/tasks/{task['id']}/ranking/", [c["id"] for c in task["completions"]],
+                {"Content-Type": "application/json", "Accept": "application/json"})
+    page = _timed(tally, "next", lambda: client.get(f"{base}/label/", timeout=120))
+    if page is None or page.status_code != 200:
+        return "retry"
+    match = SUBMIT_URL.search(page.text)
+    if match is None:  # "nothing left for you"
+        return None
+    return (base + match.group(1), [int(c) for c in CARD_ID.findall(page.text)],
+            {"Content-Type": "application/json", "X-CSRFToken": client.cookies.get("csrftoken", "")})
+
+
+def _labeler(base: str, credentials: tuple[str, str], cfg: LoadConfig, tally: Tally, stop: threading.Event,
+             seed: int):
     rng = random.Random(seed)
-    client = _client(base, session_key)
+    session_key, token = credentials
+    client = _client(base, session_key, token if cfg.mode == "api" else None)
     while not stop.is_set():
-        page = _timed(tally, "next", lambda: client.get(f"{base}/label/", timeout=120))
-        if page is None or page.status_code != 200:
+        task = _next_task(base, client, cfg, tally)
+        if task == "retry":
             time.sleep(0.2)
             continue
-        match = SUBMIT_URL.search(page.text)
-        if match is None:  # "nothing left for you"
+        if task is None:
             return
-        submit_url = base + match.group(1)
-        body = json.dumps({"tiers": _tiers([int(c) for c in CARD_ID.findall(page.text)], rng),
+        submit_url, card_ids, headers = task
+        body = json.dumps({"tiers": _tiers(card_ids, rng),
                            "submission_id": uuid.uuid4().hex, "seconds": round(rng.uniform(5, 60), 1)})
-        headers = {"Content-Type": "application/json", "X-CSRFToken": client.cookies.get("csrftoken", "")}
 
         def post(session=client, submit_url=submit_url, body=body, headers=headers):
             response = _timed(tally, "submit", lambda: session.post(submit_url, data=body, headers=headers,
@@ -112,7 +138,7 @@ def _labeler(base: str, session_key: str, cfg: LoadConfig, tally: Tally, stop: t
                 tally.errors.append(f"submit: {response.status_code} {response.text[:200]}")
 
         if rng.random() < cfg.double_rate:  # a double click: the same submission twice at once
-            twin = _client(base, session_key)
+            twin = _client(base, session_key, token if cfg.mode == "api" else None)
             twin.cookies.update(client.cookies)
             other = threading.Thread(target=post, kwargs={"session": twin})
             other.start()
@@ -156,15 +182,18 @@ def load_run(cfg: LoadConfig, *, database_url: str, var_dir: Path) -> dict:
                                   f"--required={cfg.required}", env=env)
     tally, stop = Tally(), threading.Event()
     with harness.gunicorn(env=env, workers=cfg.workers) as (base, _server):
+        # Half the trivial requests before the labeling phase and half after: on a shared machine the
+        # background load drifts, and a single trivial phase after labeling swung the ratio by 2x.
+        per_client = max(1, -(-cfg.trivial_requests // (2 * cfg.labelers)))
+        trivial = [(_trivial, (base, key, per_client, tally)) for key in seeded["sessions"].values()]
+        trivial_seconds = _run_threads(trivial)
         timer = threading.Timer(cfg.max_seconds, stop.set)
         timer.start()
         labeling_seconds = _run_threads(
-            [(_labeler, (base, key, cfg, tally, stop, cfg.seed * 1000 + i))
-             for i, key in enumerate(seeded["sessions"].values())])
+            [(_labeler, (base, (key, seeded["tokens"][name]), cfg, tally, stop, cfg.seed * 1000 + i))
+             for i, (name, key) in enumerate(seeded["sessions"].items())])
         timer.cancel()
-        per_client = -(-cfg.trivial_requests // cfg.labelers)
-        trivial_seconds = _run_threads([(_trivial, (base, key, per_client, tally))
-                                        for key in seeded["sessions"].values()])
+        trivial_seconds += _run_threads(trivial)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as acked_file:
         json.dump(sorted(tally.acked), acked_file)
     try:

@@ -1,7 +1,7 @@
 """20 simulated labelers over HTTP against gunicorn (2 workers) until 200 rankings are in, with
-random retries and double submits: nothing lost, no duplicate, no task over its required count,
-no 5xx. On a file SQLite database, and on Postgres when ``TEST_POSTGRES_URL`` is set.
-``benchmarks/bench_load.py`` runs the same harness at full size and prints the figures."""
+random retries and double submits, through the labeler page and through the JSON API: nothing lost,
+no duplicate, no task over its required count, no 5xx. On a file SQLite database, and on Postgres
+when ``TEST_POSTGRES_URL`` is set. ``benchmarks/bench_load.py`` runs the same harness at full size and prints the figures."""
 import os
 
 import pytest
@@ -25,9 +25,10 @@ def database_url(request, tmp_path):
         yield url
 
 
-def test_concurrent_labelers_lose_nothing_and_overfill_nothing(database_url, tmp_path):
+@pytest.mark.parametrize("mode", ["page", "api"])
+def test_concurrent_labelers_lose_nothing_and_overfill_nothing(database_url, tmp_path, mode):
     config = LoadConfig(labelers=20, rankings=200, workers=2, trivial_requests=200, retry_rate=0.15,
-                        double_rate=0.15, max_seconds=120)
+                        double_rate=0.15, max_seconds=120, mode=mode)
     figures = load_run(config, database_url=database_url, var_dir=tmp_path)
     summary = {k: figures[k] for k in ("acknowledged", "rankings_stored", "lost", "stored_unacknowledged",
                                        "duplicates", "tasks_over_required", "assignment_mismatches",

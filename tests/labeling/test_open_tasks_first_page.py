@@ -1,0 +1,38 @@
+"""``open_tasks_first_page`` (tasks_open_for's SQL compiled once with stand-in values) and
+``open_task_count`` (the same set counted with joins) must give exactly what the ORM query gives, for
+every labeler and time."""
+from datetime import timedelta
+
+from django.utils import timezone
+
+from labeling.models import Assignment, Ranking, Skip
+from labeling.selectors.tasks import labeler_progress, open_task_count, open_tasks_first_page, tasks_open_for
+from tests.factories import UserFactory
+
+
+def test_match_the_orm_query_for_each_labeler_and_time(labeler, other_labeler, task_factory):
+    tasks = [task_factory(required_rankings=2) for _ in range(6)]
+    third = UserFactory(username="carol")
+    now = timezone.now()
+    Ranking.objects.create(task=tasks[0], labeler=labeler, tiers=[], display_order=[], submission_id="a")
+    Skip.objects.create(task=tasks[1], labeler=labeler, reason=Skip.Reason.values[0])
+    # tasks[2]: full for labeler (other_labeler ranked it, third holds a live lease), open to third
+    Ranking.objects.create(task=tasks[2], labeler=other_labeler, tiers=[], display_order=[], submission_id="b")
+    Assignment.objects.create(task=tasks[2], labeler=third, expires_at=now + timedelta(minutes=5), display_order=[])
+    # tasks[3]: two leases that expire in 2 minutes: full now, open 3 minutes later
+    Assignment.objects.create(task=tasks[3], labeler=third, expires_at=now + timedelta(minutes=2), display_order=[])
+    Assignment.objects.create(task=tasks[3], labeler=other_labeler, expires_at=now + timedelta(minutes=2),
+                              display_order=[])
+    # tasks[4]: a submitted lease does not hold a slot
+    Assignment.objects.create(task=tasks[4], labeler=third, expires_at=now + timedelta(minutes=5), display_order=[],
+                              status=Assignment.Status.SUBMITTED)
+    for user in (labeler, other_labeler, third):
+        for when in (now, now + timedelta(minutes=3)):
+            orm = list(tasks_open_for(labeler=user, now=when).values_list("pk", flat=True))
+            for limit in (2, 25):
+                assert open_tasks_first_page(labeler=user, now=when, limit=limit) == orm[:limit]
+            assert open_task_count(labeler=user, now=when) == len(orm)
+    assert open_tasks_first_page(labeler=labeler, now=now, limit=25) == [tasks[4].pk, tasks[5].pk]
+    later = open_tasks_first_page(labeler=labeler, now=now + timedelta(minutes=3), limit=25)
+    assert later == [tasks[3].pk, tasks[4].pk, tasks[5].pk]
+    assert labeler_progress(labeler=labeler, now=now) == {"done": 1, "remaining": 2}
