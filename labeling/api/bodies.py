@@ -48,8 +48,10 @@ class RoundBody(serializers.Serializer):
     """The fields of the /rounds/ page's form; those left out take the form's initial values."""
 
     algo = serializers.ChoiceField(TrainingRound.Algo.values)
-    beta = serializers.FloatField(required=False, min_value=0.001, max_value=10)
-    learning_rate = serializers.FloatField(required=False, min_value=1e-7, max_value=1e-2)
+    beta = serializers.FloatField(required=False, allow_null=True, min_value=0.001, max_value=10,
+                                  help_text="Left out or null: DPO 0.1, PPO 0.05 (KL coefficient).")
+    learning_rate = serializers.FloatField(required=False, allow_null=True, min_value=1e-7, max_value=1e-2,
+                                           help_text="Left out or null: DPO 1e-4, PPO 3e-5.")
     epochs = serializers.IntegerField(required=False, min_value=1, max_value=20)
     ppo_iterations = serializers.IntegerField(required=False, min_value=1, max_value=500)
     sample_prompts = serializers.IntegerField(required=False, min_value=1, max_value=2000)

@@ -21,7 +21,7 @@ DEFAULT_CONFIG = {
     "reward": {"epochs": 2},  # learning rate etc.: modeling.reward_config defaults
     # IPO rather than sigmoid DPO: on simulated rankings of the default policy it raised the held-out gold
     # score the most while staying closest to the start policy (benchmarks/RESULTS.md, "The loop closed").
-    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 5e-5, "loss_type": "ipo"},
+    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 1e-4, "loss_type": "ipo"},
     # 256 responses per iteration: with 32-64 the reward model's noise made PPO drift into garbled text
     # (benchmarks/RESULTS.md, "Rerun: 3,000 prompts, 3 labelers").
     "ppo": {"iterations": 10, "rollout_batch_size": 256, "minibatch_size": 64, "kl_beta": 0.05, "learning_rate": 3e-5},

@@ -75,3 +75,17 @@ def test_run_round_command_starts_a_round(policy):
     make_task()
     call_command("run_round", "--algo", "ppo", "--min-rankings", "0")
     assert TrainingRound.objects.get().algo == "ppo"
+
+
+@pytest.mark.parametrize("algo, section, beta_key, beta, learning_rate", [
+    ("dpo", "dpo", "beta", 0.1, 1e-4), ("ppo", "ppo", "kl_beta", 0.05, 3e-5)])
+def test_blank_beta_and_learning_rate_take_the_algorithms_defaults(algo, section, beta_key, beta, learning_rate):
+    from labeling.forms import RoundStartForm
+    from labeling.services.rounds import _merged
+
+    form = RoundStartForm(data={**FORM, "algo": algo, "beta": "", "learning_rate": ""})
+    assert form.is_valid(), form.errors
+    merged = _merged(form.round_config())[section]
+    assert (merged[beta_key], merged["learning_rate"]) == (beta, learning_rate)
+    chosen = RoundStartForm(data={**FORM, "algo": algo, "beta": 0.3, "learning_rate": 2e-5})
+    assert chosen.is_valid() and _merged(chosen.round_config())[section][beta_key] == 0.3
