@@ -17,15 +17,20 @@
   }
 
   /* The document keydown handler. page is the controller label.js builds: it has the fields
-   * state, K, activeId, finished and submitting, and the actions used below. */
+   * state, K, activeId, finished and submitting, and the actions used below.
+   * A submit chord counts only when its Ctrl (or Cmd) went down on this page, and never as a held
+   * key's auto-repeat: holding Ctrl and pressing Enter twice, or a second press that lands after the
+   * next task has loaded, must not submit that task unseen in the order it was shown. */
   function createHandler(page) {
+    var modifierDownHere = false;
     return function onKeydown(event) {
+      if (event.key === "Control" || event.key === "Meta") modifierDownHere = true;
       if (page.finished || event.defaultPrevented) return;
       var target = event.target;
       var isSubmitChord = event.key === "Enter" && (event.ctrlKey || event.metaKey);
       if (isSubmitChord) {
         event.preventDefault();
-        page.submitRanking();
+        if (modifierDownHere && !event.repeat) page.submitRanking();
         return;
       }
       if (page.skipOpen()) return;

@@ -179,8 +179,10 @@ def test_rank_by_keyboard_then_by_drag_and_drop(browser, live_server, labeler, t
     press(browser, "c")  # comment box
     press(browser, "Checked by keyboard")
     assert browser.find_element(By.ID, "ranking-summary").text.split() == ["B", ">", "D", ">", "A", "=", "C"]
-    chord(browser, Keys.CONTROL, Keys.ENTER)
-    chord(browser, Keys.CONTROL, Keys.ENTER)  # a double submit must not store twice
+    # A double submit must not store twice: Ctrl held, Enter pressed twice. (Two separate chords
+    # could let the second land on the next task, which then counts as that task's own submit.)
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys(Keys.ENTER).send_keys(Keys.ENTER).key_up(
+        Keys.CONTROL).perform()
 
     second_assignment_id = wait_for_task(browser, not_assignment=str(first_assignment.pk))
     ranking = wait_for_ranking(keyboard_task, labeler)
@@ -204,6 +206,26 @@ def test_rank_by_keyboard_then_by_drag_and_drop(browser, live_server, labeler, t
     WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
     assert wait_for_ranking(drag_task, labeler).tiers == [[z], [x, y]]
     assert Ranking.objects.filter(labeler=labeler).count() == 2
+    assert_no_script_errors(browser)
+
+
+def test_a_submit_chord_whose_ctrl_was_held_from_the_previous_page_or_repeats_is_ignored(
+        browser, live_server, labeler, task_factory):
+    """Holding Ctrl across the load of the next task, or a held Enter's auto-repeat, must not submit
+    the new task unseen; a fresh Ctrl+Enter does."""
+    task = task_factory(k=2)
+    log_in(browser, live_server, labeler)
+    enter = "document.activeElement.dispatchEvent(new KeyboardEvent('keydown', arguments[0]));"
+    browser.execute_script(enter, {"key": "Enter", "ctrlKey": True, "bubbles": True, "cancelable": True})
+    browser.execute_script(enter, {"key": "Control", "ctrlKey": True, "bubbles": True})
+    browser.execute_script(enter, {"key": "Enter", "ctrlKey": True, "repeat": True, "bubbles": True,
+                                   "cancelable": True})
+    time.sleep(0.5)
+    assert not Ranking.objects.filter(task=task).exists()
+    assert browser.find_element(By.ID, "submit-btn").get_attribute("disabled") is None
+    chord(browser, Keys.CONTROL, Keys.ENTER)
+    WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
+    assert wait_for_ranking(task, labeler).tiers
     assert_no_script_errors(browser)
 
 
