@@ -29,7 +29,7 @@ class SamplingSettings:
     seed: int = _help("torch seed set before sampling; same inputs and seed give the same texts", 0)
     max_redraws: int = _help("rounds of re-drawing duplicates before giving up on distinctness", 4)
     redraw_heat: float = _help("temperature multiplier per re-draw round, so a confident policy still varies", 1.3)
-    prompt_batch_size: int = _help("prompts per generate() call, each expanded to k sequences", 8)
+    prompt_batch_size: int = _help("prompts per generate() call, each expanded to k sequences", 32)
 
 
 @dataclass
@@ -73,7 +73,7 @@ def _generate(model, tokenizer, inputs: dict, generation: GenerationConfig, per_
 def sample(
     policy, tokenizer, prompts: list[str], k: int = 4, temperature: float = 1.0, top_p: float = 0.95,
     max_new_tokens: int = 64, seed: int = 0, max_redraws: int = 4, redraw_heat: float = 1.3,
-    prompt_batch_size: int = 8,
+    prompt_batch_size: int = 32,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[SampleGroup]:
     """K distinct sampled completions for each prompt, in prompt order.

@@ -7,7 +7,8 @@ from django.db import transaction
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
 from labeling.services.runs import RunReporter
 
-SAMPLING_KEYS = ("k", "temperature", "top_p", "max_new_tokens", "seed", "max_redraws", "prompt_batch_size")
+SAMPLING_KEYS = ("k", "temperature", "top_p", "max_new_tokens", "seed", "max_redraws", "redraw_heat",
+                 "prompt_batch_size")
 
 
 def job_sample(run: Run, reporter: RunReporter):

@@ -15,7 +15,7 @@ from labeling.models import ModelVersion, Prompt, Run
 from labeling.services.model_versions import model_version_register
 from labeling.services.runs import run_enqueue
 
-INITIAL_SAMPLE = {"k": 4, "temperature": 1.0, "max_new_tokens": 48, "seed": 0}
+INITIAL_SAMPLE = {"k": 4, "temperature": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0, "seed": 0}
 PROMPT_SEED = 2024
 
 

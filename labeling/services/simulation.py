@@ -18,7 +18,7 @@ from labeling.models import Completion, ModelVersion, Prompt, Run, TrainingRound
 from labeling.services.assignment import task_assign_next
 from labeling.services.loop import loop_bootstrap
 from labeling.services.ranking import ranking_submit
-from labeling.services.rounds import round_start
+from labeling.services.rounds import DEFAULT_CONFIG, round_start
 from labeling.services.runs import run_enqueue
 
 QUICK_ROUND = {  # tiny settings for smoke tests: seconds per step on a tiny policy
@@ -131,7 +131,7 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
     rows = [{"round": 0, "policy": first.name, "gold": sum(baseline) / len(baseline), "win_rate": 0.5, "kl": 0.0}]
     on_progress(f"round 0 ({first.name}): gold {rows[0]['gold']:.3f}")
     labelers = [f"sim-labeler-{i + 1}" for i in range(config.labelers)]
-    sample_config = {**{"k": 4}, **config.round_config.get("sample", {})}
+    sample_config = {**DEFAULT_CONFIG["sample"], **config.round_config.get("sample", {})}  # as a round samples
     initial = run_enqueue(kind=Run.Kind.SAMPLE, config=sample_config, inputs={
         "policy_version": policy.pk, "prompt_ids": [p.pk for p in _prompts("train", config.prompts_per_round, 1, unseen)]})
     _wait(initial, timeout=config.timeout_seconds, on_progress=on_progress)

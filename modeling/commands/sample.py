@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling probability mass")
     parser.add_argument("--max-new-tokens", type=int, default=64, help="longest completion, in tokens")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
-    parser.add_argument("--batch-size", type=int, default=8, help="prompts per generate() call")
+    parser.add_argument("--batch-size", type=int, default=32, help="prompts per generate() call (x k sequences)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
 
 
