@@ -99,9 +99,15 @@ def open_task_count(*, labeler, now: datetime) -> int:
 
 
 def task_free_slots(*, task: RankingTask, labeler, now: datetime) -> int:
-    """Recount for one task (inside the lock the assigning service holds)."""
-    rankings = Ranking.objects.filter(task=task).count()
-    leases = live_leases(now=now).filter(task=task).exclude(labeler=labeler).count()
+    """Recount for one task (inside the lock the assigning service holds), in one query."""
+    def counted(queryset):
+        return Coalesce(Subquery(queryset.order_by().values("task").annotate(n=Count("pk")).values("n")), 0)
+
+    counts = RankingTask.objects.filter(pk=task.pk).values_list(
+        counted(Ranking.objects.filter(task=task)),
+        counted(live_leases(now=now).filter(task=task).exclude(labeler=labeler)),
+    ).first()
+    rankings, leases = counts if counts else (0, 0)
     return task.required_rankings - rankings - leases
 
 

@@ -37,7 +37,9 @@ def task_assign_next(*, labeler, now=None) -> Assignment | None:
         while rows:
             for task_id in rows:
                 tried.add(task_id)
-                task = RankingTask.objects.select_for_update().filter(pk=task_id).first()
+                # the prompt comes along for the page; only the task row is locked
+                task = (RankingTask.objects.select_related("prompt").select_for_update(of=("self",))
+                        .filter(pk=task_id).first())
                 if task is not None and task_free_slots(task=task, labeler=labeler, now=now) > 0:
                     return _lease(task=task, labeler=labeler, now=now)
             rows = list(
