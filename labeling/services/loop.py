@@ -15,7 +15,8 @@ from labeling.models import ModelVersion, Prompt, Run
 from labeling.services.model_versions import model_version_register
 from labeling.services.runs import run_enqueue
 
-INITIAL_SAMPLE = {"k": 4, "temperature": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0, "seed": 0}
+INITIAL_SAMPLE = {"k": 4, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0,
+                  "seed": 0}  # the policy's own distribution, as a round samples (rounds.DEFAULT_CONFIG)
 PROMPT_SEED = 2024
 
 

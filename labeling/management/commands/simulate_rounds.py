@@ -9,6 +9,25 @@ from labeling.charts_line import line_chart_svg
 from labeling.services.simulation import QUICK_BOOTSTRAP, QUICK_ROUND, SimulationConfig, simulation_run
 
 
+def round_overrides(base: dict, overrides: list[str]) -> dict:
+    """``base`` with each ``SECTION.KEY=VALUE`` applied (VALUE read as JSON, else kept as text)."""
+    from labeling.services.rounds import DEFAULT_CONFIG
+
+    config = {section: dict(values) for section, values in base.items()}
+    for item in overrides:
+        name, equals, raw = item.partition("=")
+        section, dot, key = name.partition(".")
+        if not equals or not dot or not key or section not in DEFAULT_CONFIG:
+            raise CommandError(f"--set {item!r}: expected SECTION.KEY=VALUE with SECTION one of "
+                               f"{', '.join(DEFAULT_CONFIG)}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        config.setdefault(section, {})[key] = value
+    return config
+
+
 class Command(BaseCommand):
     help = ("Run the whole loop with simulated labelers on a real Celery worker and Redis; print, per round, "
             "the held-out gold score of the policy's samples and its KL to the first policy.")
@@ -23,15 +42,19 @@ class Command(BaseCommand):
         parser.add_argument("--quick", action="store_true", help="tiny models and settings (a smoke test)")
         parser.add_argument("--policy", default="", help="first policy checkpoint when the database has none")
         parser.add_argument("--out", default="", help="directory for figures.json and chart.svg")
+        parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
+                            help="a round setting, e.g. reward.epochs=1 or dpo.learning_rate=5e-5 (repeatable; "
+                                 "sections and defaults: labeling.services.rounds.DEFAULT_CONFIG)")
         parser.add_argument("--no-worker", action="store_true",
                             help="use the worker and REDIS_URL already running (e.g. make run) instead of starting them")
 
     def handle(self, *args, **opts):
         if min(opts["rounds"], opts["labelers"], opts["prompts"], opts["eval_prompts"], opts["eval_samples"]) < 1:
             raise CommandError("--rounds, --labelers, --prompts, --eval-prompts and --eval-samples must be at least 1")
+        round_config = round_overrides(QUICK_ROUND if opts["quick"] else {}, opts["overrides"])
         config = SimulationConfig(
             rounds=opts["rounds"], algo=opts["algo"], labelers=opts["labelers"], prompts_per_round=opts["prompts"],
-            eval_prompts=opts["eval_prompts"], round_config=QUICK_ROUND if opts["quick"] else {},
+            eval_prompts=opts["eval_prompts"], round_config=round_config,
             bootstrap_config=QUICK_BOOTSTRAP if opts["quick"] else {},
             samples_per_prompt=1 if opts["quick"] else opts["eval_samples"],
             policy_path=opts["policy"],

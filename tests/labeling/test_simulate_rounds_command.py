@@ -1,0 +1,21 @@
+"""``simulate_rounds --set SECTION.KEY=VALUE``: round settings from the command line, bad ones refused
+before anything starts (the full command runs in tests/e2e/test_simulate_rounds.py)."""
+import pytest
+from django.core.management import CommandError, call_command
+
+from labeling.management.commands.simulate_rounds import round_overrides
+from labeling.models import Run
+
+
+def test_overrides_are_read_as_json_and_merged_over_the_base():
+    base = {"reward": {"epochs": 2, "max_length": 48}}
+    merged = round_overrides(base, ["reward.epochs=1", "dpo.learning_rate=5e-5", "dpo.loss_type=sigmoid"])
+    assert merged == {"reward": {"epochs": 1, "max_length": 48}, "dpo": {"learning_rate": 5e-5, "loss_type": "sigmoid"}}
+    assert base == {"reward": {"epochs": 2, "max_length": 48}}
+
+
+@pytest.mark.parametrize("bad", ["epochs=1", "reward.epochs", "rewards.epochs=1", "reward.=1", ".epochs=1"])
+def test_a_malformed_setting_is_refused_and_nothing_starts(db, bad):
+    with pytest.raises(CommandError, match="expected SECTION.KEY=VALUE"):
+        call_command("simulate_rounds", "--quick", "--set", bad)
+    assert not Run.objects.exists()
