@@ -36,7 +36,9 @@ class PPOConfig:
     """Settings of one PPO round (saved as training_config.json)."""
 
     output_dir: str = _help("directory for the finished policy; resume checkpoints live inside", "")
-    policy: str = _help("policy checkpoint to start from; also the frozen reference and the value model's init", "")
+    policy: str = _help("policy checkpoint to start from; also the value model's init", "")
+    reference: str = _help("frozen KL reference checkpoint; empty = the starting policy. Later rounds of a loop "
+                           "pass the first (SFT) policy, so the penalty bounds the drift from it, not per round", "")
     reward_model: str = _help("reward-model checkpoint (any tokenizer: responses are re-tokenized as text)", "")
     iterations: int = _help("rollout batches (each followed by ppo_epochs of updates)", 20)
     rollout_batch_size: int = _help("prompts per rollout batch, one sampled response each", 64)
@@ -107,7 +109,7 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
     seed_everything(config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     policy, tokenizer = load_policy(config.policy, device)
-    reference, _ = load_policy(config.policy, device)
+    reference, _ = load_policy(config.reference or config.policy, device)
     reference.eval().requires_grad_(False)
     value_model = load_value_model(config.policy, device)
     score_fn = score_fn or reward_model_scorer(config.reward_model, device, config.reward_max_length)

@@ -6,10 +6,11 @@ from dataclasses import fields
 from labeling.jobs.output import checkpointed_output
 from labeling.jobs.reward import export_rankings
 from labeling.models import ModelVersion, Prompt, Run
+from labeling.selectors.runs import policy_lineage_root
 from labeling.services.model_versions import model_version_register
 from labeling.services.runs import RunReporter, run_directory
 
-_MANAGED = {"output_dir", "policy", "reward_model", "inputs"}
+_MANAGED = {"output_dir", "policy", "reference", "reward_model", "inputs"}
 
 
 def _config(config_class, run: Run, **managed):
@@ -49,8 +50,10 @@ def job_ppo(run: Run, reporter: RunReporter):
     reward = ModelVersion.objects.get(pk=run.inputs["reward_version"], kind=ModelVersion.Kind.REWARD)
     prompts = list(Prompt.objects.filter(pk__in=run.inputs["prompt_ids"]).values_list("text", flat=True))
     reporter.log(f"PPO from {policy.name} against {reward.name} on {len(prompts)} prompts")
+    first = policy_lineage_root(policy)  # the KL penalty is to the first (SFT) policy, as in InstructGPT
+    reporter.log(f"KL reference: {first.name}")
     config = _config(PPOConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
-                     reward_model=reward.path,
+                     reference=first.path, reward_model=reward.path,
                      inputs={"policy_version": policy.pk, "reward_version": reward.pk, "prompts": len(prompts)})
     with checkpointed_output(config.output_dir, reporter):
         checkpoint, metrics = train_ppo(config, prompts, reporter)

@@ -82,3 +82,13 @@ def prompts_with_fewest_tasks(*, count: int) -> list[int]:
 
     prompts = Prompt.objects.annotate(n_tasks=Count("tasks")).order_by("n_tasks", "pk")
     return list(prompts.values_list("pk", flat=True)[:count])
+
+
+def policy_lineage_root(version: ModelVersion) -> ModelVersion:
+    """The first policy ``version`` descends from (itself when it has no parent): the SFT or external policy
+    a loop started from."""
+    seen = {version.pk}
+    while version.parent_id is not None and version.parent_id not in seen:
+        version = ModelVersion.objects.get(pk=version.parent_id)
+        seen.add(version.pk)
+    return version

@@ -116,3 +116,14 @@ def test_runs_cut_off_by_a_stopped_stack_are_queued_again(run):
     run.refresh_from_db()
     assert run.status == Run.Status.QUEUED and run.error == "Interrupted when the stack stopped."
     assert run_execute(run_id=run.pk) == Run.Status.SUCCEEDED
+
+
+def test_policy_lineage_root_is_the_first_policy(db, tmp_path):
+    from labeling.selectors.runs import policy_lineage_root
+    from labeling.services.model_versions import model_version_register
+
+    (tmp_path / "config.json").write_text("{}")
+    first = model_version_register(kind="policy", algorithm="external", path=tmp_path)
+    second = model_version_register(kind="policy", algorithm="ppo", path=tmp_path, parent=first)
+    third = model_version_register(kind="policy", algorithm="ppo", path=tmp_path, parent=second)
+    assert [policy_lineage_root(v).pk for v in (first, second, third)] == [first.pk] * 3

@@ -93,3 +93,15 @@ def test_rollout_masks_stop_after_the_first_eos(tiny_policy_dir):
             assert n == 10 and eos_positions == []
         assert (tokens[row, n:] == tokenizer.pad_token_id).all()
     assert torch.equal(responses.attention_mask[:, responses.prompt_width :], responses.response_mask)
+
+
+def test_a_separate_reference_is_what_the_kl_penalty_measures_against(tiny_policy_dir, tmp_path):
+    """A later round starts from the last policy but keeps the KL to the first one: at the first rollout
+    the KL is already the distance between the two, not 0."""
+    moved, _ = train_ppo(config(tiny_policy_dir, tmp_path / "round1"), PROMPTS, score_fn=vowel_share)
+    _, metrics = train_ppo(config(moved, tmp_path / "round2", reference=str(tiny_policy_dir), rollout_batch_size=16,
+                                  ppo_epochs=1), PROMPTS, score_fn=vowel_share)
+    assert metrics["history"][0]["ppo/kl"] > 0.0
+    _, own = train_ppo(config(moved, tmp_path / "own", rollout_batch_size=16, ppo_epochs=1), PROMPTS,
+                       score_fn=vowel_share)
+    assert own["history"][0]["ppo/kl"] == 0.0
