@@ -31,3 +31,12 @@ def test_compose_services_run_commands_this_project_has():
     result = subprocess.run([sys.executable, "-m", "celery", "-A", "config", "inspect", "--help"],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_image_installs_the_pinned_torch_from_the_chosen_index():
+    """The Dockerfile takes torch's pin from requirements.txt (one line) and its index from TORCH_INDEX."""
+    pins = [line for line in (ROOT / "requirements.txt").read_text().splitlines() if line.startswith("torch==")]
+    assert len(pins) == 1
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "ARG TORCH_INDEX=" in dockerfile and "$(grep '^torch==' requirements.txt)" in dockerfile
+    assert "collectstatic" in dockerfile  # WhiteNoise serves what it gathers

@@ -1,4 +1,5 @@
 """Settings shared by every environment. Values come from the environment (see README)."""
+import warnings
 from pathlib import Path
 
 from config.settings.env import database_from_url, env_bool, env_int, env_list, env_str, sqlite_database
@@ -26,6 +27,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # /static/ from gunicorn too (DEBUG off), no web server needed
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -76,6 +78,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "static_root"
+# WhiteNoise serves /static/ in every mode. Production (the Docker image) serves what `collectstatic` put in
+# STATIC_ROOT; elsewhere (make run, tests, the load harness) it reads the app directories directly.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+# ...so an absent STATIC_ROOT (no collectstatic outside the image) is expected, not worth a warning.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 # --- Redis and Celery -------------------------------------------------------------------------
 # Redis used as Celery broker and result backend; `make run` starts one on loopback and sets it.

@@ -24,3 +24,6 @@ SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+
+# /static/ is served by WhiteNoise from what the image's `collectstatic` gathered (Dockerfile).
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", False)
