@@ -37,7 +37,10 @@ class DPOConfig:
     """Settings of one DPO round (saved as training_config.json)."""
 
     output_dir: str = _help("directory for the finished policy; resume checkpoints live inside", "")
-    policy: str = _help("policy checkpoint to start from; also the frozen reference", "")
+    policy: str = _help("policy checkpoint to start from; also the frozen reference unless `reference` is set", "")
+    reference: str = _help("frozen reference checkpoint; empty = the starting policy. Later rounds of a loop start "
+                           "from the last policy and keep the first (SFT) one as reference, so the pull is towards "
+                           "it and repeated rounds on the same rankings do not compound", "")
     loss_type: str = _help("'sigmoid' (DPO), 'ipo' or 'plackett_luce' (full ranking, ties per docstring)", "sigmoid")
     beta: float = _help("strength of the pull towards the reference (DPO's beta)", 0.1)
     rpo_alpha: float = _help("weight of the per-token NLL of preferred completions (RPO; 0 = pure DPO)", 0.0)
@@ -163,11 +166,14 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     out_dir.mkdir(parents=True, exist_ok=True)
     cache_path, fingerprint = out_dir / REFERENCE_FILE, _fingerprint(groups)
     cached = torch.load(cache_path, weights_only=False) if cache_path.is_file() else None
-    if cached is not None and cached["fingerprint"] == fingerprint:
+    reference_path = config.reference or config.policy
+    if cached is not None and cached["fingerprint"] == fingerprint and cached["policy"] == reference_path:
         reference = cached["logprobs"]
     else:
-        reference = reference_logprobs(model, groups, prompt_lengths, pad_id, device)
-        torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": config.policy}, cache_path)
+        reference_model = model if reference_path == config.policy else load_policy(reference_path, device)[0]
+        reference = reference_logprobs(reference_model, groups, prompt_lengths, pad_id, device)
+        del reference_model
+        torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, cache_path)
     model.train()
 
     packed = batch_groups(groups, config.completions_per_batch, shuffle=True, seed=config.seed)
@@ -216,7 +222,7 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
                "perf/train_seconds": train_seconds,
                "perf/pairs_per_second": train_pairs / train_seconds if train_seconds else 0.0}
     if config.kl_prompts:
-        reference_model, _ = load_policy(config.policy, device)
+        reference_model, _ = load_policy(reference_path, device)
         prompts = list(dict.fromkeys(g.prompt for g in groups))[: config.kl_prompts]
         metrics["dpo/kl"] = estimate_kl(model, reference_model, tokenizer, prompts,
                                         max_new_tokens=config.kl_max_new_tokens, seed=config.seed)
@@ -226,6 +232,6 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     tokenizer.save_pretrained(staged)
     checkpoints.write_json(staged / checkpoints.CONFIG_FILE, {**checkpoints.config_to_dict(config), "device": str(device)})
     checkpoints.write_json(staged / "metrics.json", {"final": metrics, "history": history})
-    torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": config.policy}, staged / REFERENCE_FILE)
+    torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, staged / REFERENCE_FILE)
     published = checkpoints.publish_directory(staged, out_dir)
     return published, {**metrics, "history": history}

@@ -35,8 +35,10 @@ def job_dpo(run: Run, reporter: RunReporter):
     policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
     rankings, path = export_rankings(run)
     reporter.log(f"DPO from {policy.name} on {len(rankings)} rankings ({path})")
+    first = policy_lineage_root(policy)  # the reference stays the first (SFT) policy, round after round
+    reporter.log(f"reference: {first.name}")
     config = _config(DPOConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
-                     inputs={"policy_version": policy.pk, "rankings": path})
+                     reference=first.path, inputs={"policy_version": policy.pk, "rankings": path})
     with checkpointed_output(config.output_dir, reporter):
         checkpoint, metrics = train_dpo(config, rankings, reporter)
     return _register(run, policy, "dpo", checkpoint, metrics)

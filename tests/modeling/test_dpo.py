@@ -7,7 +7,7 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from modeling.dpo import REFERENCE_FILE, DPOConfig, train_dpo
-from modeling.rankings import parse_ranking
+from modeling.rankings import Ranking, parse_ranking
 from tests.modeling.tiny_reward import toy_ranking_records
 
 
@@ -77,3 +77,24 @@ def test_resume_continues_from_the_step_it_stopped_at(tiny_policy_dir, rankings,
     whole, again = parameters(tmp_path / "whole"), parameters(out)
     assert all(torch.allclose(whole[k], again[k], atol=1e-6) for k in whole)
     assert cache_written > 0
+
+
+def test_a_separate_reference_anchors_the_loss_and_the_kl(tiny_policy_dir, tmp_path):
+    """Starting from a trained policy with the first policy as reference: the implicit rewards start away
+    from 0 (the policy already differs from its reference); with itself as reference they start at 0."""
+    from modeling.dpo import DPOConfig, train_dpo
+
+    rankings = [Ranking(prompt=p, completions=("Paris.", "Rome.", "A cat."), tiers=((0,), (1,), (2,)), labeler="a")
+                for p in ("Capital of France?", "Capital of Italy?")]
+
+    def run(out, policy, reference=""):
+        return train_dpo(DPOConfig(output_dir=str(out), policy=str(policy), reference=reference, epochs=1,
+                                   learning_rate=1e-2, kl_prompts=2, kl_max_new_tokens=4, log_every=1), rankings)
+
+    moved, _ = run(tmp_path / "round1", tiny_policy_dir)
+    _, own = run(tmp_path / "own", moved)
+    _, anchored = run(tmp_path / "anchored", moved, reference=str(tiny_policy_dir))
+    assert own["history"][0]["dpo/margin"] == pytest.approx(0.0, abs=1e-6)
+    assert abs(anchored["history"][0]["dpo/margin"]) > 1e-3
+    saved = torch.load(Path(tmp_path / "anchored" / "reference_logprobs.pt"), weights_only=False)
+    assert saved["policy"] == str(tiny_policy_dir)
