@@ -170,9 +170,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     if cached is not None and cached["fingerprint"] == fingerprint and cached["policy"] == reference_path:
         reference = cached["logprobs"]
     else:
-        reference_model = model if reference_path == config.policy else load_policy(reference_path, device)[0]
-        reference = reference_logprobs(reference_model, groups, prompt_lengths, pad_id, device)
-        del reference_model
+        scorer = model if reference_path == config.policy else load_policy(reference_path, device)[0]
+        reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
         torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, cache_path)
     model.train()
 

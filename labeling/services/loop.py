@@ -13,10 +13,10 @@ from django.db import transaction
 
 from labeling.models import ModelVersion, Prompt, Run
 from labeling.services.model_versions import model_version_register
+from labeling.services.rounds import DEFAULT_CONFIG
 from labeling.services.runs import run_enqueue
 
-INITIAL_SAMPLE = {"k": 4, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0,
-                  "seed": 0}  # the policy's own distribution, as a round samples (rounds.DEFAULT_CONFIG)
+INITIAL_SAMPLE = {**DEFAULT_CONFIG["sample"], "seed": 0}  # the first tasks are sampled as a round samples
 PROMPT_SEED = 2024
 
 
