@@ -5,6 +5,8 @@ policy's samples become tasks that a labeler is then given.
 Real pieces: gunicorn serving the project, Redis, a Celery worker process, headless Chromium; tiny
 models (the tiny GPT-2 policy and a tiny BERT reward base) so the round takes seconds.
 """
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
@@ -50,7 +52,9 @@ def test_three_labelers_then_one_click_give_a_new_policy_whose_samples_become_ta
             field.clear()
             field.send_keys(value)
         browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()  # the one click
-        WebDriverWait(browser, 60).until(lambda d: "/rounds/" in d.current_url and "Round" in d.title + d.page_source)
+        # the POST redirects to /rounds/<id>/ (the form page itself is /rounds/: waiting on that passes at once)
+        WebDriverWait(browser, 60).until(lambda d: re.search(r"/rounds/\d+/$", d.current_url),
+                                         message=browser.page_source[:3000])
         training_round = TrainingRound.objects.get()
         reward_run = training_round.runs.get()
         assert reward_run.status == Run.Status.QUEUED  # no worker yet: the page is open before the job starts
