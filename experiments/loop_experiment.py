@@ -28,6 +28,7 @@ import torch  # noqa: E402
 
 from line_chart import write_line_charts  # noqa: E402
 from modeling.dpo import DPOConfig, train_dpo  # noqa: E402
+from modeling.evaluation import paired_standard_error, win_rate  # noqa: E402
 from modeling.instructions import generate_prompts, gold_score  # noqa: E402
 from modeling.oracle import SimulatedLabeler  # noqa: E402
 from modeling.ppo import PPOConfig, train_ppo  # noqa: E402
@@ -121,18 +122,6 @@ def held_out_prompts(count: int, seed: int) -> list[str]:
     """
     distinct = list(dict.fromkeys(generate_prompts(4 * count, seed=seed)))
     return distinct[:count]
-
-
-def paired_standard_error(after: list[float], before: list[float]) -> float:
-    """Standard error of mean(after - before) over the paired (prompt, sample) positions."""
-    diffs = [a - b for a, b in zip(after, before)]
-    mean = sum(diffs) / len(diffs)
-    return (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs)) ** 0.5 if len(diffs) > 1 else 0.0
-
-
-def win_rate(after: list[float], before: list[float]) -> float:
-    """Share of (prompt, sample) positions where after beats before; ties count half."""
-    return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(after, before)) / len(after)
 
 
 def finished_run(config) -> dict | None:

@@ -4,6 +4,7 @@ by the app's ``simulate_rounds`` command, so both report the same figures.
 - ``gold_of_samples``: gold score of fresh samples, ``samples_per_prompt`` per prompt, with a fixed
   sampling seed so two policies are compared on the same random stream.
 - ``win_rate``: share of positions where ``after`` beats ``before``; ties count half.
+- ``paired_standard_error``: standard error of the mean gain over the paired (prompt, sample) positions.
 - ``kl_to_reference``: Monte Carlo KL(policy || reference) per completion on fresh samples.
 """
 from __future__ import annotations
@@ -31,6 +32,15 @@ def win_rate(after: Sequence[float], before: Sequence[float]) -> float:
     if not after:
         return float("nan")
     return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(after, before)) / len(after)
+
+
+def paired_standard_error(after: Sequence[float], before: Sequence[float]) -> float:
+    """Standard error of mean(after - before) over the paired (prompt, sample) positions."""
+    diffs = [a - b for a, b in zip(after, before)]
+    if len(diffs) < 2:
+        return 0.0
+    mean = sum(diffs) / len(diffs)
+    return (sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1) / len(diffs)) ** 0.5
 
 
 def kl_to_reference(policy_dir: str, reference_dir: str, prompts: Sequence[str], *, max_new_tokens: int = 48,

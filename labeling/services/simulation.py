@@ -38,7 +38,7 @@ class SimulationConfig:
     labelers: int = field(default=3, metadata={"help": "simulated labelers (each ranks every task)"})
     prompts_per_round: int = field(default=60, metadata={"help": "new prompts sampled K ways per round"})
     eval_prompts: int = field(default=40, metadata={"help": "held-out prompts for the gold score and KL"})
-    samples_per_prompt: int = field(default=2, metadata={"help": "samples per held-out prompt"})
+    samples_per_prompt: int = field(default=32, metadata={"help": "samples per held-out prompt (32: paired SE ~0.002)"})
     round_config: dict = field(default_factory=dict, metadata={"help": "round settings (see rounds.DEFAULT_CONFIG)"})
     bootstrap_config: dict = field(default_factory=dict, metadata={"help": "default-policy settings if none exists"})
     timeout_seconds: int = field(default=3 * 3600, metadata={"help": "give up waiting for a run after this"})
@@ -112,7 +112,7 @@ def held_out_texts(count: int, seed: int = 9000) -> list[str]:
 
 def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], None] = print) -> list[dict]:
     """Run ``config.rounds`` rounds; return one row of figures per policy (round 0 = the first)."""
-    from modeling.evaluation import gold_of_samples, kl_to_reference, win_rate
+    from modeling.evaluation import gold_of_samples, kl_to_reference, paired_standard_error, win_rate
 
     policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
     if policy is None:
@@ -129,6 +129,7 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
     gold = lambda version: gold_of_samples(version.path, held_out, samples_per_prompt=config.samples_per_prompt)  # noqa: E731
     baseline = gold(first)
     rows = [{"round": 0, "policy": first.name, "gold": sum(baseline) / len(baseline), "win_rate": 0.5, "kl": 0.0}]
+    previous = baseline
     on_progress(f"round 0 ({first.name}): gold {rows[0]['gold']:.3f}")
     labelers = [f"sim-labeler-{i + 1}" for i in range(config.labelers)]
     sample_config = {**DEFAULT_CONFIG["sample"], **config.round_config.get("sample", {})}  # as a round samples
@@ -148,7 +149,12 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
         rows.append({"round": number, "policy": policy.name, "rankings": rankings,
                      "reward_accuracy": training_round.reward.metrics.get("reward/accuracy"),
                      "gold": sum(scores) / len(scores), "win_rate": win_rate(scores, baseline),
+                     # the round's own gain: every policy is sampled with the same seed, so positions pair up
+                     "gain": (sum(scores) - sum(previous)) / len(scores),
+                     "gain_se": paired_standard_error(scores, previous),
                      "kl": kl_to_reference(policy.path, first.path, held_out)})
-        on_progress(f"round {number} ({policy.name}): gold {rows[-1]['gold']:.3f}, win rate vs first "
-                    f"{rows[-1]['win_rate']:.3f}, KL to first {rows[-1]['kl']:.3f}")
+        previous = scores
+        on_progress(f"round {number} ({policy.name}): gold {rows[-1]['gold']:.3f} ({rows[-1]['gain']:+.3f} "
+                    f"± {rows[-1]['gain_se']:.3f}), win rate vs first {rows[-1]['win_rate']:.3f}, "
+                    f"KL to first {rows[-1]['kl']:.3f}")
     return rows

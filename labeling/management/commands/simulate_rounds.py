@@ -38,7 +38,8 @@ class Command(BaseCommand):
         parser.add_argument("--labelers", type=int, default=3)
         parser.add_argument("--prompts", type=int, default=60, help="new prompts sampled per round")
         parser.add_argument("--eval-prompts", type=int, default=150, help="distinct held-out prompts, never trained on")
-        parser.add_argument("--eval-samples", type=int, default=8, help="fresh samples per held-out prompt")
+        parser.add_argument("--eval-samples", type=int, default=32,
+                            help="fresh samples per held-out prompt (same seed for every policy, so gains are paired)")
         parser.add_argument("--quick", action="store_true", help="tiny models and settings (a smoke test)")
         parser.add_argument("--policy", default="", help="first policy checkpoint when the database has none")
         parser.add_argument("--out", default="", help="directory for figures.json and chart.svg")
@@ -93,9 +94,10 @@ class Command(BaseCommand):
                                 "KL to first policy": [(r["round"], r["kl"]) for r in rows]},
                                title="Held-out gold score and KL over rounds", x_label="round")
         (out / "chart.svg").write_text(chart)
-        self.stdout.write("\nround  policy        gold   win-rate  KL-to-first  RM-accuracy")
+        self.stdout.write("\nround  policy        gold   gain over previous  win-rate  KL-to-first  RM-accuracy")
         for r in rows:
             accuracy = r.get("reward_accuracy")
-            self.stdout.write(f"{r['round']:>5}  {r['policy']:<12} {r['gold']:.3f}  {r['win_rate']:.3f}     "
+            gain = f"{r['gain']:+.4f} ± {r['gain_se']:.4f}" if "gain" in r else ""
+            self.stdout.write(f"{r['round']:>5}  {r['policy']:<12} {r['gold']:.3f}  {gain:<18}  {r['win_rate']:.3f}     "
                               f"{r['kl']:>8.3f}     {'' if accuracy is None else f'{accuracy:.3f}'}")
         self.stdout.write(f"\nFigures and chart written to {out}")
