@@ -12,7 +12,7 @@ class RoundStartForm(forms.Form):
     beta = forms.FloatField(min_value=0.001, max_value=10, required=False,
                             help_text="DPO beta, or PPO's KL coefficient. Blank: DPO 0.1, PPO 0.05.")
     learning_rate = forms.FloatField(min_value=1e-7, max_value=1e-2, required=False,
-                                     help_text="Blank: DPO 1e-4, PPO 3e-5.")
+                                     help_text="Blank: each algorithm's default (3e-5 for DPO and PPO).")
     epochs = forms.IntegerField(min_value=1, max_value=20, initial=2, help_text="Reward-model and DPO epochs.")
     ppo_iterations = forms.IntegerField(min_value=1, max_value=500, initial=10)
     sample_prompts = forms.IntegerField(min_value=1, max_value=2000, initial=40,

@@ -1,4 +1,5 @@
-"""Advantage estimation for PPO: GAE, advantage whitening and the adaptive KL coefficient."""
+"""Advantage estimation for PPO: GAE, a per-prompt score baseline, advantage whitening and the adaptive KL
+coefficient."""
 from __future__ import annotations
 
 import math
@@ -32,6 +33,25 @@ def generalized_advantages(rewards, values, mask, gamma: float = 1.0, lam: float
         next_value = values[:, t]
     returns = (advantages + values) * mask
     return advantages.detach(), returns.detach()
+
+
+def leave_one_out_scores(scores: torch.Tensor, group_size: int) -> torch.Tensor:
+    """Each score minus the mean of the other responses to the same prompt (RLOO's baseline), ``(B,)``:
+
+        s_i - (sum_j s_j - s_i) / (g - 1)          j over the i-th response's group of g
+
+    ``scores`` hold ``B / group_size`` consecutive groups of ``group_size`` responses to one prompt. A
+    prompt's difficulty (an arithmetic prompt scores low whatever the answer) cancels, so the advantage
+    is what one answer does better than the policy's other answers to the same prompt; with group_size 1
+    the scores are returned unchanged.
+    """
+    if group_size <= 1:
+        return scores
+    if scores.shape[0] % group_size:
+        raise ValueError(f"{scores.shape[0]} scores do not split into groups of {group_size}")
+    groups = scores.view(-1, group_size)  # (B / g, g)
+    others = (groups.sum(dim=1, keepdim=True) - groups) / (group_size - 1)
+    return (groups - others).reshape(-1)
 
 
 def whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, eps: float = 1e-8) -> torch.Tensor:

@@ -1,8 +1,9 @@
 """PPO round: (config, prompts, progress_callback) -> (policy checkpoint directory, metrics).
 
-Each iteration samples one response per prompt of a rollout batch (KV cache, batched), scores it
-with the reward model at its last token (minus a penalty when it hit the length limit without EOS),
-subtracts a per-token KL penalty to the frozen reference (the starting policy), estimates advantages
+Each iteration samples ``samples_per_prompt`` responses per prompt of a rollout batch (KV cache,
+batched), scores each with the reward model at its last token (minus a penalty when it hit the length
+limit without EOS), takes each score relative to the other responses to the same prompt when there
+are several (a leave-one-out baseline, as in RLOO: Ahmadian et al. 2024), subtracts a per-token KL penalty to the frozen reference (the starting policy), estimates advantages
 with GAE (gamma 1, lambda 0.95), whitens them, and runs several epochs of minibatch updates with the
 clipped policy and value losses (plus, optionally, PPO-ptx: the language-model loss on the shipped
 demonstrations). The value model is a copy of the starting policy with a scalar head per token (see
@@ -22,7 +23,8 @@ from typing import Callable, Sequence
 import torch
 
 from modeling import checkpoints
-from modeling.gae import AdaptiveKLController, FixedKLController, generalized_advantages, whiten
+from modeling.gae import (AdaptiveKLController, FixedKLController, generalized_advantages, leave_one_out_scores,
+                          whiten)
 from modeling.policy_losses import clipped_policy_loss, clipped_value_loss, kl_penalized_rewards, masked_mean
 from modeling.config_fields import help_field as _help
 from modeling.ppo_rollout import (ScoreFn, generate_responses, load_policy, load_value_model, response_logprobs,
@@ -41,7 +43,10 @@ class PPOConfig:
                            "pass the first (SFT) policy, so the penalty bounds the drift from it, not per round", "")
     reward_model: str = _help("reward-model checkpoint (any tokenizer: responses are re-tokenized as text)", "")
     iterations: int = _help("rollout batches (each followed by ppo_epochs of updates)", 20)
-    rollout_batch_size: int = _help("prompts per rollout batch, one sampled response each", 64)
+    rollout_batch_size: int = _help("responses per rollout batch (rollout_batch_size / samples_per_prompt prompts)", 64)
+    samples_per_prompt: int = _help(
+        "responses per prompt in a rollout batch; with 2 or more each score is taken relative to the mean of the "
+        "prompt's other responses, so a prompt's difficulty cancels out of the advantage (1 = the plain score)", 1)
     generation_batch_size: int = _help("prompts per generate() call", 64)
     max_new_tokens: int = _help("response length limit in tokens", 48)
     temperature: float = _help("sampling temperature of rollouts", 1.0)
@@ -106,6 +111,9 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
         raise ValueError("PPOConfig.output_dir, policy and reward_model are required")
     if not prompts:
         raise ValueError("no prompts to train on")
+    if config.samples_per_prompt < 1 or config.rollout_batch_size % config.samples_per_prompt:
+        raise ValueError(f"rollout_batch_size ({config.rollout_batch_size}) must be a multiple of samples_per_prompt "
+                         f"({config.samples_per_prompt})")
     seed_everything(config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     policy, tokenizer = load_policy(config.policy, device)
@@ -132,7 +140,8 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
 
     latest: dict = {}
     while iteration < config.iterations:
-        batch_prompts = _rollout_prompts(prompts, iteration, config.rollout_batch_size, config.seed)
+        drawn = _rollout_prompts(prompts, iteration, config.rollout_batch_size // config.samples_per_prompt, config.seed)
+        batch_prompts = [prompt for prompt in drawn for _ in range(config.samples_per_prompt)]  # groups in a row
         latest = ppo_iteration(config, policy, reference, value_model, tokenizer, score_fn, optimizer,
                                controller, batch_prompts, demonstrations, device)
         iteration += 1
@@ -171,7 +180,8 @@ def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, 
         old_values = response_values(value_model, ids, attention, width)  # (B, T)
         raw_scores = score_fn(prompts, responses.texts).to(device).float()  # (B,)
         scores = raw_scores - config.missing_eos_penalty * (~responses.ended).float()
-        rewards = kl_penalized_rewards(old_logps, ref_logps, scores, mask, controller.value)  # (B, T)
+        relative = leave_one_out_scores(scores, config.samples_per_prompt)  # prompts come in groups (train_ppo)
+        rewards = kl_penalized_rewards(old_logps, ref_logps, relative, mask, controller.value)  # (B, T)
         advantages, returns = generalized_advantages(rewards, old_values, mask, config.gamma, config.lam)
         if config.whiten_advantages:
             advantages = whiten(advantages, mask)

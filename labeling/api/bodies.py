@@ -51,7 +51,7 @@ class RoundBody(serializers.Serializer):
     beta = serializers.FloatField(required=False, allow_null=True, min_value=0.001, max_value=10,
                                   help_text="Left out or null: DPO 0.1, PPO 0.05 (KL coefficient).")
     learning_rate = serializers.FloatField(required=False, allow_null=True, min_value=1e-7, max_value=1e-2,
-                                           help_text="Left out or null: DPO 1e-4, PPO 3e-5.")
+                                           help_text="Left out or null: each algorithm's default (3e-5 for DPO and PPO).")
     epochs = serializers.IntegerField(required=False, min_value=1, max_value=20)
     ppo_iterations = serializers.IntegerField(required=False, min_value=1, max_value=500)
     sample_prompts = serializers.IntegerField(required=False, min_value=1, max_value=2000)

@@ -23,10 +23,15 @@ DEFAULT_CONFIG = {
     "reward": {"epochs": 2},  # learning rate etc.: modeling.reward_config defaults
     # IPO rather than sigmoid DPO: on simulated rankings of the default policy it raised the held-out gold
     # score the most while staying closest to the start policy (benchmarks/RESULTS.md, "The loop closed").
-    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 1e-4, "loss_type": "ipo"},
+    # lr 3e-5 rather than 1e-4: each round moves part of the way, and the next round (from the new policy, on all
+    # rankings, same reference) moves further; at 1e-4 round 1 took the whole gain at 2.5x the KL and later rounds
+    # only wandered (benchmarks/RESULTS.md, "The product loop: simulate_rounds").
+    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 3e-5, "loss_type": "ipo"},
     # 256 responses per iteration: with 32-64 the reward model's noise made PPO drift into garbled text
-    # (benchmarks/RESULTS.md, "Rerun: 3,000 prompts, 3 labelers").
-    "ppo": {"iterations": 10, "rollout_batch_size": 256, "minibatch_size": 64, "kl_beta": 0.05, "learning_rate": 3e-5},
+    # (benchmarks/RESULTS.md, "Rerun: 3,000 prompts, 3 labelers"). 4 responses per prompt (64 prompts), each
+    # scored against its siblings: with one response per prompt the advantage was mostly the prompt's difficulty.
+    "ppo": {"iterations": 10, "rollout_batch_size": 256, "samples_per_prompt": 4, "minibatch_size": 64,
+            "kl_beta": 0.05, "learning_rate": 3e-5},
     # These samples train the next round, so they are the policy's own distribution: temperature 1, no
     # nucleus cut (top_p 1.0) and re-draws for distinct texts at the same temperature. On the default policy,
     # DPO on top_p 0.95 samples with hotter re-draws lowered the held-out gold score (0.786 -> 0.775); on

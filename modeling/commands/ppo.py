@@ -37,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     if min(args.iterations, args.rollout_batch_size, args.minibatch_size, args.ppo_epochs, args.max_new_tokens) < 1:
         raise InputError("need --iterations, --rollout-batch-size, --minibatch-size, --ppo-epochs, "
                          "--max-new-tokens >= 1")
+    if args.samples_per_prompt < 1 or args.rollout_batch_size % args.samples_per_prompt:
+        raise InputError("need --rollout-batch-size to be a multiple of --samples-per-prompt (>= 1)")
     if args.kl_beta < 0 or args.temperature <= 0 or args.learning_rate <= 0:
         raise InputError("need --kl-beta >= 0, --temperature > 0 and --learning-rate > 0")
     if args.ptx_demonstrations and not Path(args.ptx_demonstrations).is_file():

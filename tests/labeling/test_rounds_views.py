@@ -78,7 +78,7 @@ def test_run_round_command_starts_a_round(policy):
 
 
 @pytest.mark.parametrize("algo, section, beta_key, beta, learning_rate", [
-    ("dpo", "dpo", "beta", 0.1, 1e-4), ("ppo", "ppo", "kl_beta", 0.05, 3e-5)])
+    ("dpo", "dpo", "beta", 0.1, 3e-5), ("ppo", "ppo", "kl_beta", 0.05, 3e-5)])
 def test_blank_beta_and_learning_rate_take_the_algorithms_defaults(algo, section, beta_key, beta, learning_rate):
     from labeling.forms import RoundStartForm
     from labeling.services.rounds import _merged

@@ -66,4 +66,7 @@ def test_ppo_command_rejects_bad_prompts_and_a_missing_reward_model(tiny_policy_
     assert f"{prompts}:2:" in capsys.readouterr().err
     assert main(args + ["--reward", str(tmp_path / "nowhere")]) == 2
     assert "reward-model" in capsys.readouterr().err
+    prompts.write_text('{"prompt": "ok"}\n')
+    assert main(args + ["--reward", str(tiny_policy_dir), "--rollout-batch-size", "6", "--samples-per-prompt", "4"]) == 2
+    assert "multiple of --samples-per-prompt" in capsys.readouterr().err
     assert not out.exists()

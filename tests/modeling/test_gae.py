@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from modeling.gae import AdaptiveKLController, generalized_advantages, whiten
+from modeling.gae import AdaptiveKLController, generalized_advantages, leave_one_out_scores, whiten
 
 
 def test_gae_gamma_1_lambda_095_by_hand():
@@ -32,3 +32,14 @@ def test_adaptive_kl_controller_moves_towards_target():
     controller = AdaptiveKLController(0.1, target=6.0, horizon=10000)
     assert controller.update(3.0, n_steps=100) == pytest.approx(0.1 * (1 - 0.2 * 0.01))
     assert controller.update(6.0, n_steps=100) == pytest.approx(0.1 * (1 - 0.2 * 0.01))
+
+
+def test_leave_one_out_scores_subtract_the_mean_of_the_prompts_other_responses():
+    scores = torch.tensor([1.0, 2.0, 3.0, 10.0, 10.0, 13.0])  # two prompts, three responses each
+    expected = torch.tensor([1 - 2.5, 2 - 2.0, 3 - 1.5, 10 - 11.5, 10 - 11.5, 13 - 10.0])
+    assert torch.allclose(leave_one_out_scores(scores, 3), expected)
+    # a prompt's level cancels: shifting one prompt's scores changes nothing
+    assert torch.allclose(leave_one_out_scores(scores + torch.tensor([0, 0, 0, 5.0, 5.0, 5.0]), 3), expected)
+    assert torch.equal(leave_one_out_scores(scores, 1), scores)
+    with pytest.raises(ValueError, match="groups of 4"):
+        leave_one_out_scores(scores, 4)

@@ -43,6 +43,21 @@ def test_one_iteration_raises_a_toy_reward(tiny_policy_dir, tmp_path):
     assert [row["iteration"] for row in saved["history"]] == [1]
 
 
+def test_several_responses_per_prompt_raise_a_toy_reward(tiny_policy_dir, tmp_path):
+    """The leave-one-out baseline path: 16 prompts x 4 responses per rollout batch."""
+    before = mean_toy_reward(tiny_policy_dir)
+    out, metrics = train_ppo(config(tiny_policy_dir, tmp_path / "ppo", samples_per_prompt=4), PROMPTS,
+                             score_fn=vowel_share)
+    assert mean_toy_reward(out) > before + 0.02
+    assert metrics["ppo/reward"] > 0.1  # the reported reward is the score itself, not the centred one
+
+
+def test_a_rollout_batch_that_does_not_split_into_groups_is_refused(tiny_policy_dir, tmp_path):
+    with pytest.raises(ValueError, match="multiple of samples_per_prompt"):
+        train_ppo(config(tiny_policy_dir, tmp_path / "ppo", samples_per_prompt=3), PROMPTS, score_fn=vowel_share)
+    assert not (tmp_path / "ppo").exists()
+
+
 def test_kl_penalty_is_zero_while_policy_equals_reference(tiny_policy_dir, tmp_path):
     policy, tokenizer = load_policy(str(tiny_policy_dir), "cpu")
     reference, _ = load_policy(str(tiny_policy_dir), "cpu")
