@@ -3,7 +3,8 @@
 Each iteration samples ``samples_per_prompt`` responses per prompt of a rollout batch (KV cache,
 batched), scores each with the reward model at its last token (minus a penalty when it hit the length
 limit without EOS), takes each score relative to the other responses to the same prompt when there
-are several (a leave-one-out baseline, as in RLOO: Ahmadian et al. 2024), subtracts a per-token KL penalty to the frozen reference (the starting policy), estimates advantages
+are several (a leave-one-out baseline, as in RLOO: Ahmadian et al. 2024), subtracts a per-token KL
+penalty to the frozen reference (the starting policy unless ``reference`` is set), estimates advantages
 with GAE (gamma 1, lambda 0.95), whitens them, and runs several epochs of minibatch updates with the
 clipped policy and value losses (plus, optionally, PPO-ptx: the language-model loss on the shipped
 demonstrations). The value model is a copy of the starting policy with a scalar head per token (see

@@ -38,7 +38,8 @@ class SimulationConfig:
     labelers: int = field(default=3, metadata={"help": "simulated labelers (each ranks every task)"})
     prompts_per_round: int = field(default=60, metadata={"help": "new prompts sampled K ways per round"})
     eval_prompts: int = field(default=40, metadata={"help": "held-out prompts for the gold score and KL"})
-    samples_per_prompt: int = field(default=32, metadata={"help": "samples per held-out prompt (32 x 150 prompts: a paired SE of ~0.004)"})
+    samples_per_prompt: int = field(default=32, metadata={
+        "help": "samples per held-out prompt (32 x 150 prompts: a paired SE of ~0.004)"})
     round_config: dict = field(default_factory=dict, metadata={"help": "round settings (see rounds.DEFAULT_CONFIG)"})
     bootstrap_config: dict = field(default_factory=dict, metadata={"help": "default-policy settings if none exists"})
     timeout_seconds: int = field(default=3 * 3600, metadata={"help": "give up waiting for a run after this"})
