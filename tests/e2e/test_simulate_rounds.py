@@ -27,5 +27,6 @@ def test_one_tiny_round_from_rankings_to_new_tasks(tmp_path):
     assert [r["round"] for r in rows] == [0, 1]
     assert rows[1]["rankings"] >= 2 and rows[1]["policy"] != rows[0]["policy"]
     assert rows[1]["gain"] == pytest.approx(rows[1]["gold"] - rows[0]["gold"]) and rows[1]["gain_se"] >= 0
-    assert (tmp_path / "sim" / "chart.svg").read_text().startswith("<svg")
+    assert "Held-out gold score" in (tmp_path / "sim" / "chart.svg").read_text()
+    assert "KL to the first policy" in (tmp_path / "sim" / "chart_kl.svg").read_text()
     assert "sample succeeded" in result.stdout

@@ -90,14 +90,17 @@ class Command(BaseCommand):
     def _report(self, rows, out: Path):
         out.mkdir(parents=True, exist_ok=True)
         (out / "figures.json").write_text(json.dumps(rows, indent=2))
-        chart = line_chart_svg({"gold score": [(r["round"], r["gold"]) for r in rows],
-                                "KL to first policy": [(r["round"], r["kl"]) for r in rows]},
-                               title="Held-out gold score and KL over rounds", x_label="round")
-        (out / "chart.svg").write_text(chart)
+        # two charts: on one axis from 0, KL's scale flattened the gold score's rise into a straight line
+        (out / "chart.svg").write_text(line_chart_svg(
+            {"gold score": [(r["round"], r["gold"]) for r in rows]}, title="Held-out gold score over rounds",
+            x_label="round"))
+        (out / "chart_kl.svg").write_text(line_chart_svg(
+            {"KL to first policy": [(r["round"], r["kl"]) for r in rows]}, title="KL to the first policy over rounds",
+            x_label="round"))
         self.stdout.write("\nround  policy        gold   gain over previous  win-rate  KL-to-first  RM-accuracy")
         for r in rows:
             accuracy = r.get("reward_accuracy")
             gain = f"{r['gain']:+.4f} ± {r['gain_se']:.4f}" if "gain" in r else ""
             self.stdout.write(f"{r['round']:>5}  {r['policy']:<12} {r['gold']:.3f}  {gain:<18}  {r['win_rate']:.3f}     "
                               f"{r['kl']:>8.3f}     {'' if accuracy is None else f'{accuracy:.3f}'}")
-        self.stdout.write(f"\nFigures and chart written to {out}")
+        self.stdout.write(f"\nFigures and charts written to {out}")
