@@ -42,7 +42,7 @@ class Command(BaseCommand):
                             help="fresh samples per held-out prompt (same seed for every policy, so gains are paired)")
         parser.add_argument("--quick", action="store_true", help="tiny models and settings (a smoke test)")
         parser.add_argument("--policy", default="", help="first policy checkpoint when the database has none")
-        parser.add_argument("--out", default="", help="directory for figures.json and chart.svg")
+        parser.add_argument("--out", default="", help="directory for figures.json, chart.svg (gold score) and chart_kl.svg")
         parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
                             help="a round setting, e.g. reward.epochs=1 or dpo.learning_rate=5e-5 (repeatable; "
                                  "sections and defaults: labeling.services.rounds.DEFAULT_CONFIG)")
