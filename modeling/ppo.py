@@ -5,13 +5,17 @@ batched), scores each with the reward model at its last token (minus a penalty w
 limit without EOS), takes each score relative to the other responses to the same prompt when there
 are several (a leave-one-out baseline, as in RLOO: Ahmadian et al. 2024), subtracts a per-token KL
 penalty to the frozen reference (the starting policy unless ``reference`` is set), estimates advantages
-with GAE (gamma 1, lambda 0.95), whitens them, and runs several epochs of minibatch updates with the
+with GAE (gamma 1, lambda 0.95) over a learned value model, or, with ``use_value_model`` off, takes each
+token's return to go as its advantage (no critic, as in RLOO), whitens them, and runs several epochs of minibatch updates with the
 clipped policy and value losses (plus, optionally, PPO-ptx: the language-model loss on the shipped
 demonstrations). The value model is a copy of the starting policy with a scalar head per token (see
-:func:`modeling.ppo_rollout.load_value_model` for why not the reward model).
+:func:`modeling.ppo_rollout.load_value_model` for why not the reward model). With several responses per
+prompt the leave-one-out baseline already removes what a critic would: a value model trained from scratch
+on a few thousand responses only adds its own error to the advantages (Ahmadian et al. 2024, "Back to
+Basics"), so rounds turn it off.
 
 Output directory: the policy as a Hugging Face checkpoint, ``value_model/``, ``training_config.json``
-and ``metrics.json`` (final + one history row per iteration).
+(when used) and ``metrics.json`` (final + one history row per iteration).
 """
 from __future__ import annotations
 
@@ -48,6 +52,9 @@ class PPOConfig:
     samples_per_prompt: int = _help(
         "responses per prompt in a rollout batch; with 2 or more each score is taken relative to the mean of the "
         "prompt's other responses, so a prompt's difficulty cancels out of the advantage (1 = the plain score)", 1)
+    use_value_model: bool = _help(
+        "learn a value model as GAE's baseline; off = no critic (as in RLOO): each token's advantage is its return "
+        "to go, the (leave-one-out) score minus the KL penalties still ahead; meant for samples_per_prompt >= 2", True)
     generation_batch_size: int = _help("prompts per generate() call", 64)
     max_new_tokens: int = _help("response length limit in tokens", 48)
     temperature: float = _help("sampling temperature of rollouts", 1.0)
@@ -120,11 +127,12 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
     policy, tokenizer = load_policy(config.policy, device)
     reference, _ = load_policy(config.reference or config.policy, device)
     reference.eval().requires_grad_(False)
-    value_model = load_value_model(config.policy, device)
+    value_model = load_value_model(config.policy, device) if config.use_value_model else None
     score_fn = score_fn or reward_model_scorer(config.reward_model, device, config.reward_max_length)
-    trained = torch.nn.ModuleDict({"policy": policy, "value": value_model})
-    optimizer = torch.optim.AdamW([{"params": policy.parameters(), "lr": config.learning_rate},
-                                   {"params": value_model.parameters(), "lr": config.value_learning_rate}])
+    trained = torch.nn.ModuleDict({"policy": policy, **({"value": value_model} if value_model is not None else {})})
+    optimizer = torch.optim.AdamW([{"params": policy.parameters(), "lr": config.learning_rate}] +
+                                  ([{"params": value_model.parameters(), "lr": config.value_learning_rate}]
+                                   if value_model is not None else []))
     controller = (AdaptiveKLController(config.kl_beta, config.kl_target, config.kl_horizon) if config.adaptive_kl
                   else FixedKLController(config.kl_beta))
     max_positions = getattr(policy.config, "n_positions", None) or policy.config.max_position_embeddings
@@ -159,9 +167,11 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
     staged = checkpoints.staging_directory(out_dir)
     policy.save_pretrained(staged)
     tokenizer.save_pretrained(staged)
-    value_model.save_pretrained(staged / "value_model")
+    if value_model is not None:
+        value_model.save_pretrained(staged / "value_model")
+    critic = "policy copy + scalar head per token" if value_model is not None else "none (advantage = return to go)"
     checkpoints.write_json(staged / checkpoints.CONFIG_FILE, {**checkpoints.config_to_dict(config), "device": str(device),
-                                                             "value_model": "policy copy + scalar head per token"})
+                                                             "value_model": critic})
     checkpoints.write_json(staged / "metrics.json", {"final": metrics, "history": history})
     published = checkpoints.publish_directory(staged, out_dir)
     return published, {**metrics, "history": history}
@@ -178,12 +188,14 @@ def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, 
     with torch.no_grad():
         old_logps, _ = response_logprobs(policy, ids, attention, width)  # (B, T)
         ref_logps, _ = response_logprobs(reference, ids, attention, width)  # (B, T)
-        old_values = response_values(value_model, ids, attention, width)  # (B, T)
+        old_values = (response_values(value_model, ids, attention, width) if value_model is not None
+                      else torch.zeros_like(old_logps))  # (B, T)
         raw_scores = score_fn(prompts, responses.texts).to(device).float()  # (B,)
         scores = raw_scores - config.missing_eos_penalty * (~responses.ended).float()
         relative = leave_one_out_scores(scores, config.samples_per_prompt)  # prompts come in groups (train_ppo)
         rewards = kl_penalized_rewards(old_logps, ref_logps, relative, mask, controller.value)  # (B, T)
-        advantages, returns = generalized_advantages(rewards, old_values, mask, config.gamma, config.lam)
+        lam = config.lam if value_model is not None else 1.0  # no critic: GAE(V = 0, lambda 1) = return to go
+        advantages, returns = generalized_advantages(rewards, old_values, mask, config.gamma, lam)
         if config.whiten_advantages:
             advantages = whiten(advantages, mask)
         kl_per_response = ((old_logps - ref_logps) * mask).sum(dim=1)  # (B,)
@@ -193,16 +205,21 @@ def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, 
     started = time.perf_counter()
     stats: dict[str, list[float]] = {}
     size = len(prompts)
+    trainable = [p for model in (policy, value_model) if model is not None for p in model.parameters()]
     for _ in range(config.ppo_epochs):
         order = torch.randperm(size, device=device)
         for start in range(0, size, config.minibatch_size):
             mb = order[start : start + config.minibatch_size]
             logps, entropy = response_logprobs(policy, ids[mb], attention[mb], width, with_entropy=True)
-            values = response_values(value_model, ids[mb], attention[mb], width)
             policy_out = clipped_policy_loss(logps, old_logps[mb], advantages[mb], mask[mb], config.clip_range)
-            value_loss, value_clipfrac = clipped_value_loss(values, old_values[mb], returns[mb], mask[mb],
-                                                            config.value_clip_range)
-            loss = policy_out.loss + config.value_coef * value_loss
+            loss = policy_out.loss
+            if value_model is not None:
+                values = response_values(value_model, ids[mb], attention[mb], width)
+                value_loss, value_clipfrac = clipped_value_loss(values, old_values[mb], returns[mb], mask[mb],
+                                                                config.value_clip_range)
+                loss = loss + config.value_coef * value_loss
+                stats.setdefault("ppo/value_loss", []).append(float(value_loss.detach()))
+                stats.setdefault("ppo/value_clipfrac", []).append(float(value_clipfrac.detach()))
             if demonstrations is not None:
                 ptx = demonstrations.loss(policy, device)
                 loss = loss + config.ptx_coef * ptx
@@ -210,12 +227,10 @@ def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, 
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.max_grad_norm:
-                torch.nn.utils.clip_grad_norm_(list(policy.parameters()) + list(value_model.parameters()),
-                                               config.max_grad_norm)
+                torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
-            for key, value in (("ppo/policy_loss", policy_out.loss), ("ppo/value_loss", value_loss),
+            for key, value in (("ppo/policy_loss", policy_out.loss),
                                ("ppo/clipfrac", policy_out.clipfrac), ("ppo/approx_kl", policy_out.approx_kl),
-                               ("ppo/value_clipfrac", value_clipfrac),
                                ("ppo/entropy", masked_mean(entropy.detach(), mask[mb]))):
                 stats.setdefault(key, []).append(float(value.detach()))
     update_seconds = time.perf_counter() - started

@@ -52,6 +52,25 @@ def test_several_responses_per_prompt_raise_a_toy_reward(tiny_policy_dir, tmp_pa
     assert metrics["ppo/reward"] > 0.1  # the reported reward is the score itself, not the centred one
 
 
+def test_without_a_value_model_the_return_to_go_raises_a_toy_reward_and_resumes(tiny_policy_dir, tmp_path):
+    """No critic (as in RLOO): leave-one-out scores, nothing learned or saved for a value model."""
+    before = mean_toy_reward(tiny_policy_dir)
+    out = tmp_path / "ppo"
+    settings = dict(samples_per_prompt=4, use_value_model=False, iterations=2, checkpoint_every=1)
+
+    def crash_at_1(iteration, total, metrics):
+        if iteration == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_ppo(config(tiny_policy_dir, out, **settings), PROMPTS, crash_at_1, score_fn=vowel_share)
+    out, metrics = train_ppo(config(tiny_policy_dir, out, **settings), PROMPTS, score_fn=vowel_share)
+    assert mean_toy_reward(out) > before + 0.02
+    assert [row["iteration"] for row in metrics["history"]] == [1, 2]
+    assert "ppo/value_loss" not in metrics and not (Path(out) / "value_model").exists()
+    assert json.loads((Path(out) / "training_config.json").read_text())["values"]["use_value_model"] is False
+
+
 def test_a_rollout_batch_that_does_not_split_into_groups_is_refused(tiny_policy_dir, tmp_path):
     with pytest.raises(ValueError, match="multiple of samples_per_prompt"):
         train_ppo(config(tiny_policy_dir, tmp_path / "ppo", samples_per_prompt=3), PROMPTS, score_fn=vowel_share)
