@@ -24,8 +24,8 @@ from labeling.services.runs import run_enqueue
 QUICK_ROUND = {  # tiny settings for smoke tests: seconds per step on a tiny policy
     "reward": {"epochs": 1, "max_length": 48, "completions_per_batch": 16},
     "dpo": {"epochs": 1, "max_length": 64, "kl_prompts": 2, "kl_max_new_tokens": 6},
-    "ppo": {"iterations": 1, "rollout_batch_size": 4, "generation_batch_size": 4, "minibatch_size": 2,
-            "ppo_epochs": 1, "max_new_tokens": 8},
+    "ppo": {"iterations": 1, "rollout_batch_size": 4, "samples_per_prompt": 2, "generation_batch_size": 4,
+            "minibatch_size": 2, "ppo_epochs": 1, "max_new_tokens": 8},
     "sample": {"k": 3, "max_new_tokens": 8},
 }
 QUICK_BOOTSTRAP = {"size": "tiny", "steps": 20, "batch_size": 8, "eval_prompts": 0, "vocab_size": 400}

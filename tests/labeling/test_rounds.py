@@ -32,8 +32,8 @@ def tiny_config(tiny_bert_path):
     return {
         "reward": {"base_model": tiny_bert_path, "epochs": 1, "max_length": 32, "completions_per_batch": 12},
         "dpo": {"epochs": 1, "max_length": 48, "kl_prompts": 2, "kl_max_new_tokens": 4, "completions_per_batch": 12},
-        "ppo": {"iterations": 1, "rollout_batch_size": 4, "generation_batch_size": 4, "minibatch_size": 2,
-                "ppo_epochs": 1, "max_new_tokens": 6, "reward_max_length": 32},
+        "ppo": {"iterations": 1, "rollout_batch_size": 4, "samples_per_prompt": 2, "generation_batch_size": 4,
+                "minibatch_size": 2, "ppo_epochs": 1, "max_new_tokens": 6, "reward_max_length": 32},
         "sample": {"k": 3, "max_new_tokens": 6, "seed": 3},
     }
 
