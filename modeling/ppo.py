@@ -2,20 +2,20 @@
 
 Each iteration samples ``samples_per_prompt`` responses per prompt of a rollout batch (KV cache,
 batched), scores each with the reward model at its last token (minus a penalty when it hit the length
-limit without EOS), takes each score relative to the other responses to the same prompt when there
-are several (a leave-one-out baseline, as in RLOO: Ahmadian et al. 2024), subtracts a per-token KL
-penalty to the frozen reference (the starting policy unless ``reference`` is set), estimates advantages
-with GAE (gamma 1, lambda 0.95) over a learned value model, or, with ``use_value_model`` off, takes each
-token's return to go as its advantage (no critic, as in RLOO), whitens them, and runs several epochs of minibatch updates with the
-clipped policy and value losses (plus, optionally, PPO-ptx: the language-model loss on the shipped
-demonstrations). The value model is a copy of the starting policy with a scalar head per token (see
-:func:`modeling.ppo_rollout.load_value_model` for why not the reward model). With several responses per
-prompt the leave-one-out baseline already removes what a critic would: a value model trained from scratch
-on a few thousand responses only adds its own error to the advantages (Ahmadian et al. 2024, "Back to
-Basics"), so rounds turn it off.
+limit without EOS), takes each score relative to the other responses to the same prompt when there are
+several (a leave-one-out baseline, as in RLOO: Ahmadian et al. 2024), subtracts a per-token KL penalty
+to the frozen reference (the starting policy unless ``reference`` is set), estimates advantages with GAE
+(gamma 1, lambda 0.95) over a learned value model, or, with ``use_value_model`` off, takes each token's
+return to go as its advantage (no critic, as in RLOO), whitens them, and runs several epochs of
+minibatch updates with the clipped policy and value losses (plus, optionally, PPO-ptx: the
+language-model loss on the shipped demonstrations). The value model is a copy of the starting policy
+with a scalar head per token (see :func:`modeling.ppo_rollout.load_value_model` for why not the reward
+model). With several responses per prompt the leave-one-out baseline already removes what a critic
+would: a value model trained from scratch on a few thousand responses only adds its own error to the
+advantages (Ahmadian et al. 2024, "Back to Basics"), so rounds turn it off.
 
-Output directory: the policy as a Hugging Face checkpoint, ``value_model/``, ``training_config.json``
-(when used) and ``metrics.json`` (final + one history row per iteration).
+Output directory: the policy as a Hugging Face checkpoint, ``value_model/`` (when one is learned),
+``training_config.json`` and ``metrics.json`` (final + one history row per iteration).
 """
 from __future__ import annotations
 
@@ -129,7 +129,9 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
     reference.eval().requires_grad_(False)
     value_model = load_value_model(config.policy, device) if config.use_value_model else None
     score_fn = score_fn or reward_model_scorer(config.reward_model, device, config.reward_max_length)
-    trained = torch.nn.ModuleDict({"policy": policy, **({"value": value_model} if value_model is not None else {})})
+    trained = torch.nn.ModuleDict({"policy": policy})
+    if value_model is not None:
+        trained["value"] = value_model
     optimizer = torch.optim.AdamW([{"params": policy.parameters(), "lr": config.learning_rate}] +
                                   ([{"params": value_model.parameters(), "lr": config.value_learning_rate}]
                                    if value_model is not None else []))
