@@ -129,12 +129,12 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
     reference.eval().requires_grad_(False)
     value_model = load_value_model(config.policy, device) if config.use_value_model else None
     score_fn = score_fn or reward_model_scorer(config.reward_model, device, config.reward_max_length)
-    trained = torch.nn.ModuleDict({"policy": policy})
+    trained = torch.nn.ModuleDict({"policy": policy})  # what resume checkpoints hold
+    param_groups = [{"params": policy.parameters(), "lr": config.learning_rate}]
     if value_model is not None:
         trained["value"] = value_model
-    optimizer = torch.optim.AdamW([{"params": policy.parameters(), "lr": config.learning_rate}] +
-                                  ([{"params": value_model.parameters(), "lr": config.value_learning_rate}]
-                                   if value_model is not None else []))
+        param_groups.append({"params": value_model.parameters(), "lr": config.value_learning_rate})
+    optimizer = torch.optim.AdamW(param_groups)
     controller = (AdaptiveKLController(config.kl_beta, config.kl_target, config.kl_horizon) if config.adaptive_kl
                   else FixedKLController(config.kl_beta))
     max_positions = getattr(policy.config, "n_positions", None) or policy.config.max_position_embeddings
@@ -207,7 +207,7 @@ def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, 
     started = time.perf_counter()
     stats: dict[str, list[float]] = {}
     size = len(prompts)
-    trainable = [p for model in (policy, value_model) if model is not None for p in model.parameters()]
+    trainable = [p for group in optimizer.param_groups for p in group["params"]]  # what the clip must cover
     for _ in range(config.ppo_epochs):
         order = torch.randperm(size, device=device)
         for start in range(0, size, config.minibatch_size):
