@@ -13,7 +13,12 @@ TASK_SET_MAX_LENGTH = 100
 
 
 class Prompt(models.Model):
+    """What the policy answers: a string, or a conversation (``modeling.conversation``)."""
+
+    # The string prompt itself; for a conversation its plain text (``prompt_text``), for search and CSV.
     text = models.TextField()
+    # A conversation's messages (``[{"role", "content"}, ...]`` ending with a user turn); null for a string.
+    messages = models.JSONField(null=True, blank=True)
     # Caller's own id from an import file, so re-importing the same file creates nothing twice.
     external_id = models.CharField(max_length=200, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
@@ -29,6 +34,15 @@ class Prompt(models.Model):
 
     def __str__(self):
         return f"Prompt {self.pk}: {self.text[:60]}"
+
+    @property
+    def value(self):
+        """The prompt as JSONL files hold it: the string, or the list of messages."""
+        return self.messages if self.messages else self.text
+
+    @property
+    def is_conversation(self) -> bool:
+        return bool(self.messages)
 
 
 class RankingTask(models.Model):
