@@ -3,7 +3,7 @@
 Both DPO trainers start from the same policy checkpoint (the default small GPT-2, ``--policy``), see
 the same simulated K-way rankings (``bench_reward.simulated_rankings``: prompts from
 ``modeling.instructions``, completions of uneven quality, ranked by ``modeling.oracle`` labelers) and
-the same token ids (prompt = ``format_prompt``, completion = ``format_response``), one epoch, the same
+the same token ids (prompt and completion as ``modeling.chat_format`` writes them), one epoch, the same
 learning rate, beta 0.1, sigmoid loss and sequences per optimizer step. TRL gets every non-tied
 comparison as a chosen/rejected pair with ``precompute_ref_log_probs=True``; ours runs one forward per
 completion and puts all of a prompt's comparisons on it, with reference log-probs cached once per
@@ -36,7 +36,7 @@ import torch  # noqa: E402
 from bench_reward import _TrainClock, simulated_rankings  # noqa: E402
 from modeling.comparisons import comparisons_from_tiers  # noqa: E402
 from modeling.dpo import DPOConfig, train_dpo  # noqa: E402
-from modeling.tokenizer import format_prompt, format_response  # noqa: E402
+from modeling.chat_format import prompt_text, response_text  # noqa: E402
 
 
 def run_trl(rankings, args, out_dir: str) -> tuple[float, int]:
@@ -46,14 +46,18 @@ def run_trl(rankings, args, out_dir: str) -> tuple[float, int]:
     from trl import DPOConfig as TRLDPOConfig
     from trl import DPOTrainer
 
-    rows = {"prompt": [], "chosen": [], "rejected": []}
-    for ranking in rankings:
-        for better, worse in comparisons_from_tiers(ranking.tiers):
-            rows["prompt"].append(format_prompt(ranking.prompt))
-            rows["chosen"].append(format_response(ranking.completions[better]))
-            rows["rejected"].append(format_response(ranking.completions[worse]))
     model = AutoModelForCausalLM.from_pretrained(args.policy)
     tokenizer = AutoTokenizer.from_pretrained(args.policy)
+    rows = {"prompt": [], "chosen": [], "rejected": []}
+
+    def response(prompt, text):  # the text chat_format tokenizes, then its EOS
+        return response_text(tokenizer, prompt, text) + tokenizer.eos_token
+
+    for ranking in rankings:
+        for better, worse in comparisons_from_tiers(ranking.tiers):
+            rows["prompt"].append(prompt_text(tokenizer, ranking.prompt))
+            rows["chosen"].append(response(ranking.prompt, ranking.completions[better]))
+            rows["rejected"].append(response(ranking.prompt, ranking.completions[worse]))
     config = TRLDPOConfig(
         output_dir=out_dir, num_train_epochs=1, per_device_train_batch_size=args.sequences_per_step // 2,
         learning_rate=args.learning_rate, lr_scheduler_type="linear", warmup_steps=0.1, max_grad_norm=1.0,

@@ -32,7 +32,9 @@ from modeling.evaluation import paired_standard_error, win_rate  # noqa: E402
 from modeling.instructions import generate_prompts, gold_score  # noqa: E402
 from modeling.oracle import SimulatedLabeler  # noqa: E402
 from modeling.ppo import PPOConfig, train_ppo  # noqa: E402
-from modeling.ppo_rollout import estimate_kl, generate_responses, load_policy  # noqa: E402
+from modeling.kl import estimate_kl  # noqa: E402
+from modeling.policy_model import load_policy  # noqa: E402
+from modeling.ppo_rollout import generate_responses  # noqa: E402
 from modeling.rankings import Ranking, read_rankings, write_jsonl_atomic  # noqa: E402
 
 

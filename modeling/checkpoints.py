@@ -21,7 +21,7 @@ import random
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -246,3 +246,22 @@ def publish_directory(staged: str | Path, final: str | Path) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def publish_model(out_dir: str | Path, model, tokenizer, config: dict, metrics: dict,
+                  extra: Callable[[Path], None] | None = None) -> Path:
+    """Write a finished model (``save_pretrained`` weights and tokenizer, ``training_config.json``,
+    ``metrics.json``, whatever ``extra(staged_dir)`` adds) beside ``out_dir`` and move it into place
+    only once complete, so ``out_dir`` is a whole checkpoint or none."""
+    staged = staging_directory(out_dir)
+    try:
+        model.save_pretrained(staged)
+        tokenizer.save_pretrained(staged)
+        write_json(staged / CONFIG_FILE, config)
+        write_json(staged / "metrics.json", metrics)
+        if extra is not None:
+            extra(staged)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return publish_directory(staged, out_dir)

@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 
 import torch
 
+from modeling.conversation import Prompt, prompt_text
 from modeling.rankings import Ranking
 
 
@@ -35,7 +36,7 @@ def comparisons_from_tiers(tiers: Sequence[Sequence[int]]) -> list[tuple[int, in
 class ComparisonGroup:
     """One prompt, its K completions and every labeled non-tied comparison among them."""
 
-    prompt: str
+    prompt: Prompt
     completions: tuple[str, ...]
     better: list[int] = field(default_factory=list)  # (P,) completion index of the preferred one
     worse: list[int] = field(default_factory=list)  # (P,)
@@ -56,7 +57,7 @@ def group_rankings(rankings: Iterable[Ranking]) -> list[ComparisonGroup]:
 
     Groups whose rankings are all ties keep zero pairs; :func:`batch_groups` skips them.
     """
-    groups: dict[tuple[str, tuple[str, ...]], ComparisonGroup] = {}
+    groups: dict[tuple[Prompt, tuple[str, ...]], ComparisonGroup] = {}
     for ranking in rankings:
         key = (ranking.prompt, ranking.completions)
         group = groups.get(key)
@@ -69,13 +70,21 @@ def group_rankings(rankings: Iterable[Ranking]) -> list[ComparisonGroup]:
     return list(groups.values())
 
 
-def encode_completion(tokenizer, prompt: str, completion: str, max_length: int) -> list[int]:
-    """Token ids of the (prompt, completion) text pair, cut to ``max_length`` from the longer side.
+def encode_completion(tokenizer, prompt: Prompt, completion: str, max_length: int) -> list[int]:
+    """Token ids a reward model scores for (prompt, completion), at most ``max_length`` of them.
 
-    An encoder gets ``[CLS] prompt [SEP] completion [SEP]``; a decoder tokenizer that adds no
-    special tokens gets the prompt tokens followed by the completion tokens.
+    A tokenizer with a chat template (a decoder reward model) formats them as the policy does
+    (:func:`modeling.chat_format.encode_example`: the response is cut first, then the prompt's start).
+    Otherwise the pair is a text pair, cut from the longer side: an encoder gets
+    ``[CLS] prompt [SEP] completion [SEP]`` with a conversation as its plain text
+    (:func:`modeling.conversation.prompt_text`); a decoder tokenizer that adds no special tokens gets
+    the prompt tokens followed by the completion tokens.
     """
-    return tokenizer(prompt, completion, truncation="longest_first", max_length=max_length)["input_ids"]
+    if tokenizer.chat_template:
+        from modeling.chat_format import encode_example
+
+        return encode_example(tokenizer, prompt, completion, max_length)[0]
+    return tokenizer(prompt_text(prompt), completion, truncation="longest_first", max_length=max_length)["input_ids"]
 
 
 def tokenize_groups(groups: Iterable[ComparisonGroup], tokenizer, max_length: int) -> list[ComparisonGroup]:

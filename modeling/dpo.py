@@ -22,9 +22,12 @@ import torch
 
 from modeling import checkpoints
 from modeling.comparisons import ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings
-from modeling.logprobs import encode_prompt_completion, sequence_logprobs
+from modeling.chat_format import encode_examples
+from modeling.kl import estimate_kl
+from modeling.logprobs import sequence_logprobs
 from modeling.policy_losses import DPO_LOSSES, DPOOutput, preferred_nll_loss, ranking_ids
-from modeling.ppo_rollout import estimate_kl, load_policy, seed_everything
+from modeling.policy_model import load_policy
+from modeling.seeding import seed_everything
 from modeling.rankings import Ranking
 from modeling.config_fields import help_field as _help
 
@@ -65,7 +68,7 @@ def tokenize_policy_groups(groups: Sequence[ComparisonGroup], tokenizer, max_len
     """Fill each group's ``input_ids`` with policy tokens; returns each group's prompt lengths."""
     prompt_lengths = []
     for group in groups:
-        encoded = [encode_prompt_completion(tokenizer, group.prompt, c, max_length) for c in group.completions]
+        encoded = encode_examples(tokenizer, group.prompt, group.completions, max_length)
         group.input_ids = [ids for ids, _ in encoded]
         prompt_lengths.append([n for _, n in encoded])
     return prompt_lengths

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import torch
 
 from modeling.instructions import gold_score
-from modeling.ppo_rollout import estimate_kl, generate_responses, load_policy
+from modeling.kl import estimate_kl
+from modeling.policy_model import load_policy
+from modeling.ppo_rollout import generate_responses
 
 
 def gold_of_samples(policy_dir: str, prompts: Sequence[str], *, samples_per_prompt: int = 2,

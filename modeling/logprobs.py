@@ -1,7 +1,7 @@
 """Log-probabilities of completions under a causal LM, counting completion tokens only.
 
-A sequence is ``format_prompt(prompt)`` tokens followed by ``format_response(completion)`` tokens
-(see :mod:`modeling.tokenizer`); ``completion_mask`` marks the latter. Position ids are computed from
+A sequence is a prompt's tokens followed by a completion's tokens, as
+:func:`modeling.chat_format.encode_example` builds them; ``completion_mask`` marks the latter. Position ids are computed from
 the attention mask, so a batch padded on the left gives the same numbers as one padded on the right.
 """
 from __future__ import annotations
@@ -9,22 +9,6 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-
-from modeling.tokenizer import format_prompt, format_response
-
-
-def encode_prompt_completion(tokenizer, prompt: str, completion: str, max_length: int) -> tuple[list[int], int]:
-    """Token ids of prompt + completion and the number of prompt tokens.
-
-    Too long: the completion is cut first (its EOS goes with it), then the prompt loses its start;
-    at least one completion token is always kept.
-    """
-    prompt_ids = tokenizer(format_prompt(prompt), add_special_tokens=False)["input_ids"]
-    completion_ids = tokenizer(format_response(completion), add_special_tokens=False)["input_ids"]
-    completion_ids = completion_ids[: max(1, max_length - len(prompt_ids))]
-    prompt_ids = prompt_ids[max(0, len(prompt_ids) + len(completion_ids) - max_length) :]
-    return prompt_ids + completion_ids, len(prompt_ids)
-
 
 def pad_batch(
     sequences: Sequence[Sequence[int]], prompt_lengths: Sequence[int], pad_token_id: int, side: str = "right"

@@ -19,6 +19,7 @@ import random
 from dataclasses import dataclass
 from itertools import combinations
 
+from modeling.conversation import Prompt, last_user_message
 from modeling.instructions import gold_score
 from modeling.config_fields import help_field as _help
 
@@ -61,11 +62,12 @@ class SimulatedLabeler:
         self.config = config or LabelerConfig()
         self._rng = random.Random(labeler_seed(self.config.seed, name))
 
-    def perceive(self, prompt: str, completions: list[str]) -> list[float]:
+    def perceive(self, prompt: Prompt, completions: list[str]) -> list[float]:
         """Perceived score per completion: its quality level's mean gold score plus this labeler's noise."""
-        return perceived_scores([gold_score(prompt, c) for c in completions], self._rng, self.config)
+        instruction = last_user_message(prompt)  # a conversation is judged on its final user turn
+        return perceived_scores([gold_score(instruction, c) for c in completions], self._rng, self.config)
 
-    def rank(self, prompt: str, completions: list[str]) -> Ranking:
+    def rank(self, prompt: Prompt, completions: list[str]) -> Ranking:
         """This labeler's ranking of ``completions``: tiers best to worst, ties allowed."""
         return tiers_from_scores(self.perceive(prompt, completions), self.config.tie_threshold)
 

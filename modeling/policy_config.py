@@ -41,4 +41,4 @@ class BootstrapConfig:
     eval_prompts: int = _help("fresh prompts answered greedily and gold-scored at the end (0: skip)", 60)
     cpu_threads: int = _help("torch CPU threads while training (0: torch's default); one is fastest for these small ops", 1)
     seed: int = _help("seed for the split, batch order, initialisation and eval prompts", 0)
-    demonstrations: str = _help("JSONL of {prompt, response} lines", str(DEMONSTRATIONS_PATH))
+    demonstrations: str = _help("JSONL of {prompt, completion} lines (TRL's prompt-completion format)", str(DEMONSTRATIONS_PATH))

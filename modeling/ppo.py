@@ -32,8 +32,10 @@ from modeling.gae import (AdaptiveKLController, FixedKLController, generalized_a
                           whiten)
 from modeling.policy_losses import clipped_policy_loss, clipped_value_loss, kl_penalized_rewards, masked_mean
 from modeling.config_fields import help_field as _help
-from modeling.ppo_rollout import (ScoreFn, generate_responses, load_policy, load_value_model, response_logprobs,
-                                  response_values, reward_model_scorer, seed_everything)
+from modeling.policy_model import load_policy
+from modeling.ppo_rollout import (ScoreFn, generate_responses, load_value_model, response_logprobs, response_values,
+                                  reward_model_scorer)
+from modeling.seeding import seed_everything
 
 ProgressCallback = Callable[[int, int, dict], None]  # (iteration done, total iterations, latest metrics)
 
@@ -76,7 +78,7 @@ class PPOConfig:
     missing_eos_penalty: float = _help("subtracted from the score of a response cut at the length limit", 1.0)
     reward_max_length: int = _help("tokens of prompt + response given to the reward model", 256)
     ptx_coef: float = _help("PPO-ptx: weight of the LM loss on demonstrations (0 = off)", 0.0)
-    ptx_demonstrations: str = _help("JSONL of {prompt, response} for PPO-ptx; empty = the shipped ones", "")
+    ptx_demonstrations: str = _help("JSONL of {prompt, completion} for PPO-ptx; empty = the shipped ones", "")
     ptx_batch_size: int = _help("demonstrations per PPO-ptx term", 8)
     checkpoint_every: int = _help("write a resume checkpoint every N iterations (0 = never)", 1)
     device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
@@ -88,15 +90,16 @@ class _Demonstrations:
     """Cycles through tokenized demonstrations for the PPO-ptx term."""
 
     def __init__(self, config: PPOConfig, tokenizer, max_length: int):
-        from modeling.policy_bootstrap import DEMONSTRATIONS_PATH, encode_demonstration, load_demonstrations
+        from modeling.policy_config import DEMONSTRATIONS_PATH
+        from modeling.sft import encode_demonstration, read_demonstrations
 
-        rows = load_demonstrations(config.ptx_demonstrations or DEMONSTRATIONS_PATH)
+        rows = read_demonstrations(config.ptx_demonstrations or DEMONSTRATIONS_PATH)
         random.Random(config.seed).shuffle(rows)
-        self.examples = [encode_demonstration(tokenizer, r["prompt"], r["response"], max_length) for r in rows]
+        self.examples = [encode_demonstration(tokenizer, d.prompt, d.completion, max_length) for d in rows]
         self.batch_size, self.position, self.pad_id = config.ptx_batch_size, 0, tokenizer.pad_token_id
 
     def loss(self, model, device) -> torch.Tensor:
-        from modeling.policy_bootstrap import collate
+        from modeling.sft import collate
 
         batch = [self.examples[(self.position + i) % len(self.examples)] for i in range(self.batch_size)]
         self.position = (self.position + self.batch_size) % len(self.examples)

@@ -10,44 +10,19 @@ policy's response is decoded to text and re-tokenized for the reward model with 
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
+from modeling.chat_format import left_padded_prompts
+from modeling.conversation import Prompt
 from modeling.logprobs import entropy_from_logits, forward_logits, gather_logprobs, position_ids_from_mask
-from modeling.tokenizer import decode_completion, format_prompt
+from modeling.policy_model import disable_dropout
+from modeling.tokenizer import decode_completion
 
-ScoreFn = Callable[[Sequence[str], Sequence[str]], torch.Tensor]  # (prompts, completions) -> (B,) scores
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def disable_dropout(model: nn.Module) -> nn.Module:
-    """RLHF trains without dropout so that log-probs of the same tokens agree between passes."""
-    for module in model.modules():
-        if isinstance(module, nn.Dropout):
-            module.p = 0.0
-    return model
-
-
-def load_policy(path: str, device) -> tuple[nn.Module, object]:
-    """(causal LM without dropout, tokenizer padding prompts on the left) from a checkpoint directory."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(str(path))
-    return disable_dropout(model).to(device), tokenizer
+ScoreFn = Callable[[Sequence[Prompt], Sequence[str]], torch.Tensor]  # (prompts, completions) -> (B,) scores
 
 
 @dataclass
@@ -61,16 +36,13 @@ class Responses:
 
 
 @torch.no_grad()
-def generate_responses(model, tokenizer, prompts: Sequence[str], *, max_new_tokens: int,
+def generate_responses(model, tokenizer, prompts: Sequence[Prompt], *, max_new_tokens: int,
                        temperature: float = 1.0, batch_size: int = 64) -> Responses:
     """Sample one response per prompt, ``batch_size`` prompts per ``generate`` call (KV cache on)."""
     from transformers import GenerationConfig
 
     device = next(model.parameters()).device
-    tokenizer.padding_side = "left"
-    encoded = tokenizer([format_prompt(p) for p in prompts], add_special_tokens=False, padding=True,
-                        return_tensors="pt")
-    prompt_ids, prompt_mask = encoded["input_ids"].to(device), encoded["attention_mask"].to(device)
+    prompt_ids, prompt_mask = left_padded_prompts(tokenizer, prompts, device)
     generation = GenerationConfig(do_sample=True, temperature=temperature, top_k=0, top_p=1.0,
                                   max_new_tokens=max_new_tokens, use_cache=True,
                                   eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
@@ -145,7 +117,7 @@ def reward_model_scorer(reward_path: str, device, max_length: int = 256) -> Scor
     model.to(device).eval()
 
     @torch.no_grad()
-    def score(prompts: Sequence[str], completions: Sequence[str]) -> torch.Tensor:
+    def score(prompts: Sequence[Prompt], completions: Sequence[str]) -> torch.Tensor:
         encoded = [encode_completion(tokenizer, p, c, max_length) for p, c in zip(prompts, completions)]
         width = max(len(ids) for ids in encoded)
         ids = torch.full((len(encoded), width), tokenizer.pad_token_id, dtype=torch.long)
@@ -156,21 +128,3 @@ def reward_model_scorer(reward_path: str, device, max_length: int = 256) -> Scor
         return score_sequences(model, ids.to(device), mask.to(device)).float()
 
     return score
-
-
-@torch.no_grad()
-def estimate_kl(policy, reference, tokenizer, prompts: Sequence[str], *, max_new_tokens: int = 48,
-                seed: int = 0, batch_size: int = 64) -> float:
-    """KL(policy || reference) per completion, by Monte Carlo on fresh samples of the policy:
-
-        KL ~= mean over sampled y of  sum_t [log pi(y_t | x, y_<t) - log pi_ref(y_t | x, y_<t)]
-    """
-    state = torch.get_rng_state()
-    torch.manual_seed(seed)
-    responses = generate_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
-    torch.set_rng_state(state)
-    policy_logps, _ = response_logprobs(policy, responses.input_ids, responses.attention_mask, responses.prompt_width)
-    reference_logps, _ = response_logprobs(reference, responses.input_ids, responses.attention_mask,
-                                           responses.prompt_width)
-    mask = responses.response_mask.float()
-    return float(((policy_logps - reference_logps) * mask).sum(dim=1).mean())

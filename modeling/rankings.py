@@ -2,8 +2,9 @@
 
 A rankings file has one K-way ranking per line::
 
-    {"prompt": str, "completions": [str, ...], "ranking": [[int, ...], ...], "labeler": str}
+    {"prompt": str | [message, ...], "completions": [str, ...], "ranking": [[int, ...], ...], "labeler": str}
 
+``prompt`` is a string or a conversation (:mod:`modeling.conversation`).
 ``ranking`` lists tiers best to worst; each tier holds indexes into ``completions``; a tier of two or
 more indexes is a tie. Every completion appears in exactly one tier. The whole file is validated
 before any of it is returned, so a bad line N never leaves lines 1..N-1 half used.
@@ -11,6 +12,9 @@ before any of it is returned, so a bad line N never leaves lines 1..N-1 half use
 A pairs file (what TRL's ``RewardTrainer`` and most trainers take) has one comparison per line::
 
     {"prompt": str, "chosen": str, "rejected": str}
+
+and, for a conversation, TRL's conversational pairs: ``{"prompt": [message, ...], "chosen":
+[{"role": "assistant", "content": str}], "rejected": [...]}``.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from modeling.conversation import Prompt, parse_prompt, prompt_to_json
 from modeling.errors import InputError
 from modeling.jsonl import jsonl_records
 
@@ -32,7 +37,7 @@ MAX_COMPLETIONS = 9
 class Ranking:
     """One labeler's K-way ranking of one prompt's completions."""
 
-    prompt: str
+    prompt: Prompt  # a string or a conversation
     completions: tuple[str, ...]
     tiers: tuple[tuple[int, ...], ...]  # best to worst; a tier of 2+ indexes is a tie
     labeler: str
@@ -70,8 +75,7 @@ def parse_ranking(record: object) -> Ranking:
         if key not in record:
             raise ValueError(f"missing key '{key}'")
     prompt, completions, labeler = record["prompt"], record["completions"], record["labeler"]
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError("'prompt' must be a non-empty string")
+    prompt = parse_prompt(prompt)
     if not isinstance(labeler, str) or not labeler.strip():
         raise ValueError("'labeler' must be a non-empty string")
     if not isinstance(completions, list):
@@ -111,21 +115,26 @@ def read_rankings(path: str | os.PathLike) -> list[Ranking]:
     return rankings
 
 
-def pairs_from_rankings(rankings: Iterable[Ranking]) -> list[dict[str, str]]:
+def pair_record(prompt: Prompt, chosen: str, rejected: str) -> dict:
+    """One line of TRL's pairs format: strings for a string prompt, conversational for a conversation."""
+    if isinstance(prompt, str):
+        return {"prompt": prompt, "chosen": chosen, "rejected": rejected}
+    return {"prompt": prompt_to_json(prompt), "chosen": [{"role": "assistant", "content": chosen}],
+            "rejected": [{"role": "assistant", "content": rejected}]}
+
+
+def ranking_record(ranking: Ranking) -> dict:
+    """The rankings-JSONL line of ``ranking`` (a conversation keeps its messages)."""
+    return {"prompt": prompt_to_json(ranking.prompt), "completions": list(ranking.completions),
+            "ranking": [list(tier) for tier in ranking.tiers], "labeler": ranking.labeler}
+
+
+def pairs_from_rankings(rankings: Iterable[Ranking]) -> list[dict]:
     """Every non-tied (chosen, rejected) pair of every ranking, in TRL's pairs format; ties dropped."""
     from modeling.comparisons import comparisons_from_tiers
 
-    pairs = []
-    for ranking in rankings:
-        for better, worse in comparisons_from_tiers(ranking.tiers):
-            pairs.append(
-                {
-                    "prompt": ranking.prompt,
-                    "chosen": ranking.completions[better],
-                    "rejected": ranking.completions[worse],
-                }
-            )
-    return pairs
+    return [pair_record(ranking.prompt, ranking.completions[better], ranking.completions[worse])
+            for ranking in rankings for better, worse in comparisons_from_tiers(ranking.tiers)]
 
 
 def write_jsonl_atomic(records: Iterable[dict], path: str | os.PathLike) -> int:

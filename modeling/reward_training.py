@@ -16,7 +16,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 import torch
 
 from modeling import checkpoints
@@ -27,6 +26,7 @@ from modeling.losses import grouped_bradley_terry_loss, pairwise_accuracy, rewar
 from modeling.rankings import Ranking
 from modeling.reward_config import RewardConfig
 from modeling.reward_model import default_base_model, load_reward_model, score_sequences, shift_reward
+from modeling.seeding import seed_everything
 
 ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
 
@@ -104,12 +104,6 @@ def mean_completion_score(model, groups: Sequence[ComparisonGroup], pad_token_id
     return total / max(count, 1)
 
 
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def train_reward_model(
     config: RewardConfig,
     rankings: Sequence[Ranking],
@@ -120,7 +114,7 @@ def train_reward_model(
         raise ValueError("RewardConfig.output_dir is required")
     from transformers import get_linear_schedule_with_warmup
 
-    _seed_everything(config.seed)
+    seed_everything(config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model, tokenizer = load_reward_model(config.base_model or default_base_model(),
                                          disable_dropout=config.disable_dropout)

@@ -1,6 +1,7 @@
 """K distinct sampled completions per prompt from a policy: what becomes a labeling task.
 
-Prompts are tokenized once each (in :func:`modeling.tokenizer.format_prompt` form), left-padded in
+Prompts (strings or conversations) are tokenized once each by the policy's own chat template
+(:func:`modeling.chat_format.encode_prompt`, with the generation prompt), left-padded in
 batches of prompts, and expanded to K sequences each by ``generate(num_return_sequences=K)`` with the
 KV cache on; generation stops at EOS. Texts that repeat one already drawn for the same prompt are
 re-drawn, a bounded number of times, so the K completions shown to a labeler differ.
@@ -14,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 from transformers import GenerationConfig
 
-from modeling.tokenizer import decode_completion, format_prompt
+from modeling.chat_format import left_padded_prompts
+from modeling.conversation import Prompt, prompt_to_json
+from modeling.tokenizer import decode_completion
 from modeling.config_fields import help_field as _help
 
 
@@ -36,14 +39,14 @@ class SamplingSettings:
 class SampleGroup:
     """One prompt and its distinct completions (fewer than k only if re-draws ran out)."""
 
-    prompt: str
+    prompt: Prompt
     completions: list[str]
     settings: dict = field(default_factory=dict)
     redraws: int = 0  # re-draw rounds this prompt needed
 
     def to_json(self) -> dict:
         """The samples-JSONL line: ``{"prompt", "completions", "settings"}``."""
-        return {"prompt": self.prompt, "completions": self.completions, "settings": self.settings}
+        return {"prompt": prompt_to_json(self.prompt), "completions": self.completions, "settings": self.settings}
 
 
 def policy_device() -> torch.device:
@@ -51,12 +54,10 @@ def policy_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _encode_prompts(tokenizer, prompts: list[str], device) -> dict[str, torch.Tensor]:
-    """Left-padded ``input_ids`` and ``attention_mask`` for the formatted prompts."""
-    tokenizer.padding_side = "left"
-    encoded = tokenizer([format_prompt(p) for p in prompts], add_special_tokens=False,
-                        padding=True, return_tensors="pt")
-    return {"input_ids": encoded["input_ids"].to(device), "attention_mask": encoded["attention_mask"].to(device)}
+def _encode_prompts(tokenizer, prompts: list[Prompt], device) -> dict[str, torch.Tensor]:
+    """Left-padded ``input_ids`` and ``attention_mask`` for the prompts in the policy's chat format."""
+    input_ids, attention_mask = left_padded_prompts(tokenizer, prompts, device)
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
 @torch.no_grad()
@@ -71,7 +72,7 @@ def _generate(model, tokenizer, inputs: dict, generation: GenerationConfig, per_
 
 
 def sample(
-    policy, tokenizer, prompts: list[str], k: int = 4, temperature: float = 1.0, top_p: float = 0.95,
+    policy, tokenizer, prompts: list[Prompt], k: int = 4, temperature: float = 1.0, top_p: float = 0.95,
     max_new_tokens: int = 64, seed: int = 0, max_redraws: int = 4, redraw_heat: float = 1.3,
     prompt_batch_size: int = 32,
     progress: Callable[[int, int], None] | None = None,
@@ -129,7 +130,7 @@ def _sample_batch(policy, tokenizer, prompts, generation, settings: SamplingSett
 
 
 @torch.no_grad()
-def greedy_completions(model, tokenizer, prompts: list[str], max_new_tokens: int = 64,
+def greedy_completions(model, tokenizer, prompts: list[Prompt], max_new_tokens: int = 64,
                        prompt_batch_size: int = 16) -> list[str]:
     """The greedy (most likely) completion of each prompt, for evaluation."""
     generation = GenerationConfig(do_sample=False, max_new_tokens=max_new_tokens, use_cache=True,

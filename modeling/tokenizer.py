@@ -1,16 +1,17 @@
-"""The policy's tokenizer and its prompt format, defined once for SFT, sampling, DPO and PPO.
+"""The default policy's tokenizer and its chat template.
 
 A byte-level BPE (GPT-2 style) trained from scratch with ``tokenizers`` on the shipped
 demonstrations, wrapped as a ``transformers.PreTrainedTokenizerFast`` so that it saves and loads
 with ``save_pretrained`` / ``AutoTokenizer.from_pretrained`` like any Hugging Face tokenizer.
 
-The chat format (also stored as the tokenizer's ``chat_template``)::
+Its chat template (:data:`CHAT_TEMPLATE`) writes a conversation as::
 
-    <|bos|>User: {prompt}\\nAssistant: {response}<|eos|>
+    <|bos|>System: {system}\nUser: {user}\nAssistant: {assistant}<|eos|>\nUser: {user}\nAssistant:
 
-``format_prompt`` gives everything up to and including ``Assistant:``; a response is appended
-with one leading space, which byte-level BPE attaches to its first word, so the tokens of
-``format_prompt(p)`` are always a prefix of the tokens of ``format_example(p, r)``.
+(the trailing ``Assistant:`` is the generation prompt). A single user turn and its response are
+therefore ``<|bos|>User: {prompt}\nAssistant: {response}<|eos|>``, the format the policy has
+always been trained on. Every policy, this one or a user's own, is formatted through
+:mod:`modeling.chat_format`, which reads the template.
 """
 from __future__ import annotations
 
@@ -25,26 +26,19 @@ PAD = "<|pad|>"
 SPECIAL_TOKENS = (PAD, BOS, EOS)  # ids 0, 1, 2 in every tokenizer trained here
 
 CHAT_TEMPLATE = (
+    "{{ bos_token }}"
     "{% for message in messages %}"
-    "{% if message['role'] == 'user' %}" + BOS + "User: {{ message['content'] | trim }}\nAssistant:"
-    "{% elif message['role'] == 'assistant' %} {{ message['content'] | trim }}" + EOS + "{% endif %}"
+    "{% if message['role'] == 'system' %}System: {{ message['content'] | trim }}\n"
+    "{% elif message['role'] == 'user' %}User: {{ message['content'] | trim }}\n"
+    "{% else %}Assistant: {{ message['content'] | trim }}{{ eos_token }}\n{% endif %}"
     "{% endfor %}"
+    "{% if add_generation_prompt %}Assistant:{% endif %}"
 )
 
 
-def format_prompt(prompt: str) -> str:
-    """The text the policy is conditioned on for ``prompt``; the response follows it directly."""
-    return f"{BOS}User: {prompt.strip()}\nAssistant:"
-
-
-def format_response(response: str) -> str:
-    """The text the policy must produce for ``response``: a leading space, the text, then EOS."""
-    return f" {response.strip()}{EOS}"
-
-
-def format_example(prompt: str, response: str) -> str:
-    """One training sequence: ``format_prompt(prompt) + format_response(response)``."""
-    return format_prompt(prompt) + format_response(response)
+def corpus_text(prompt: str, response: str) -> str:
+    """One demonstration as text for training the BPE merges (special tokens are added as such)."""
+    return f"{BOS}User: {prompt.strip()}\nAssistant: {response.strip()}{EOS}"
 
 
 def train_bpe_tokenizer(
@@ -56,8 +50,8 @@ def train_bpe_tokenizer(
     """Train a byte-level BPE tokenizer on ``texts`` (raw text, special tokens are added here).
 
     The result has ``bos``/``eos``/``pad`` tokens (ids 1, 2, 0), adds no special tokens by itself
-    (``format_prompt`` writes BOS; ``format_response`` writes EOS), pads on the left for
-    generation, and carries :data:`CHAT_TEMPLATE`. Any byte can be encoded, so nothing is unknown.
+    (the chat template writes BOS; :mod:`modeling.chat_format` ends a response with EOS), pads on the
+    left for generation, and carries :data:`CHAT_TEMPLATE`. Any byte can be encoded, so nothing is unknown.
     """
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)

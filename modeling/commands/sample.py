@@ -11,7 +11,7 @@ HELP = "sample K distinct completions per prompt from a policy checkpoint (promp
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", required=True, help="policy checkpoint directory (save_pretrained format)")
-    parser.add_argument("--prompts", required=True, help='prompts JSONL: {"prompt": str, ...} per line')
+    parser.add_argument("--prompts", required=True, help='prompts JSONL: {"prompt": str | [message, ...], ...} per line')
     parser.add_argument("--out", required=True, help="samples JSONL to write (replaced atomically)")
     parser.add_argument("--k", type=int, default=4, help="completions per prompt (2 to 9 for labeling)")
     parser.add_argument("--temperature", type=float, default=1.0, help="softmax temperature")
@@ -22,16 +22,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
 
 
-def read_prompts(path: str) -> list[str]:
-    """The ``prompt`` of each line of a prompts JSONL file; InputError names the first bad line."""
+def read_prompts(path: str) -> list:
+    """The ``prompt`` (a string or a conversation) of each line of a prompts JSONL file; InputError names
+    the first bad line."""
+    from modeling.conversation import parse_prompt
     from modeling.errors import InputError
     from modeling.jsonl import jsonl_records
 
     prompts = []
     for number, record in jsonl_records(path, "prompts"):
-        if not isinstance(record, dict) or not isinstance(record.get("prompt"), str) or not record["prompt"].strip():
-            raise InputError("expected an object with a non-empty string 'prompt'", path=path, line=number)
-        prompts.append(record["prompt"])
+        if not isinstance(record, dict) or "prompt" not in record:
+            raise InputError("expected an object with a 'prompt' (a string or a list of messages)", path=path,
+                             line=number)
+        try:
+            prompts.append(parse_prompt(record["prompt"]))
+        except ValueError as exc:
+            raise InputError(str(exc), path=path, line=number) from None
     if not prompts:
         raise InputError("no prompts in file", path=path)
     return prompts
@@ -51,15 +57,14 @@ def run(args: argparse.Namespace) -> int:
     prompts = read_prompts(args.prompts)
 
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from modeling.policy_model import load_policy
     from modeling.rankings import write_jsonl_atomic
-    from modeling.sampling import sample
+    from modeling.sampling import policy_device, sample
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    policy = AutoModelForCausalLM.from_pretrained(args.policy)
-    tokenizer = AutoTokenizer.from_pretrained(args.policy)
+    policy, tokenizer = load_policy(args.policy, policy_device())
     with tqdm(total=len(prompts), desc="sample", unit="prompt") as bar:
         groups = sample(policy, tokenizer, prompts, k=args.k, temperature=args.temperature, top_p=args.top_p,
                         max_new_tokens=args.max_new_tokens, seed=args.seed, prompt_batch_size=args.batch_size,

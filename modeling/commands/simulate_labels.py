@@ -28,6 +28,7 @@ def read_samples(path: str) -> list[tuple[str, list[str]]]:
     Raises InputError naming the first bad line: malformed, fewer than 2 or more than 9
     completions, or a prompt that fits no instruction template.
     """
+    from modeling.conversation import last_user_message, parse_prompt
     from modeling.errors import InputError
     from modeling.instructions import instruction_type
     from modeling.jsonl import jsonl_records
@@ -35,14 +36,17 @@ def read_samples(path: str) -> list[tuple[str, list[str]]]:
     samples = []
     for number, record in jsonl_records(path, "samples"):
         prompt, completions = (record.get("prompt"), record.get("completions")) if isinstance(record, dict) else (None, None)
-        if not isinstance(prompt, str) or not isinstance(completions, list) \
-                or not all(isinstance(c, str) for c in completions):
-            raise InputError("expected an object with string 'prompt' and list of strings 'completions'",
+        try:
+            prompt = parse_prompt(prompt)
+        except ValueError as exc:
+            raise InputError(str(exc), path=path, line=number) from None
+        if not isinstance(completions, list) or not all(isinstance(c, str) for c in completions):
+            raise InputError("expected an object with a 'prompt' and list of strings 'completions'",
                              path=path, line=number)
         if not 2 <= len(completions) <= 9:
             raise InputError(f"{len(completions)} completions; a ranking needs 2 to 9", path=path, line=number)
-        if instruction_type(prompt) is None:
-            raise InputError(f"no gold scorer for prompt {prompt[:60]!r}", path=path, line=number)
+        if instruction_type(last_user_message(prompt)) is None:
+            raise InputError(f"no gold scorer for prompt {last_user_message(prompt)[:60]!r}", path=path, line=number)
         samples.append((prompt, completions))
     if not samples:
         raise InputError("no samples in file", path=path)
@@ -50,6 +54,7 @@ def read_samples(path: str) -> list[tuple[str, list[str]]]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from modeling.conversation import prompt_to_json
     from modeling.errors import InputError
     from modeling.oracle import LabelerConfig, SimulatedLabeler, agreement_rate
     from modeling.rankings import write_jsonl_atomic
@@ -60,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     config = LabelerConfig(noise=args.noise, tie_threshold=args.tie_threshold, seed=args.seed)
     labelers = [SimulatedLabeler(f"sim-{i}", config) for i in range(args.labelers)]
     rankings = {labeler.name: [labeler.rank(p, c) for p, c in samples] for labeler in labelers}
-    records = [{"prompt": prompt, "completions": completions, "ranking": rankings[labeler.name][row],
+    records = [{"prompt": prompt_to_json(prompt), "completions": completions, "ranking": rankings[labeler.name][row],
                 "labeler": labeler.name}
                for row, (prompt, completions) in enumerate(samples) for labeler in labelers]
     write_jsonl_atomic(records, args.out)

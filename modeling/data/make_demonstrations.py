@@ -1,7 +1,7 @@
 """Regenerate ``demonstrations.jsonl``: ``python -m modeling.data.make_demonstrations [--count N]``.
 
 Deterministic: the same count and seed always write the same file. Each line is
-``{"prompt": str, "response": str, "type": str}``, prompts cycle through every instruction type and
+``{"prompt": str, "completion": str, "type": str}`` (TRL's prompt-completion format), prompts cycle through every instruction type and
 responses are good answers in varied phrasings (:func:`modeling.instructions.reference_response`).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ DEFAULT_PATH = Path(__file__).with_name("demonstrations.jsonl")
 def make_demonstrations(count: int, seed: int) -> list[dict]:
     """``count`` demonstrations; prompts and phrasings drawn from two generators seeded by ``seed``."""
     rng = random.Random(seed + 1)
-    return [{"prompt": p, "response": reference_response(p, rng), "type": instruction_type(p)}
+    return [{"prompt": p, "completion": reference_response(p, rng), "type": instruction_type(p)}
             for p in generate_prompts(count, seed)]
 
 

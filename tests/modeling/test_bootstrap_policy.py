@@ -5,11 +5,9 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from modeling.policy_bootstrap import (
-    DEMONSTRATIONS_PATH, check_config, collate, encode_demonstration, learning_rate_at, load_demonstrations,
-    train_policy,
-)
-from modeling.tokenizer import format_prompt
+from modeling.chat_format import encode_prompt
+from modeling.policy_bootstrap import DEMONSTRATIONS_PATH, check_config, learning_rate_at, load_demonstrations, train_policy
+from modeling.sft import collate, encode_demonstration
 from tests.modeling.tiny_policy import tiny_bootstrap_config
 
 
@@ -45,7 +43,7 @@ def test_checkpoint_reloads_with_auto_classes(tiny_run):
 def test_reloaded_model_gives_the_same_logits(tiny_run):
     out, _ = tiny_run
     tokenizer = AutoTokenizer.from_pretrained(out)
-    ids = tokenizer(format_prompt("List 3 fruits."), return_tensors="pt", add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([encode_prompt(tokenizer, "List 3 fruits.")])
     first, second = (AutoModelForCausalLM.from_pretrained(out).eval() for _ in range(2))
     with torch.no_grad():
         assert torch.equal(first(ids).logits, second(ids).logits)
@@ -53,7 +51,7 @@ def test_reloaded_model_gives_the_same_logits(tiny_run):
 
 def test_only_response_tokens_are_targets(tiny_tokenizer):
     ids, labels = encode_demonstration(tiny_tokenizer, "List 2 fruits.", "1. apple\n2. pear", max_length=128)
-    prompt_length = len(tiny_tokenizer(format_prompt("List 2 fruits."), add_special_tokens=False)["input_ids"])
+    prompt_length = len(encode_prompt(tiny_tokenizer, "List 2 fruits."))
     assert labels[:prompt_length] == [-100] * prompt_length
     assert labels[prompt_length:] == ids[prompt_length:]
     assert ids[-1] == tiny_tokenizer.eos_token_id

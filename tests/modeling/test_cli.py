@@ -18,9 +18,9 @@ def last_json_line(text):
 
 def test_bootstrap_policy_writes_a_checkpoint(tmp_path, capsys):
     demonstrations = write_jsonl(tmp_path / "demos.jsonl", [
-        {"prompt": "What is 2 plus 2?", "response": "2 plus 2 is 4."},
-        {"prompt": "List 2 fruits.", "response": "1. apple\n2. pear"},
-        {"prompt": "Answer with yes or no: is a dog an animal?", "response": "Yes."},
+        {"prompt": "What is 2 plus 2?", "completion": "2 plus 2 is 4."},
+        {"prompt": "List 2 fruits.", "completion": "1. apple\n2. pear"},
+        {"prompt": "Answer with yes or no: is a dog an animal?", "completion": "Yes."},
     ] * 10)
     out = tmp_path / "policy"
     code = main(["bootstrap-policy", "--out", str(out), "--size", "tiny", "--steps", "3",

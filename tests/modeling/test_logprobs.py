@@ -3,7 +3,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from modeling.logprobs import encode_prompt_completion, pad_batch, sequence_logprobs, token_logprobs
+from modeling.chat_format import encode_example
+from modeling.logprobs import pad_batch, sequence_logprobs, token_logprobs
 
 PAIRS = [
     ("List 3 fruits.", "1. apple\n2. pear\n3. plum"),
@@ -19,7 +20,7 @@ def policy(tiny_policy_dir):
 
 
 def encoded(tokenizer, max_length=128):
-    pairs = [encode_prompt_completion(tokenizer, p, c, max_length) for p, c in PAIRS]
+    pairs = [encode_example(tokenizer, p, c, max_length) for p, c in PAIRS]
     return [ids for ids, _ in pairs], [n for _, n in pairs]
 
 
@@ -56,7 +57,7 @@ def test_only_completion_tokens_are_counted(policy):
 
 def test_completion_ends_with_eos_and_truncation_keeps_a_completion_token(policy):
     _, tokenizer = policy
-    ids, n = encode_prompt_completion(tokenizer, "Say hi.", "hi", 128)
+    ids, n = encode_example(tokenizer, "Say hi.", "hi", 128)
     assert ids[-1] == tokenizer.eos_token_id and n < len(ids)
-    ids, n = encode_prompt_completion(tokenizer, "word " * 100, "a long answer " * 20, 32)
+    ids, n = encode_example(tokenizer, "word " * 100, "a long answer " * 20, 32)
     assert len(ids) == 32 and n == 31

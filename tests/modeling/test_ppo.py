@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from modeling.ppo import PPOConfig, train_ppo
-from modeling.ppo_rollout import generate_responses, load_policy, response_logprobs
+from modeling.policy_model import load_policy
+from modeling.ppo_rollout import generate_responses, response_logprobs
 
 PROMPTS = [f"List {n} {thing}." for n in (2, 3, 4, 5) for thing in ("fruits", "tools", "animals", "colors")]
 

@@ -1,6 +1,7 @@
 """Sampling K distinct completions per prompt from the tiny policy."""
 from modeling.sampling import greedy_completions, sample
-from modeling.tokenizer import decode_completion, format_example, format_prompt
+from modeling.chat_format import encode_example, encode_prompt
+from modeling.tokenizer import decode_completion
 
 PROMPTS = ["List 3 fruits.", "What is 2 plus 2?", "Rewrite politely: Clean your room, you lazy slob."]
 
@@ -51,8 +52,7 @@ def test_batched_left_padded_greedy_matches_one_prompt_at_a_time(tiny_policy, ti
 
 
 def test_completion_text_stops_at_eos(tiny_tokenizer):
-    ids = tiny_tokenizer(format_example("List 2 fruits.", "1. apple\n2. pear"), add_special_tokens=False)["input_ids"]
-    prompt_length = len(tiny_tokenizer(format_prompt("List 2 fruits."), add_special_tokens=False)["input_ids"])
+    ids, prompt_length = encode_example(tiny_tokenizer, "List 2 fruits.", "1. apple\n2. pear")
     after = ids[prompt_length:] + tiny_tokenizer("User: more", add_special_tokens=False)["input_ids"]
-    assert ids[:prompt_length] == tiny_tokenizer(format_prompt("List 2 fruits."), add_special_tokens=False)["input_ids"]
+    assert ids[:prompt_length] == encode_prompt(tiny_tokenizer, "List 2 fruits.")
     assert decode_completion(tiny_tokenizer, after) == "1. apple\n2. pear"
