@@ -36,3 +36,4 @@ def labeler_client(client, labeler):
 # Tiny real models (hidden size 16, 2 layers, real tokenizers), built once per session.
 from tests.modeling.tiny_policy import *  # noqa: E402,F401,F403
 from tests.modeling.tiny_reward import *  # noqa: E402,F401,F403
+from tests.modeling.tiny_chat_model import *  # noqa: E402,F401,F403
