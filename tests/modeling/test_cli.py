@@ -57,7 +57,29 @@ BAD_INPUTS = [
     ("simulate-labels", "samples.jsonl", '{"prompt": "Tell me a joke.", "completions": ["a", "b"]}\n',
      ":1: no gold scorer"),
     ("simulate-labels", "samples.jsonl", '{"prompt": "List 3 fruits.", "completions": ["a"]}\n', ":1: 1 completions"),
+    ("sample", "prompts.jsonl", '{"prompt": [{"role": "robot", "content": "hi"}]}\n', ":1: 'prompt[0].role' is 'robot'"),
+    ("sample", "prompts.jsonl", '{"prompt": [{"role": "user", "content": ""}]}\n', ":1: 'prompt[0].content' must be"),
+    ("sample", "prompts.jsonl", '{"prompt": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}\n',
+     ":1: 'prompt' must end with a user message"),
+    ("sample", "prompts.jsonl", '{"prompt": []}\n', ":1: 'prompt' must be a non-empty string or a non-empty list"),
+    ("simulate-labels", "samples.jsonl", '{"prompt": [{"role": "system", "content": "x"}], "completions": ["a", "b"]}\n',
+     ":1: 'prompt' must end with a user message"),
 ]
+
+
+def test_conversations_go_through_sample_and_simulate_labels(tmp_path, tiny_chat_model_dir, capsys):
+    conversation = [{"role": "system", "content": "You are brief."}, {"role": "user", "content": "List 3 fruits."}]
+    prompts = write_jsonl(tmp_path / "prompts.jsonl", [{"prompt": conversation}, {"prompt": "What is 6 times 7?"}])
+    samples = tmp_path / "samples.jsonl"
+    assert main(["sample", "--policy", str(tiny_chat_model_dir), "--prompts", prompts, "--k", "2",
+                 "--max-new-tokens", "4", "--out", str(samples)]) == 0
+    lines = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert lines[0]["prompt"] == conversation and lines[1]["prompt"] == "What is 6 times 7?"
+    rankings = tmp_path / "rankings.jsonl"
+    assert main(["simulate-labels", "--samples", str(samples), "--labelers", "2", "--out", str(rankings)]) == 0
+    parsed = read_rankings(rankings)
+    assert parsed[0].prompt[-1].content == "List 3 fruits." and parsed[0].prompt[0].role == "system"
+    assert json.loads(rankings.read_text().splitlines()[0])["prompt"] == conversation
 
 
 @pytest.mark.parametrize("command, name, content, message", BAD_INPUTS)

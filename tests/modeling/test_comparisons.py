@@ -104,3 +104,22 @@ def test_epoch_batches_keep_the_step_count_of_every_epoch():
         assert sorted(map(sorted, batches)) == sorted(map(sorted, packed))
     assert epoch_batches(packed, 1, seed=0) == epoch_batches(packed, 1, seed=0)
     assert epoch_batches(packed, 1, seed=0) != epoch_batches(packed, 2, seed=0)
+
+
+def test_a_conversation_reaches_an_encoder_as_a_text_pair_and_a_chat_decoder_through_its_template(
+        tiny_bert_path, tiny_chat_model_dir):
+    from transformers import AutoTokenizer
+
+    from modeling.chat_format import encode_example
+    from modeling.comparisons import encode_completion
+    from modeling.conversation import parse_prompt, prompt_text
+
+    conversation = parse_prompt([{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi?"}])
+    encoder = AutoTokenizer.from_pretrained(tiny_bert_path)
+    assert encode_completion(encoder, conversation, "Hello.", 64) == encoder(
+        "System: Be kind.\n\nUser: Hi?", "Hello.", truncation="longest_first", max_length=64)["input_ids"]
+    assert prompt_text(conversation) == "System: Be kind.\n\nUser: Hi?"
+    assert encode_completion(encoder, "Hi?", "Hello.", 64) == encoder("Hi?", "Hello.")["input_ids"]
+    chatml = AutoTokenizer.from_pretrained(tiny_chat_model_dir)
+    ids = encode_completion(chatml, conversation, "Hello.", 64)
+    assert ids == encode_example(chatml, conversation, "Hello.", 64)[0] and ids[-1] == chatml.eos_token_id

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -72,3 +73,24 @@ def test_pairs_drop_ties_and_write_atomically(tmp_path):
     assert write_pairs(rankings, out) == 2
     assert [json.loads(line)["rejected"] for line in out.read_text().splitlines()] == ["hi", "yo"]
     assert sorted(p.name for p in out.parent.iterdir()) == ["pairs.jsonl"]  # no temp file left
+
+
+def test_conversation_rankings_keep_their_messages_and_give_conversational_pairs(tmp_path):
+    conversation = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi"}]
+    rankings = read_rankings(_write(tmp_path, [{**GOOD, "prompt": conversation}, GOOD]))
+    assert rankings[0].prompt[1].content == "Say hi" and rankings[1].prompt == "Say hi"
+    pairs = pairs_from_rankings(rankings)
+    assert pairs[0] == {"prompt": conversation, "chosen": [{"role": "assistant", "content": "hello"}],
+                        "rejected": [{"role": "assistant", "content": "hi"}]}
+    assert pairs[2] == {"prompt": "Say hi", "chosen": "hello", "rejected": "hi"}
+
+
+@pytest.mark.parametrize("prompt, message", [
+    ([{"role": "user"}], "'prompt[0].content' must be a non-empty string"),
+    ([{"role": "assistant", "content": "x"}], "must end with a user message"),
+    ("  ", "'prompt' must be a non-empty string"),
+    ([{"role": "user", "content": "x"}] * 65, "at most 64"),
+])
+def test_bad_conversations_are_refused_with_the_line(tmp_path, prompt, message):
+    with pytest.raises(InputError, match=f":2: .*{re.escape(message)}"):
+        read_rankings(_write(tmp_path, [GOOD, {**GOOD, "prompt": prompt}]))
