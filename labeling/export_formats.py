@@ -4,7 +4,8 @@ A record is :func:`labeling.selectors.exports.ranking_record`'s K-way dict (DESI
 
 * **rankings** — the record itself, one JSON object a line (what ``python -m modeling`` reads).
 * **pairs** — TRL's ``{"prompt", "chosen", "rejected"}``; tied pairs are dropped, as the pairwise
-  losses drop them. Two modes:
+  losses drop them. A conversation's pairs are TRL's conversational ones: ``{"prompt": [messages],
+  "chosen": [{"role": "assistant", "content": str}], "rejected": [...]}``. Two modes:
 
   - ``per_labeler`` (the default): one row per labeler per strictly ordered pair, with a ``labeler``
     column (TRL's trainers drop unused columns). Each judgement is data, as in InstructGPT and in
@@ -15,7 +16,8 @@ A record is :func:`labeling.selectors.exports.ranking_record`'s K-way dict (DESI
   - ``majority``: one row per pair of a task's completions that more of its labelers ordered one
     way than the other (the sum of their strict preferences; ties and even splits dropped) — a
     smaller, cleaner set for trainers that cannot take label noise.
-* **csv** — one row per ranking: ids, labeler, time, prompt, the ranking as JSON indexes and the
+* **csv** — one row per ranking: ids, labeler, time, prompt (a conversation as its plain text,
+  ``Role: content`` turns), the ranking as JSON indexes and the
   completions ``completion_0`` .. ``completion_8``; every cell goes through the stats CSV's formula
   neutraliser (a cell starting ``= + - @``, tab or CR gets a leading apostrophe).
 """
@@ -27,6 +29,7 @@ from collections.abc import Iterable
 
 from labeling.agreement import pair_signs
 from labeling.import_formats import MAX_K
+from modeling.conversation import as_messages, parse_prompt, prompt_text
 
 PAIRS_MODES = ("per_labeler", "majority")
 DEFAULT_PAIRS_MODE = "per_labeler"
@@ -38,9 +41,18 @@ def json_line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
+def with_messages(record: dict) -> dict:
+    """The record with a string prompt as one user message, so it sits beside conversations."""
+    prompt = record["prompt"]
+    return {**record, "prompt": as_messages(prompt)} if isinstance(prompt, str) else record
+
+
 def _pair(record: dict, better: int, worse: int) -> dict:
-    completions = record["completions"]
-    return {"prompt": record["prompt"], "chosen": completions[better], "rejected": completions[worse]}
+    prompt, completions = record["prompt"], record["completions"]
+    if isinstance(prompt, str):
+        return {"prompt": prompt, "chosen": completions[better], "rejected": completions[worse]}
+    return {"prompt": prompt, "chosen": [{"role": "assistant", "content": completions[better]}],
+            "rejected": [{"role": "assistant", "content": completions[worse]}]}
 
 
 def labeler_pairs(record: dict) -> list[dict]:
@@ -65,7 +77,8 @@ def majority_pairs(records: Iterable[dict]) -> list[dict]:
 
 def csv_row(*, ranking_id: int, created_at: str, record: dict) -> list:
     completions = record["completions"]
-    return [ranking_id, record["task_id"], record["labeler"], created_at, record["prompt"],
+    prompt = record["prompt"] if isinstance(record["prompt"], str) else prompt_text(parse_prompt(record["prompt"]))
+    return [ranking_id, record["task_id"], record["labeler"], created_at, prompt,
             json.dumps(record["ranking"]), len(completions)] + completions + [""] * (MAX_K - len(completions))
 
 

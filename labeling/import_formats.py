@@ -3,8 +3,11 @@
 Tasks: ``{"prompt": str, "completions": [str, ...], "gold_ranking"?: [[int, ...], ...],
 "required_rankings"?: int, "id"?: str, "metadata"?: {...}}`` with gold indexes into ``completions``.
 Prompts: ``{"prompt": str, "id"?: str, "metadata"?: {...}}`` (DESIGN.md), or CSV with a ``prompt``
-column (:func:`parse_prompts_csv`).
+column (:func:`parse_prompts_csv`, strings only).
 Preference pairs: TRL's ``{"prompt", "chosen", "rejected"}`` plus ``"labeler"?`` (:func:`parse_preference_pairs`).
+In JSONL a ``prompt`` may be a conversation instead: TRL's list of ``{"role", "content"}`` messages
+ending with a user turn, checked by :func:`modeling.conversation.parse_prompt` (which also caps the
+messages and their total length), and each message's content by the same rules as a string prompt.
 Every error names the line (1-based) and raises :class:`RejectedInput`.
 """
 from __future__ import annotations
@@ -12,10 +15,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from labeling.errors import RejectedInput
+from modeling.conversation import Prompt, parse_prompt, prompt_text
 
 MIN_K, MAX_K = 2, 9
 MAX_TEXT_CHARS = 20_000
@@ -23,9 +28,14 @@ MAX_TEXT_CHARS = 20_000
 
 @dataclass(frozen=True)
 class PromptSpec:
-    text: str
+    value: Prompt  # the string, or a conversation as a tuple of modeling.conversation.Message
     external_id: str = ""
     metadata: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The plain text: the string itself, or the conversation's ``Role: content`` turns."""
+        return prompt_text(self.value)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,26 @@ def _text(value, what: str, line: int) -> str:
     return value
 
 
+_SINGLE_QUOTED_FIELD = re.compile(r"^'([^']+)'")
+
+
+def _prompt_value(value, line: int, *, conversations: bool = True) -> Prompt:
+    """A string prompt under the string rules, or a list of messages as a tuple of ``Message``."""
+    if not conversations:
+        return _text(value, '"prompt"', line)
+    if not isinstance(value, list):
+        if not isinstance(value, str) or not value.strip():
+            _fail(line, '"prompt" must be non-empty text or a list of messages')
+        return _text(value, '"prompt"', line)
+    try:
+        messages = parse_prompt(value, "prompt")
+    except ValueError as exc:  # "'prompt[1].role' is ..." quoted like this module's other fields
+        _fail(line, _SINGLE_QUOTED_FIELD.sub(r'"\1"', str(exc)))
+    for index, message in enumerate(messages):
+        _text(message.content, f'"prompt[{index}].content"', line)
+    return messages
+
+
 def _objects(lines: Iterable[str]):
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
@@ -63,15 +93,15 @@ def _objects(lines: Iterable[str]):
         yield number, obj
 
 
-def _prompt(obj: dict, line: int) -> PromptSpec:
-    text = _text(obj.get("prompt"), '"prompt"', line)
+def _prompt(obj: dict, line: int, *, conversations: bool = True) -> PromptSpec:
+    value = _prompt_value(obj.get("prompt"), line, conversations=conversations)
     external_id = obj.get("id", "")
     if not isinstance(external_id, str) or len(external_id) > 200:
         _fail(line, '"id" must be a string of at most 200 characters')
     metadata = obj.get("metadata", {})
     if not isinstance(metadata, dict):
         _fail(line, '"metadata" must be a JSON object')
-    return PromptSpec(text=text, external_id=external_id, metadata=metadata)
+    return PromptSpec(value=value, external_id=external_id, metadata=metadata)
 
 
 def _gold(value, k: int, line: int) -> list[list[int]] | None:
@@ -176,7 +206,7 @@ def parse_prompts_csv(text: str) -> list[PromptSpec]:
                 cells = dict(zip(names, row))
                 obj = {"prompt": cells.get("prompt", ""), "id": cells.get("id", ""),
                        "metadata": _csv_metadata(cells, line)}
-                specs.append((line, _prompt(obj, line)))
+                specs.append((line, _prompt(obj, line, conversations=False)))
             line = reader.line_num + 1
     except csv.Error as exc:
         _fail(reader.line_num, f"not valid CSV ({exc})")
@@ -188,14 +218,15 @@ def parse_prompts_csv(text: str) -> list[PromptSpec]:
 
 # --- Preference pairs (TRL's format): {"prompt", "chosen", "rejected", "labeler"?}, each line one
 # labeler's judgement that "chosen" is better. Pairs of the same prompt and the same two texts become
-# one K=2 task with a ranking per labeler.
+# one K=2 task with a ranking per labeler. Conversational pairs have a list of messages as "prompt" and
+# "chosen" and "rejected" as one-element lists of an assistant message (TRL's conversational format).
 
 USERNAME_MAX = 150
 
 
 @dataclass(frozen=True)
 class PreferenceSpec:
-    prompt: str
+    prompt: Prompt  # the string, or a conversation as a tuple of modeling.conversation.Message
     completions: tuple[str, str]  # in order of first appearance in the file
     judgements: tuple[tuple[str, str], ...]  # (labeler, chosen text), one per labeler
 
@@ -213,14 +244,21 @@ def _username(value, line: int) -> str:
     return value
 
 
+def _answer(value, key: str, line: int) -> str:
+    """The text of "chosen" or "rejected": a string, or TRL's ``[{"role": "assistant", "content": str}]``."""
+    if not isinstance(value, list):
+        return _text(value, f'"{key}"', line)
+    if len(value) != 1 or not isinstance(value[0], dict) or set(value[0]) != {"role", "content"} \
+            or value[0]["role"] != "assistant":
+        _fail(line, f'"{key}" must be text or a list of one message {{"role": "assistant", "content": text}}')
+    return _text(value[0]["content"], f'"{key}[0].content"', line)
+
+
 def parse_preference_pairs(lines: Iterable[str], *, default_labeler: str | None = None) -> list[PreferenceSpec]:
-    groups: dict[tuple[str, frozenset], dict] = {}
+    groups: dict[tuple[Prompt, frozenset], dict] = {}
     for line, obj in _objects(lines):
-        for key in ("chosen", "rejected"):
-            if isinstance(obj.get(key), list):
-                _fail(line, f'"{key}" is a list of messages; only text pairs can be imported')
-        prompt = _text(obj.get("prompt"), '"prompt"', line)
-        chosen, rejected = _text(obj.get("chosen"), '"chosen"', line), _text(obj.get("rejected"), '"rejected"', line)
+        prompt = _prompt_value(obj.get("prompt"), line)
+        chosen, rejected = _answer(obj.get("chosen"), "chosen", line), _answer(obj.get("rejected"), "rejected", line)
         if chosen == rejected:
             _fail(line, '"chosen" and "rejected" are the same text')
         if "labeler" not in obj and default_labeler is None:

@@ -4,11 +4,33 @@ These serializers only describe the bodies for the OpenAPI schema: the views han
 the same validation the pages use (``labeling.submission`` through the ranking service, the import
 parsers, the round form), so the API cannot accept what a page would refuse, or the reverse.
 """
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.import_formats import MAX_K, MAX_TEXT_CHARS, MIN_K
 from labeling.models import Ranking, Skip, TrainingRound
 from labeling.submission import MAX_SECONDS, SCORE_MAX, SCORE_MIN
+from modeling.conversation import MAX_MESSAGES, ROLES
+
+MESSAGE_SCHEMA = {
+    "type": "object",
+    "properties": {"role": {"type": "string", "enum": list(ROLES)},
+                   "content": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS}},
+    "required": ["role", "content"],
+    "additionalProperties": False,
+}
+
+
+@extend_schema_field({
+    "oneOf": [
+        {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS},
+        {"type": "array", "items": MESSAGE_SCHEMA, "minItems": 1, "maxItems": MAX_MESSAGES},
+    ],
+    "description": "A string, or a conversation in TRL's format: messages ending with a user turn, a system "
+                   "message only first. A bad one is refused naming it, e.g. 0.prompt[1].role.",
+})
+class PromptValueField(serializers.JSONField):
+    """Documents a prompt: the views validate it with the import parser (``labeling.import_formats``)."""
 
 
 class RankingBody(serializers.Serializer):
@@ -30,7 +52,7 @@ class SkipBody(serializers.Serializer):
 
 
 class PromptItem(serializers.Serializer):
-    prompt = serializers.CharField(max_length=MAX_TEXT_CHARS)
+    prompt = PromptValueField()
     id = serializers.CharField(required=False, max_length=200, help_text="Your own id; must be new.")
     metadata = serializers.DictField(required=False)
 

@@ -2,7 +2,8 @@
 
 Each item goes through ``labeling.import_formats`` as if it were one line of an import file, so the
 API accepts exactly what ``manage.py import_prompts`` / ``import_tasks`` accept. Errors name the item
-by its 0-based index and, where the parser's message quotes it, the field: ``2.prompt``.
+by its 0-based index and, where the parser's message quotes it, the field: ``2.prompt``, or within a
+conversation prompt ``2.prompt[1].role``.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from labeling.import_formats import PromptSpec, TaskSpec, parse_prompts, parse_t
 from labeling.models import Prompt
 
 _LINE_PREFIX = re.compile(r"^line \d+: ")
-_QUOTED_FIELD = re.compile(r'^"(\w+)"')
+_QUOTED_FIELD = re.compile(r'^"(\w+(?:\[\d+\])?(?:\.\w+)?)"')
 _COMPLETION = re.compile(r"^completion (\d+) ")
 
 

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from labeling.import_formats import MAX_TEXT_CHARS
 from labeling.models import ModelVersion, Prompt, Ranking, RankingTask, Run, TrainingRound
+from modeling.conversation import ROLES
 
 _TIERS = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
                                help_text="Completion ids best to worst; a tier of two or more is a tie.")
@@ -18,6 +20,19 @@ class ErrorSerializer(serializers.Serializer):
     error = ErrorDetailSerializer()
 
 
+class MessageSerializer(serializers.Serializer):
+    """One turn of a conversation prompt (TRL's conversational format)."""
+
+    role = serializers.ChoiceField(ROLES, help_text="A system message may only come first; the last is a user's.")
+    content = serializers.CharField(max_length=MAX_TEXT_CHARS)
+
+
+def _messages(**kwargs) -> MessageSerializer:
+    return MessageSerializer(many=True, allow_null=True, read_only=True, **kwargs,
+                             help_text="A conversation prompt's messages, ending with a user turn; null for a "
+                                       "string prompt (the prompt's text is then the prompt itself).")
+
+
 class CompletionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
@@ -26,7 +41,8 @@ class CompletionSerializer(serializers.Serializer):
 class LeasedTaskSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The task id: POST its ranking to /api/v1/tasks/{id}/ranking/.")
     assignment_id = serializers.IntegerField()
-    prompt = serializers.CharField()
+    prompt = serializers.CharField(help_text="The prompt; for a conversation its plain text (``Role: content`` turns).")
+    messages = _messages()
     completions = CompletionSerializer(many=True, help_text="In the order this labeler is shown them.")
     lease_expires_at = serializers.DateTimeField()
 
@@ -52,13 +68,17 @@ class BulkCreatedSerializer(serializers.Serializer):
 
 
 class PromptSerializer(serializers.ModelSerializer):
+    text = serializers.CharField(help_text="The prompt; for a conversation its plain text (``Role: content`` turns).")
+    messages = _messages()
+
     class Meta:
         model = Prompt
-        fields = ["id", "text", "external_id", "metadata", "created_at"]
+        fields = ["id", "text", "messages", "external_id", "metadata", "created_at"]
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    prompt = serializers.CharField(source="prompt.text")
+    prompt = serializers.CharField(source="prompt.text", help_text="The prompt; for a conversation its plain text.")
+    messages = _messages(source="prompt.messages")
     rankings = serializers.IntegerField(source="n_rankings", help_text="Rankings stored so far.")
     status = serializers.SerializerMethodField(help_text="open: needs more rankings; complete: has enough.")
     round = serializers.SerializerMethodField(help_text="The training round whose sample step made it.")
@@ -67,8 +87,8 @@ class TaskSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RankingTask
-        fields = ["id", "prompt_id", "prompt", "task_set", "required_rankings", "rankings", "status", "round",
-                  "source_run", "gold_tiers", "completions", "created_at"]
+        fields = ["id", "prompt_id", "prompt", "messages", "task_set", "required_rankings", "rankings", "status",
+                  "round", "source_run", "gold_tiers", "completions", "created_at"]
 
     def get_status(self, task) -> str:
         return "complete" if task.n_rankings >= task.required_rankings else "open"

@@ -8,6 +8,7 @@ from labeling.jobs.reward import export_rankings
 from labeling.models import ModelVersion, Prompt, Run
 from labeling.selectors.runs import policy_lineage_root
 from labeling.services.model_versions import model_version_register
+from labeling.services.prompts import prompt_value
 from labeling.services.runs import RunReporter, run_directory
 
 _MANAGED = {"output_dir", "policy", "reference", "reward_model", "inputs"}
@@ -50,7 +51,7 @@ def job_ppo(run: Run, reporter: RunReporter):
 
     policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
     reward = ModelVersion.objects.get(pk=run.inputs["reward_version"], kind=ModelVersion.Kind.REWARD)
-    prompts = list(Prompt.objects.filter(pk__in=run.inputs["prompt_ids"]).values_list("text", flat=True))
+    prompts = [prompt_value(p) for p in Prompt.objects.filter(pk__in=run.inputs["prompt_ids"])]
     reporter.log(f"PPO from {policy.name} against {reward.name} on {len(prompts)} prompts")
     first = policy_lineage_root(policy)  # the KL penalty is to the first (SFT) policy, as in InstructGPT
     reporter.log(f"KL reference: {first.name}")

@@ -1,10 +1,13 @@
 """Sample K completions per prompt with a policy version; each prompt becomes a new ranking task."""
 from __future__ import annotations
 
+from collections import defaultdict, deque
+
 from django.conf import settings
 from django.db import transaction
 
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
+from labeling.services.prompts import prompt_value
 from labeling.services.runs import RunReporter
 
 SAMPLING_KEYS = ("k", "temperature", "top_p", "max_new_tokens", "seed", "max_redraws", "redraw_heat",
@@ -15,7 +18,8 @@ def job_sample(run: Run, reporter: RunReporter):
     """``inputs``: ``policy_version`` (id) and ``prompt_ids``; ``config``: sampling settings and
     ``required_rankings``. Prompts whose policy cannot produce two distinct texts are left out.
     The tasks record this run as their source and form the task set ``round-<id>`` (``run-<id>``
-    for a run outside a round)."""
+    for a run outside a round). A prompt is a string or a conversation; each group comes back with
+    its prompt's value, which finds the row it belongs to."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from modeling.sampling import sample
@@ -26,14 +30,21 @@ def job_sample(run: Run, reporter: RunReporter):
     tokenizer = AutoTokenizer.from_pretrained(version.path)
     options = {k: run.config[k] for k in SAMPLING_KEYS if k in run.config}
     reporter.log(f"sampling {len(prompts)} prompts with {version.name}: {options}")
-    groups = sample(policy, tokenizer, [p.text for p in prompts], progress=lambda d, t: reporter(d, t), **options)
+    values = [prompt_value(p) for p in prompts]
+    groups = sample(policy, tokenizer, values, progress=lambda d, t: reporter(d, t), **options)
+    rows = defaultdict(deque)  # value -> its rows, in order (two rows may hold the same prompt)
+    for value, prompt in zip(values, prompts):
+        rows[value].append(prompt)
     required = run.config.get("required_rankings", settings.LABELING_DEFAULT_REQUIRED_RANKINGS)
     task_set = f"round-{run.training_round_id}" if run.training_round_id else f"run-{run.pk}"
 
     def register() -> dict:
         task_ids, dropped = [], 0
         with transaction.atomic():
-            for prompt, group in zip(prompts, groups):
+            for group in groups:
+                if not rows[group.prompt]:  # by value: a string and a conversation may share a text
+                    raise RuntimeError(f"sampling returned a prompt it was not given: {group.prompt!r:.200}")
+                prompt = rows[group.prompt].popleft()
                 if len(group.completions) < 2:
                     dropped += 1
                     continue

@@ -2,7 +2,8 @@
 
 ``{"prompt": str, "completions": [str, ...], "ranking": [[int, ...], ...], "labeler": str}`` with
 indexes into ``completions``, which are the task's completions in id order (the same order for
-every labeler of a task, so their rankings share one comparison group in training).
+every labeler of a task, so their rankings share one comparison group in training). A conversation's
+``prompt`` is its list of ``{"role", "content"}`` messages (``Prompt.value``).
 
 Also the filtered ranking set that exports read (:func:`rankings_for_export`) and a model version's
 checkpoint directory as zip bytes written as they are read (:func:`checkpoint_zip_chunks`).
@@ -23,7 +24,7 @@ def ranking_record(ranking: Ranking) -> dict:
     completions = sorted(ranking.task.completions.all(), key=lambda c: c.pk)
     index = {c.pk: i for i, c in enumerate(completions)}
     return {
-        "prompt": ranking.task.prompt.text,
+        "prompt": ranking.task.prompt.value,
         "completions": [c.text for c in completions],
         "ranking": [[index[cid] for cid in tier] for tier in ranking.tiers],
         "labeler": ranking.labeler.get_username(),

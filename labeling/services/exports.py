@@ -200,12 +200,17 @@ def _write_lines(lines: Iterator[str], path: Path) -> int:
 
 def _write_dataset(rankings: QuerySet, path: Path, pairs_mode: str, filters: ExportFilters, on_ranking) -> dict:
     """train.jsonl (pairs), rankings.jsonl and a dataset card, in a temp directory renamed to ``path``."""
+    # datasets.load_dataset refuses a column of strings and lists mixed: once the export holds a
+    # conversation, its string prompts go out as one user message each (what a string prompt means).
+    conversational = rankings.filter(task__prompt__messages__isnull=False).exists()
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     counts = {"rankings": 0, "lines": 0}
     try:
         with open(tmp / "train.jsonl", "w", encoding="utf-8") as pairs, \
                 open(tmp / "rankings.jsonl", "w", encoding="utf-8") as records:
             for group in _task_groups(rankings, 500, on_ranking):
+                if conversational:
+                    group = [(ranking, formats.with_messages(record)) for ranking, record in group]
                 for _, record in group:
                     records.write(formats.json_line(record))
                     counts["rankings"] += 1

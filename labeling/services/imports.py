@@ -1,4 +1,8 @@
-"""Writing imported prompts, tasks and preference pairs: all lines in one transaction, after all were validated."""
+"""Writing imported prompts, tasks and preference pairs: all lines in one transaction, after all were validated.
+
+A prompt is stored through :func:`labeling.services.prompts.prompt_fields`: a conversation keeps its
+messages, with its plain text in ``text``.
+"""
 from __future__ import annotations
 
 from pathlib import PurePath
@@ -11,6 +15,7 @@ from labeling import submission
 from labeling.errors import RejectedInput
 from labeling.import_formats import PreferenceSpec, PromptSpec, TaskSpec
 from labeling.models import TASK_SET_MAX_LENGTH, Completion, Prompt, Ranking, RankingTask
+from labeling.services.prompts import prompt_fields
 
 
 def _existing_ids(specs: list[PromptSpec]) -> set[str]:
@@ -38,7 +43,7 @@ def prompts_import(*, specs: list[PromptSpec], skip_existing: bool = False) -> l
     with transaction.atomic():
         existing = _refuse_existing(specs, skip_existing)
         prompts = [
-            Prompt(text=s.text, external_id=s.external_id, metadata=s.metadata)
+            Prompt(**prompt_fields(s.value), external_id=s.external_id, metadata=s.metadata)
             for s in specs
             if not (s.external_id and s.external_id in existing)
         ]
@@ -63,7 +68,8 @@ def tasks_import(
             if spec.prompt.external_id and spec.prompt.external_id in existing:
                 continue
             prompt = Prompt.objects.create(
-                text=spec.prompt.text, external_id=spec.prompt.external_id, metadata=spec.prompt.metadata
+                **prompt_fields(spec.prompt.value), external_id=spec.prompt.external_id,
+                metadata=spec.prompt.metadata,
             )
             task = RankingTask.objects.create(
                 prompt=prompt,
@@ -112,7 +118,7 @@ def preferences_import(*, specs: list[PreferenceSpec], source_detail: str = "", 
     with transaction.atomic():
         users = _external_labelers({who for spec in specs for who, _ in spec.judgements})
         for spec in specs:
-            prompt = Prompt.objects.create(text=spec.prompt)
+            prompt = Prompt.objects.create(**prompt_fields(spec.prompt))
             task = RankingTask.objects.create(prompt=prompt, required_rankings=min(len(spec.judgements), 50),
                                               task_set=task_set)
             completions = Completion.objects.bulk_create(

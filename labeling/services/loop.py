@@ -13,6 +13,7 @@ from django.db import transaction
 
 from labeling.models import ModelVersion, Prompt, Run
 from labeling.services.model_versions import model_version_register
+from labeling.services.prompts import prompt_fields
 from labeling.services.rounds import DEFAULT_CONFIG
 from labeling.services.runs import run_enqueue
 
@@ -54,7 +55,7 @@ def _sample_generated_prompts(policy: ModelVersion, count: int) -> Run:
     for number, text in enumerate(generate_prompts(count, seed=PROMPT_SEED)):
         prompt, _ = Prompt.objects.get_or_create(
             external_id=f"generated-{PROMPT_SEED}-{number:04d}",
-            defaults={"text": text, "metadata": {"type": instruction_type(text), "source": "generated"}},
+            defaults={**prompt_fields(text), "metadata": {"type": instruction_type(text), "source": "generated"}},
         )
         prompt_ids.append(prompt.pk)
     return run_enqueue(kind=Run.Kind.SAMPLE, config=INITIAL_SAMPLE,

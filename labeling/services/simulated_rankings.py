@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.models import Completion, Prompt, Ranking, RankingTask, Skip
+from labeling.services.prompts import prompt_fields
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def rankings_simulate(*, spec: SimulationSpec, batch: int = 2000) -> dict:
     with _explicit_created_at(Ranking, Skip), transaction.atomic():
         for start in range(0, spec.tasks, batch):
             n = min(batch, spec.tasks - start)
-            prompts = Prompt.objects.bulk_create(Prompt(text=pool[(start + i) % len(pool)]) for i in range(n))
+            prompts = Prompt.objects.bulk_create(Prompt(**prompt_fields(pool[(start + i) % len(pool)]))
+                                                 for i in range(n))
             tasks = RankingTask.objects.bulk_create(RankingTask(prompt=p, required_rankings=spec.per_task) for p in prompts)
             texts = {t.pk: rng.sample(_candidates(t.prompt.text, rng), spec.k) for t in tasks}
             completions = Completion.objects.bulk_create(

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from labeling.models import Completion, ModelVersion, Prompt, Run, TrainingRound
 from labeling.services.assignment import task_assign_next
 from labeling.services.loop import loop_bootstrap
+from labeling.services.prompts import prompt_fields, prompt_value
 from labeling.services.ranking import ranking_submit
 from labeling.services.rounds import DEFAULT_CONFIG, round_start
 from labeling.services.runs import run_enqueue
@@ -80,7 +81,7 @@ def simulated_labelers_rank_open_tasks(*, names: list[str], same_quality: float 
         while (assignment := task_assign_next(labeler=user)) is not None:
             texts = dict(Completion.objects.filter(task=assignment.task).values_list("pk", "text"))
             shown = assignment.display_order
-            tiers = oracle.rank(assignment.task.prompt.text, [texts[cid] for cid in shown])
+            tiers = oracle.rank(prompt_value(assignment.task.prompt), [texts[cid] for cid in shown])
             ranking_submit(labeler=user, assignment_id=assignment.pk, submission_id=uuid.uuid4().hex,
                            tiers=[[shown[i] for i in tier] for tier in tiers], seconds=1.0)
             submitted += 1
@@ -95,7 +96,8 @@ def _prompts(kind: str, count: int, seed: int, exclude: frozenset[str] = frozens
     prompts = []
     for number, text in enumerate(texts):
         prompt, _ = Prompt.objects.get_or_create(
-            external_id=f"sim-{kind}-{seed}-{number:04d}", defaults={"text": text, "metadata": {"type": instruction_type(text)}})
+            external_id=f"sim-{kind}-{seed}-{number:04d}",
+            defaults={**prompt_fields(text), "metadata": {"type": instruction_type(text)}})
         prompts.append(prompt)
     return prompts
 

@@ -17,3 +17,17 @@ def test_seed_demo_is_idempotent_and_creates_the_demo_logins(db, settings):
     for name in ("labeler1", "labeler2", "labeler3"):
         user = authenticate(username=name, password=settings.DEMO_PASSWORD)
         assert user is not None and not user.is_staff
+
+
+def test_the_demo_has_conversation_tasks_stored_with_their_messages(db):
+    from labeling.models import Prompt
+
+    call_command("seed_demo")
+    conversations = list(Prompt.objects.filter(messages__isnull=False).order_by("pk"))
+    assert len(conversations) == 3 and Prompt.objects.filter(messages__isnull=True).count() >= 60
+    system_first, code, markdown = conversations
+    assert system_first.messages[0]["role"] == "system" and len(system_first.messages[0]["content"]) > 800
+    assert len(code.messages) >= 3 and "```python" in code.messages[1]["content"]
+    assert "| Model |" in markdown.messages[1]["content"] and markdown.messages[-1]["role"] == "user"
+    for prompt in conversations:
+        assert prompt.text.startswith(("System: ", "User: ")) and prompt.tasks.get().completions.count() == 4

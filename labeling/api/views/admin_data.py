@@ -38,7 +38,8 @@ class PromptsView(ListAPIView):
                    summary="Create prompts in bulk (all or nothing)")
     @idempotent
     def post(self, request):
-        """Items as in a prompts import file: ``[{"prompt": str, "id"?: str, "metadata"?: {}}, ...]``."""
+        """Items as in a prompts import file: ``[{"prompt": str | [message, ...], "id"?: str, "metadata"?: {}}, ...]``;
+        a conversation prompt is a list of ``{"role", "content"}`` messages ending with a user turn."""
         return _created(prompts_import(specs=prompt_specs(body_items(request, "prompts"))))
 
 
@@ -57,7 +58,8 @@ class TasksView(ListAPIView):
                    summary="Create ranking tasks in bulk (all or nothing)")
     @idempotent
     def post(self, request):
-        """Items as in a tasks import file: a prompt, 2 to 9 ``completions``, optional ``gold_ranking``."""
+        """Items as in a tasks import file: a prompt (a string or a list of messages), 2 to 9 ``completions``,
+        optional ``gold_ranking``."""
         task_set = filters.text_param(request.query_params, "task_set", max_chars=TASK_SET_MAX_LENGTH)
         specs = task_specs(body_items(request, "tasks"))
         return _created(tasks_import(specs=specs, source_detail="api", task_set=task_set or DEFAULT_TASK_SET))

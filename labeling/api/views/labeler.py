@@ -29,6 +29,7 @@ def _leased_task(assignment: Assignment) -> dict:
         "id": assignment.task_id,
         "assignment_id": assignment.pk,
         "prompt": assignment.task.prompt.text,
+        "messages": assignment.task.prompt.messages,
         "completions": [{"id": cid, "text": texts[cid]} for cid in assignment.display_order],
         "lease_expires_at": assignment.expires_at,
     }

@@ -7,9 +7,9 @@ from labeling.services.imports import preferences_import
 
 
 class Command(BaseCommand):
-    help = ('Import preference pairs (TRL JSONL: {"prompt", "chosen", "rejected", "labeler"?}) as K=2 tasks, each '
-            "with a ranking per labeler. Labelers missing here are created as inactive external accounts. "
-            "All or nothing.")
+    help = ('Import preference pairs (TRL JSONL: {"prompt", "chosen", "rejected", "labeler"?}, text or TRL\'s '
+            "conversational pairs) as K=2 tasks, each with a ranking per labeler. Labelers missing here are created "
+            "as inactive external accounts. All or nothing.")
 
     def add_arguments(self, parser):
         parser.add_argument("file")

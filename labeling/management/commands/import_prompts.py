@@ -9,9 +9,9 @@ FORMATS = ("auto", "jsonl", "csv")
 
 
 class Command(BaseCommand):
-    help = ('Import prompts from JSONL ({"prompt": str, "id"?: str, "metadata"?: {...}}) or CSV (a "prompt" '
-            'column; optional "id", "metadata" as JSON, other columns such as task_set go into the metadata). '
-            "All or nothing.")
+    help = ('Import prompts from JSONL ({"prompt": str or [{"role", "content"}, ...], "id"?: str, "metadata"?: {...}}; '
+            "a conversation ends with a user turn) or CSV (a string \"prompt\" column; optional \"id\", \"metadata\" "
+            "as JSON, other columns such as task_set go into the metadata). All or nothing.")
 
     def add_arguments(self, parser):
         parser.add_argument("file")

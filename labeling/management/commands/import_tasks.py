@@ -7,7 +7,8 @@ from labeling.services.imports import tasks_import
 
 
 class Command(BaseCommand):
-    help = 'Import ranking tasks from JSONL: {"prompt", "completions": [...], "gold_ranking"?}. All or nothing.'
+    help = ('Import ranking tasks from JSONL: {"prompt": str or [{"role", "content"}, ...], "completions": [...], '
+            '"gold_ranking"?}. All or nothing.')
 
     def add_arguments(self, parser):
         parser.add_argument("file")
