@@ -4,9 +4,12 @@ Rankings are grouped per prompt exactly as for the reward model (:mod:`modeling.
 step runs one policy forward per completion of a few whole groups and applies the chosen loss to all
 the groups' comparisons. The frozen reference is the starting policy; its log-probs are computed once
 per completion before training and cached in ``OUT/reference_logprobs.pt`` (kept in the finished
-checkpoint), so the reference model is only loaded again to estimate KL on fresh samples.
+checkpoint), so the reference model is only loaded again to estimate KL on fresh samples. With LoRA
+(``lora_r`` > 0) from a full checkpoint the reference is the base with the adapter disabled, for the
+cache and the KL estimate alike: one copy of the base in memory.
 
-Output directory: a Hugging Face policy checkpoint plus ``training_config.json`` (config with help,
+Output directory: a Hugging Face policy checkpoint (a peft adapter directory with LoRA, and a full
+merged checkpoint in ``merged/`` with ``merge``) plus ``training_config.json`` (config with help,
 inputs), ``metrics.json`` (final + history) and ``reference_logprobs.pt``.
 """
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from modeling import checkpoints
+from modeling import checkpoints, lora
 from modeling.comparisons import ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings
 from modeling.chat_format import encode_examples
 from modeling.kl import estimate_kl
@@ -36,8 +39,8 @@ REFERENCE_FILE = "reference_logprobs.pt"
 
 
 @dataclass
-class DPOConfig:
-    """Settings of one DPO round (saved as training_config.json)."""
+class DPOConfig(lora.LoraFields):
+    """Settings of one DPO round (saved as training_config.json); LoRA fields from :class:`lora.LoraFields`."""
 
     output_dir: str = _help("directory for the finished policy; resume checkpoints live inside", "")
     policy: str = _help("policy checkpoint to start from; also the frozen reference unless `reference` is set", "")
@@ -158,7 +161,11 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
 
     seed_everything(config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model, tokenizer = load_policy(config.policy, device)
+    lora.check_lora_settings(config, device)
+    model, tokenizer = load_policy(config.policy, device, load_in_4bit=config.load_in_4bit)
+    model = lora.prepare_for_training(model, config, "CAUSAL_LM")
+    # LoRA from a full checkpoint: the reference is the base under the adapter, never loaded twice
+    reference_is_base = lora.reference_is_base(config, config.policy, config.reference)
     pad_id = tokenizer.pad_token_id
     groups = group_rankings(rankings)
     prompt_lengths = tokenize_policy_groups(groups, tokenizer, config.max_length)
@@ -173,8 +180,14 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     if cached is not None and cached["fingerprint"] == fingerprint and cached["policy"] == reference_path:
         reference = cached["logprobs"]
     else:
-        scorer = model if reference_path == config.policy else load_policy(reference_path, device)[0]
-        reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
+        with lora.autocast(device, config.bf16):
+            if reference_is_base:
+                with lora.reference_model(model) as scorer:
+                    reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
+            else:
+                scorer = model if reference_path == config.policy else load_policy(reference_path, device)[0]
+                reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
+                del scorer
         torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, cache_path)
     model.train()
 
@@ -183,7 +196,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    trainable = lora.trainable_parameters(model)
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
     step, history, train_seconds, train_pairs = 0, [], 0.0, 0
@@ -199,11 +213,12 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
             batches, batches_epoch = epoch_batches(packed, epoch, config.seed), epoch
         started = time.perf_counter()
         indexes = batches[step % steps_per_epoch]
-        out = dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config, pad_id, device)
+        with lora.autocast(device, config.bf16):
+            out = dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config, pad_id, device)
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         if config.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
         optimizer.step()
         scheduler.step()
         step += 1
@@ -219,21 +234,26 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
                                         config=config, extra={"history": history, "train_seconds": train_seconds,
                                                               "train_pairs": train_pairs})
 
-    metrics = {**latest, **evaluate(model, groups, prompt_lengths, reference, config, pad_id, device),
+    with lora.autocast(device, config.bf16):
+        evaluated = evaluate(model, groups, prompt_lengths, reference, config, pad_id, device)
+    metrics = {**latest, **evaluated,
                "dpo/steps": step, "dpo/groups": len(groups), "dpo/train_pairs": train_pairs,
                "perf/train_seconds": train_seconds,
                "perf/pairs_per_second": train_pairs / train_seconds if train_seconds else 0.0}
     if config.kl_prompts:
-        reference_model, _ = load_policy(reference_path, device)
+        reference_model = None if reference_is_base else load_policy(reference_path, device)[0]
         prompts = list(dict.fromkeys(g.prompt for g in groups))[: config.kl_prompts]
         metrics["dpo/kl"] = estimate_kl(model, reference_model, tokenizer, prompts,
                                         max_new_tokens=config.kl_max_new_tokens, seed=config.seed)
     model.eval()
-    staged = checkpoints.staging_directory(out_dir)
-    model.save_pretrained(staged)
-    tokenizer.save_pretrained(staged)
-    checkpoints.write_json(staged / checkpoints.CONFIG_FILE, {**checkpoints.config_to_dict(config), "device": str(device)})
-    checkpoints.write_json(staged / "metrics.json", {"final": metrics, "history": history})
-    torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, staged / REFERENCE_FILE)
-    published = checkpoints.publish_directory(staged, out_dir)
+
+    def extra(staged: Path) -> None:
+        torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path},
+                   staged / REFERENCE_FILE)
+        if config.merge and lora.is_lora(model):
+            lora.save_merged(model, tokenizer, staged)
+
+    published = checkpoints.publish_model(out_dir, model, tokenizer,
+                                          {**checkpoints.config_to_dict(config), "device": str(device)},
+                                          {"final": metrics, "history": history}, extra=extra)
     return published, {**metrics, "history": history}

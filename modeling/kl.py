@@ -14,7 +14,10 @@ def estimate_kl(policy, reference, tokenizer, prompts: Sequence[Prompt], *, max_
     """KL(policy || reference) per completion, by Monte Carlo on fresh samples of the policy:
 
         KL ~= mean over sampled y of  sum_t [log pi(y_t | x, y_<t) - log pi_ref(y_t | x, y_<t)]
+
+    ``reference`` None: the policy's own base with its LoRA adapter disabled (no second model).
     """
+    from modeling.lora import reference_model
     from modeling.ppo_rollout import generate_responses, response_logprobs
 
     state = torch.get_rng_state()
@@ -22,7 +25,8 @@ def estimate_kl(policy, reference, tokenizer, prompts: Sequence[Prompt], *, max_
     responses = generate_responses(policy, tokenizer, prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
     torch.set_rng_state(state)
     policy_logps, _ = response_logprobs(policy, responses.input_ids, responses.attention_mask, responses.prompt_width)
-    reference_logps, _ = response_logprobs(reference, responses.input_ids, responses.attention_mask,
-                                           responses.prompt_width)
+    with reference_model(policy, reference) as scorer:
+        reference_logps, _ = response_logprobs(scorer, responses.input_ids, responses.attention_mask,
+                                               responses.prompt_width)
     mask = responses.response_mask.float()
     return float(((policy_logps - reference_logps) * mask).sum(dim=1).mean())

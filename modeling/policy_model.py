@@ -23,10 +23,29 @@ def load_tokenizer(path: str):
     return tokenizer
 
 
-def load_policy(path: str, device) -> tuple[nn.Module, object]:
-    """(causal LM without dropout, tokenizer padding prompts on the left) from a checkpoint directory."""
+def load_policy(path: str, device, *, load_in_4bit: bool = False) -> tuple[nn.Module, object]:
+    """(causal LM without dropout, tokenizer padding prompts on the left) from a checkpoint directory.
+
+    ``path`` is a full checkpoint or a peft adapter directory (``adapter_config.json``): then its base is
+    loaded and the adapter put on it (frozen; :func:`modeling.lora.prepare_for_training` makes it
+    trainable again). ``load_in_4bit`` loads the base quantized (QLoRA, CUDA only) straight onto the GPU.
+    """
+    from pathlib import Path
+
     from transformers import AutoModelForCausalLM
 
+    from modeling.lora import adapter_base_path, is_adapter_dir, quantization_config
+
     tokenizer = load_tokenizer(path)
-    model = AutoModelForCausalLM.from_pretrained(str(path))
-    return disable_dropout(model).to(device), tokenizer
+    base_path = str(Path(adapter_base_path(path)).resolve())  # absolute: a saved adapter names its base by it
+    if load_in_4bit:
+        model = AutoModelForCausalLM.from_pretrained(base_path, quantization_config=quantization_config(),
+                                                     device_map={"": device})
+    else:
+        model = AutoModelForCausalLM.from_pretrained(base_path)
+    if is_adapter_dir(path):
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(path))
+    model = disable_dropout(model)
+    return (model if load_in_4bit else model.to(device)), tokenizer

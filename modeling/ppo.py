@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from modeling import checkpoints
+from modeling import checkpoints, lora
 from modeling.gae import (AdaptiveKLController, FixedKLController, generalized_advantages, leave_one_out_scores,
                           whiten)
 from modeling.policy_losses import clipped_policy_loss, clipped_value_loss, kl_penalized_rewards, masked_mean
@@ -41,8 +41,8 @@ ProgressCallback = Callable[[int, int, dict], None]  # (iteration done, total it
 
 
 @dataclass
-class PPOConfig:
-    """Settings of one PPO round (saved as training_config.json)."""
+class PPOConfig(lora.LoraFields):
+    """Settings of one PPO round (saved as training_config.json); LoRA fields from :class:`lora.LoraFields`."""
 
     output_dir: str = _help("directory for the finished policy; resume checkpoints live inside", "")
     policy: str = _help("policy checkpoint to start from; also the value model's init", "")
@@ -127,13 +127,18 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
                          f"({config.samples_per_prompt})")
     seed_everything(config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    policy, tokenizer = load_policy(config.policy, device)
-    reference, _ = load_policy(config.reference or config.policy, device)
-    reference.eval().requires_grad_(False)
-    value_model = load_value_model(config.policy, device) if config.use_value_model else None
+    lora.check_lora_settings(config, device)
+    policy, tokenizer = load_policy(config.policy, device, load_in_4bit=config.load_in_4bit)
+    policy = lora.prepare_for_training(policy, config, "CAUSAL_LM")
+    reference = None  # LoRA from a full checkpoint: the policy's base with the adapter disabled
+    if not lora.reference_is_base(config, config.policy, config.reference):
+        reference, _ = load_policy(config.reference or config.policy, device)
+        reference.eval().requires_grad_(False)
+    value_model = (load_value_model(lora.adapter_base_path(config.policy), device) if config.use_value_model
+                   else None)
     score_fn = score_fn or reward_model_scorer(config.reward_model, device, config.reward_max_length)
     trained = torch.nn.ModuleDict({"policy": policy})  # what resume checkpoints hold
-    param_groups = [{"params": policy.parameters(), "lr": config.learning_rate}]
+    param_groups = [{"params": lora.trainable_parameters(policy), "lr": config.learning_rate}]
     if value_model is not None:
         trained["value"] = value_model
         param_groups.append({"params": value_model.parameters(), "lr": config.value_learning_rate})
@@ -169,30 +174,35 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
                                         extra=extra)
 
     metrics = {**latest, "ppo/iterations": iteration}
-    staged = checkpoints.staging_directory(out_dir)
-    policy.save_pretrained(staged)
-    tokenizer.save_pretrained(staged)
-    if value_model is not None:
-        value_model.save_pretrained(staged / "value_model")
+
+    def extra(staged: Path) -> None:
+        if value_model is not None:
+            value_model.save_pretrained(staged / "value_model")
+        if config.merge and lora.is_lora(policy):
+            lora.save_merged(policy, tokenizer, staged)
+
     critic = "policy copy + scalar head per token" if value_model is not None else "none (advantage = return to go)"
-    checkpoints.write_json(staged / checkpoints.CONFIG_FILE, {**checkpoints.config_to_dict(config), "device": str(device),
-                                                             "value_model": critic})
-    checkpoints.write_json(staged / "metrics.json", {"final": metrics, "history": history})
-    published = checkpoints.publish_directory(staged, out_dir)
+    published = checkpoints.publish_model(out_dir, policy, tokenizer,
+                                          {**checkpoints.config_to_dict(config), "device": str(device),
+                                           "value_model": critic},
+                                          {"final": metrics, "history": history}, extra=extra)
     return published, {**metrics, "history": history}
 
 
 def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, score_fn, optimizer, controller,
                   prompts: list[str], demonstrations, device) -> dict:
-    """One rollout batch and its PPO updates; returns the iteration's metrics."""
+    """One rollout batch and its PPO updates; returns the iteration's metrics.
+
+    ``reference`` None: the KL anchor is ``policy`` with its LoRA adapter disabled."""
     started = time.perf_counter()
     responses = generate_responses(policy, tokenizer, prompts, max_new_tokens=config.max_new_tokens,
                                    temperature=config.temperature, batch_size=config.generation_batch_size)
     ids, attention, mask, width = (responses.input_ids, responses.attention_mask, responses.response_mask,
                                    responses.prompt_width)
-    with torch.no_grad():
+    with torch.no_grad(), lora.autocast(device, config.bf16):
         old_logps, _ = response_logprobs(policy, ids, attention, width)  # (B, T)
-        ref_logps, _ = response_logprobs(reference, ids, attention, width)  # (B, T)
+        with lora.reference_model(policy, reference) as scorer:
+            ref_logps, _ = response_logprobs(scorer, ids, attention, width)  # (B, T)
         old_values = (response_values(value_model, ids, attention, width) if value_model is not None
                       else torch.zeros_like(old_logps))  # (B, T)
         raw_scores = score_fn(prompts, responses.texts).to(device).float()  # (B,)
@@ -215,20 +225,21 @@ def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, 
         order = torch.randperm(size, device=device)
         for start in range(0, size, config.minibatch_size):
             mb = order[start : start + config.minibatch_size]
-            logps, entropy = response_logprobs(policy, ids[mb], attention[mb], width, with_entropy=True)
-            policy_out = clipped_policy_loss(logps, old_logps[mb], advantages[mb], mask[mb], config.clip_range)
-            loss = policy_out.loss
-            if value_model is not None:
-                values = response_values(value_model, ids[mb], attention[mb], width)
-                value_loss, value_clipfrac = clipped_value_loss(values, old_values[mb], returns[mb], mask[mb],
-                                                                config.value_clip_range)
-                loss = loss + config.value_coef * value_loss
-                stats.setdefault("ppo/value_loss", []).append(float(value_loss.detach()))
-                stats.setdefault("ppo/value_clipfrac", []).append(float(value_clipfrac.detach()))
-            if demonstrations is not None:
-                ptx = demonstrations.loss(policy, device)
-                loss = loss + config.ptx_coef * ptx
-                stats.setdefault("ppo/ptx_loss", []).append(ptx.item())
+            with lora.autocast(device, config.bf16):
+                logps, entropy = response_logprobs(policy, ids[mb], attention[mb], width, with_entropy=True)
+                policy_out = clipped_policy_loss(logps, old_logps[mb], advantages[mb], mask[mb], config.clip_range)
+                loss = policy_out.loss
+                if value_model is not None:
+                    values = response_values(value_model, ids[mb], attention[mb], width)
+                    value_loss, value_clipfrac = clipped_value_loss(values, old_values[mb], returns[mb], mask[mb],
+                                                                    config.value_clip_range)
+                    loss = loss + config.value_coef * value_loss
+                    stats.setdefault("ppo/value_loss", []).append(float(value_loss.detach()))
+                    stats.setdefault("ppo/value_clipfrac", []).append(float(value_clipfrac.detach()))
+                if demonstrations is not None:
+                    ptx = demonstrations.loss(policy, device)
+                    loss = loss + config.ptx_coef * ptx
+                    stats.setdefault("ppo/ptx_loss", []).append(ptx.item())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.max_grad_norm:

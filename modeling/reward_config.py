@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from modeling.config_fields import help_field as _help
+from modeling.lora import LoraFields
 
 
 @dataclass
-class RewardConfig:
-    """Settings of one reward-model training run (saved as training_config.json)."""
+class RewardConfig(LoraFields):
+    """Settings of one reward-model training run (saved as training_config.json).
+
+    LoRA / QLoRA fields (``lora_r``, ..., ``bf16``) come from :class:`modeling.lora.LoraFields`."""
 
     output_dir: str = _help("directory for the finished checkpoint; resume checkpoints live inside", "")
     base_model: str = _help("checkpoint directory to start from; empty = the packaged MiniLM encoder", "")
@@ -25,6 +28,5 @@ class RewardConfig:
     checkpoint_every: int = _help("write a resume checkpoint every N steps (0 = never)", 100)
     log_every: int = _help("record the training loss in the history every N steps", 10)
     disable_dropout: bool = _help("turn dropout off, as reward models usually do", True)
-    bf16: bool = _help("bf16 autocast on CUDA (ignored on CPU)", True)
     device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
     seed: int = _help("seed for the split, the batch order and initialisation of the head", 0)

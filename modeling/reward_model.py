@@ -34,13 +34,26 @@ def _quiet_transformers():
         logging.set_verbosity(previous)
 
 
-def load_reward_model(path: str | Path, *, disable_dropout: bool = False):
-    """(model, tokenizer) from a local checkpoint directory, as a 1-output sequence classifier."""
+def load_reward_model(path: str | Path, *, disable_dropout: bool = False, load_in_4bit: bool = False,
+                      device=None):
+    """(model, tokenizer) from a local checkpoint directory, as a 1-output sequence classifier.
+
+    ``path`` may be a peft adapter directory (``adapter_config.json``): its base gets the adapter and
+    the trained score head. ``load_in_4bit`` (QLoRA, CUDA only) puts the quantized base on ``device``.
+    """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from modeling.lora import adapter_base_path, is_adapter_dir, quantization_config
+
     tokenizer = AutoTokenizer.from_pretrained(str(path))
+    base_path = str(Path(adapter_base_path(path)).resolve())  # absolute: a saved adapter names its base by it
+    quantized = {"quantization_config": quantization_config(), "device_map": {"": device}} if load_in_4bit else {}
     with _quiet_transformers():
-        model = AutoModelForSequenceClassification.from_pretrained(str(path), num_labels=1)
+        model = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=1, **quantized)
+    if is_adapter_dir(path):
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(path))
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is None:
             raise ValueError(f"{path}: the tokenizer has neither a pad nor an eos token to pad with")
@@ -54,10 +67,17 @@ def load_reward_model(path: str | Path, *, disable_dropout: bool = False):
     return model, tokenizer
 
 
-def _decoder_head(model) -> nn.Linear | None:
-    """The per-token score head of a decoder classifier (``model.score``), None for encoders."""
-    head = getattr(model, "score", None)
-    if isinstance(head, nn.Linear) and not model.config.is_encoder_decoder:
+def _unwrapped(model):
+    """The transformers model under a peft wrapper (its LoRA layers stay in place and active)."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def _decoder_head(model) -> nn.Module | None:
+    """The per-token score head of a decoder classifier (``model.score``, or peft's trained copy of it),
+    None for encoders."""
+    head = getattr(_unwrapped(model), "score", None)
+    linear = getattr(head, "original_module", head)  # peft's ModulesToSaveWrapper runs its trained copy
+    if isinstance(linear, nn.Linear) and not model.config.is_encoder_decoder:
         return head
     return None
 
@@ -71,7 +91,8 @@ def score_sequences(model, input_ids: torch.Tensor, attention_mask: torch.Tensor
     head = _decoder_head(model)
     if head is None:
         return model(input_ids=input_ids, attention_mask=attention_mask).logits[:, 0]  # (N,)
-    hidden = model.base_model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state  # (N, L, H)
+    hidden = _unwrapped(model).base_model(input_ids=input_ids,
+                                          attention_mask=attention_mask).last_hidden_state  # (N, L, H)
     last = attention_mask.sum(dim=1) - 1  # (N,)
     pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]  # (N, H)
     return head(pooled)[:, 0]  # (N,)

@@ -9,7 +9,6 @@ Hugging Face checkpoint plus ``training_config.json`` and ``metrics.json`` (with
 """
 from __future__ import annotations
 
-import contextlib
 import random
 import time
 from collections import defaultdict
@@ -18,7 +17,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from modeling import checkpoints
+from modeling import checkpoints, lora
 from modeling.errors import InputError
 from modeling.comparisons import (ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings,
                                   tokenize_groups)
@@ -42,10 +41,7 @@ def split_by_prompt(groups: Sequence[ComparisonGroup], fraction: float, seed: in
     return [g for g in groups if g.prompt not in held_out], [g for g in groups if g.prompt in held_out]
 
 
-def _autocast(device: torch.device, bf16: bool):
-    if device.type == "cuda" and bf16 and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+_autocast = lora.autocast
 
 
 @torch.no_grad()
@@ -116,9 +112,14 @@ def train_reward_model(
 
     seed_everything(config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    lora.check_lora_settings(config, device)
     model, tokenizer = load_reward_model(config.base_model or default_base_model(),
-                                         disable_dropout=config.disable_dropout)
-    model.to(device).train()
+                                         disable_dropout=config.disable_dropout, load_in_4bit=config.load_in_4bit,
+                                         device=device)
+    model = lora.prepare_for_training(model, config, "SEQ_CLS")
+    if not config.load_in_4bit:
+        model.to(device)
+    model.train()
     pad_id = tokenizer.pad_token_id
     groups = tokenize_groups(group_rankings(rankings), tokenizer, config.max_length)
     train_groups, val_groups = split_by_prompt(groups, config.validation_fraction, config.seed)
@@ -130,7 +131,8 @@ def train_reward_model(
     total_steps = steps_per_epoch * config.epochs
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay,
+    trainable = lora.trainable_parameters(model)
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay,
                                   fused=True)  # one kernel for all parameters, on CPU and CUDA alike
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
@@ -164,7 +166,7 @@ def train_reward_model(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
         optimizer.step()
         scheduler.step()
         step += 1
@@ -209,11 +211,10 @@ def train_reward_model(
         "perf/train_cpu_seconds": train_cpu_seconds,  # this process's CPU time: robust to a busy machine
         "perf/comparisons_per_second": train_comparisons / train_seconds if train_seconds else 0.0,
     }
-    staged = checkpoints.staging_directory(config.output_dir)
-    model.save_pretrained(staged)
-    tokenizer.save_pretrained(staged)
-    checkpoints.write_json(staged / checkpoints.CONFIG_FILE,
-                           {**checkpoints.config_to_dict(config), "reward_shift": shifted, "device": str(device)})
-    checkpoints.write_json(staged / "metrics.json", {"final": metrics, "history": history})
-    out = checkpoints.publish_directory(staged, config.output_dir)
+    merged = ((lambda staged: lora.save_merged(model, tokenizer, staged)) if config.merge and lora.is_lora(model)
+              else None)
+    out = checkpoints.publish_model(config.output_dir, model, tokenizer,
+                                    {**checkpoints.config_to_dict(config), "reward_shift": shifted,
+                                     "device": str(device)},
+                                    {"final": metrics, "history": history}, extra=merged)
     return out, {**metrics, "history": history}

@@ -14,6 +14,7 @@ No resume checkpoints: an SFT run is minutes here; a killed one starts again.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
@@ -107,7 +108,8 @@ def mean_loss(model, examples: list, pad_id: int, batch_size: int) -> float:
 
 def fit(model, examples: list, *, steps: int, batch_indexes: Callable[[int], list[int]],
         learning_rate_at: Callable[[int], float], optimizer, pad_id: int, max_grad_norm: float,
-        log_every: int, progress: ProgressCallback | None = None) -> list[dict]:
+        log_every: int, progress: ProgressCallback | None = None,
+        forward_context: Callable = contextlib.nullcontext) -> list[dict]:
     """``steps`` optimizer steps on ``examples[batch_indexes(step)]``; returns the loss history.
 
     History rows: ``{"step", "sft/loss", "sft/loss_smoothed"}`` at the first step, every ``log_every``
@@ -121,7 +123,8 @@ def fit(model, examples: list, *, steps: int, batch_indexes: Callable[[int], lis
         batch = {k: v.to(device) for k, v in collate([examples[i] for i in batch_indexes(step)], pad_id).items()}
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step)
-        loss = model(**batch).loss
+        with forward_context():
+            loss = model(**batch).loss
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if max_grad_norm:
@@ -157,6 +160,7 @@ def linear_warmup_decay(peak: float, warmup: int, total: int) -> Callable[[int],
 def train_sft(config: SFTConfig, demonstrations: list[Demonstration],
               progress: ProgressCallback | None = None) -> tuple[Path, dict]:
     """Fine-tune ``config.policy`` on ``demonstrations`` and publish it to ``config.output_dir``."""
+    from modeling import lora
     from modeling.policy_model import load_policy
     from modeling.seeding import seed_everything
 
@@ -166,7 +170,9 @@ def train_sft(config: SFTConfig, demonstrations: list[Demonstration],
         raise ValueError("need epochs >= 1, batch_size >= 1 and learning_rate > 0")
     seed_everything(config.seed)
     device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    model, tokenizer = load_policy(config.policy, device)
+    lora.check_lora_settings(config, device)
+    model, tokenizer = load_policy(config.policy, device, load_in_4bit=config.load_in_4bit)
+    model = lora.prepare_for_training(model, config, "CAUSAL_LM")
     eval_rows, train_rows = split_demonstrations(demonstrations, config.eval_fraction, config.seed)
     train, held_out = ([encode_demonstration(tokenizer, d.prompt, d.completion, config.max_length) for d in part]
                        for part in (train_rows, eval_rows))
@@ -186,7 +192,8 @@ def train_sft(config: SFTConfig, demonstrations: list[Demonstration],
     history = fit(model, train, steps=total, batch_indexes=batch_indexes, pad_id=pad_id,
                   learning_rate_at=linear_warmup_decay(config.learning_rate, int(config.warmup_ratio * total), total),
                   optimizer=adamw(model, config.learning_rate, config.weight_decay),
-                  max_grad_norm=config.max_grad_norm, log_every=config.log_every, progress=progress)
+                  max_grad_norm=config.max_grad_norm, log_every=config.log_every, progress=progress,
+                  forward_context=lambda: lora.autocast(device, config.bf16))
     metrics = {
         "sft/first_loss": history[0]["sft/loss"], "sft/final_loss": history[-1]["sft/loss_smoothed"],
         "sft/eval_loss_before": eval_before,
@@ -195,6 +202,8 @@ def train_sft(config: SFTConfig, demonstrations: list[Demonstration],
         "perf/train_seconds": time.perf_counter() - started,
     }
     saved = {**checkpoints.config_to_dict(config), "device": str(device)}
-    out = checkpoints.publish_model(config.output_dir, model.cpu(), tokenizer, saved,
-                                    {"final": metrics, "history": history})
+    model = model if config.load_in_4bit else model.cpu()  # a 4-bit model cannot leave the GPU
+    merged = (lambda staged: lora.save_merged(model, tokenizer, staged)) if config.merge and lora.is_lora(model) else None
+    out = checkpoints.publish_model(config.output_dir, model, tokenizer, saved,
+                                    {"final": metrics, "history": history}, extra=merged)
     return out, {**metrics, "history": history}

@@ -4,11 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modeling.config_fields import help_field as _help
+from modeling.lora import LoraFields
 
 
 @dataclass
-class SFTConfig:
-    """One SFT run (``python -m modeling sft``); saved as ``training_config.json`` in the checkpoint."""
+class SFTConfig(LoraFields):
+    """One SFT run (``python -m modeling sft``); saved as ``training_config.json`` in the checkpoint.
+
+    LoRA / QLoRA fields (``lora_r``, ...) come from :class:`modeling.lora.LoraFields`."""
 
     output_dir: str = _help("directory for the fine-tuned policy", "")
     policy: str = _help("policy checkpoint to start from (save_pretrained format)", "")

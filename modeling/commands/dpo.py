@@ -27,7 +27,8 @@ def file_sha256(path: str) -> str:
 
 
 def check_checkpoint(path: str, what: str) -> None:
-    if not (Path(path) / "config.json").is_file():
+    """A full checkpoint (config.json) or a LoRA adapter directory (adapter_config.json)."""
+    if not any((Path(path) / name).is_file() for name in ("config.json", "adapter_config.json")):
         raise InputError(f"not a {what} checkpoint directory (no config.json)", path=path)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from modeling.cli import main
 from tests.modeling.tiny_reward import write_toy_rankings
@@ -29,6 +30,20 @@ def test_train_reward_end_to_end(tmp_path, capsys, tiny_bert_path):
     assert {"config.json", "model.safetensors", "training_config.json", "metrics.json"} <= {p.name for p in out.iterdir()}
     config = json.loads((out / "training_config.json").read_text())
     assert config["values"]["disable_dropout"] is False and config["help"]["max_length"]
+
+
+def test_train_reward_with_lora_writes_an_adapter_with_the_score_head(tmp_path, capsys, tiny_bert_path):
+    rankings = write_toy_rankings(tmp_path / "r.jsonl", n_prompts=10, k=4)
+    out = tmp_path / "rm"
+    code = main(["train-reward", "--rankings", rankings, "--base", tiny_bert_path, "--out", str(out),
+                 "--max-length", "32", "--completions-per-batch", "16", "--lora-r", "4", "--merge"])
+    assert code == 0
+    capsys.readouterr()
+    adapter = json.loads((out / "adapter_config.json").read_text())
+    assert "classifier" in adapter["modules_to_save"] and adapter["base_model_name_or_path"] == str(
+        Path(tiny_bert_path).resolve())
+    assert not (out / "config.json").exists() and (out / "merged" / "config.json").is_file()
+    assert json.loads((out / "training_config.json").read_text())["values"]["lora_r"] == 4
 
 
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys):
