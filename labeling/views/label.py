@@ -35,7 +35,7 @@ def label_next(request):
     context = {
         "assignment": assignment,
         "task": {"id": assignment.task_id, "k": len(cards)},
-        "prompt_text": assignment.task.prompt.text,
+        "prompt": assignment.task.prompt,
         "cards": cards,
         "flag_choices": Ranking.Flag.choices,
         "skip_reasons": Skip.Reason.choices,

@@ -10,6 +10,9 @@ from labeling.selectors.runs import model_versions_all, policy_comparison, run_c
 from labeling.services.runs import run_cancel, run_enqueue, run_retry
 from labeling.views.access import staff_required
 
+# A run's detail page shows the tasks it sampled, up to this many.
+RUN_SAMPLES_SHOWN = 10
+
 
 @staff_required
 @require_GET
@@ -21,7 +24,10 @@ def runs_list(request):
 @require_GET
 def run_detail(request, run_id: int):
     run = get_object_or_404(Run, pk=run_id)
-    return render(request, "labeling/run_detail.html", {"run": run, "charts": run_charts(run=run)})
+    sampled = run.tasks_sampled.select_related("prompt").prefetch_related("completions").order_by("pk")
+    context = {"run": run, "charts": run_charts(run=run), "samples": sampled[:RUN_SAMPLES_SHOWN],
+               "samples_total": sampled.count()}
+    return render(request, "labeling/run_detail.html", context)
 
 
 @staff_required

@@ -114,3 +114,26 @@ def test_admin_pages_escape_untrusted_text(admin, client, task_factory):
         response = client.get(url)
         assert response.status_code == 200, url
         assert XSS not in response.content.decode(), url
+
+
+def test_the_page_renders_prompt_and_completions_as_markdown_and_a_conversation_as_turns(
+        labeler_client, task_factory):
+    from labeling.models import Prompt
+
+    task = task_factory(k=2, texts=["Use `sorted()`:\n\n```python\nsorted(xs)\n```", "- one\n- two"])
+    messages = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Sort **this**"},
+                {"role": "assistant", "content": "Which list?"}, {"role": "user", "content": "| a |\n|---|\n| 3 |"}]
+    Prompt.objects.filter(pk=task.prompt_id).update(messages=messages, text="plain text of the conversation")
+    response = labeler_client.get(reverse("label"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["prompt"].pk == task.prompt_id and response.context["prompt"].is_conversation
+    prompt_area = body[body.index('id="prompt-text"'):body.index('id="labeler-alert"')]
+    assert [role for role in ("System", "User", "Assistant") if f'<div class="turn-role">{role}</div>' in prompt_area] \
+        == ["System", "User", "Assistant"]
+    assert "<strong>this</strong>" in prompt_area and "<td>3</td>" in prompt_area
+    assert "plain text of the conversation" not in body
+    for completion in task.completions.all():
+        assert f'<div class="card-text" id="card-{completion.pk}-text"><div class="text-view">' in body
+    assert "<pre><code>sorted(xs)\n</code></pre>" in body and "<li>one</li>" in body
+    assert body.count('class="raw-toggle"') == 4 + 2  # one per message, one per completion

@@ -5,16 +5,26 @@ Each page must contain the escaped form of what it shows (so the check cannot pa
 shows nothing) and none of the raw payloads. No template puts data inside an inline ``<script>``
 (data for scripts travels in escaped ``data-`` attributes or ``json_script``), and no script of ours
 writes HTML from strings (``innerHTML`` and friends), so text stays text in the browser too.
+
+Prompts and completions render as Markdown (labeling/rendering.py): Markdown-shaped payloads
+(``javascript:`` links in every disguise, raw HTML, images, code fences that try to close early) in a
+string prompt, in a conversation's messages and in completions must come out inert on every page that
+renders them, checked on the parsed page: no event-handler attribute, no dangerous link scheme, no
+script without a ``src``.
 """
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.contrib import admin as django_admin
 
+from labeling.models import Completion, ModelVersion, Prompt, Run
+from modeling.conversation import parse_prompt, prompt_text
+from tests.factories import make_task
 from tests.security.conftest import ATTR, ESCAPED, EVIL_NAME, RAW, SCRIPT, World
 
 # (persona, url, payloads the page must show escaped)
@@ -132,3 +142,104 @@ def test_the_run_charts_marked_safe_escape_their_labels():
 
     svg = line_chart_svg({SCRIPT: [(0, 1.0), (1, 2.0)]}, title=ATTR)
     assert SCRIPT not in svg and ATTR not in svg and ESCAPED[SCRIPT] in svg
+
+
+# ---------- Markdown payloads in prompts, conversation messages and completions ----------
+
+MARKDOWN_PAYLOADS = (
+    "[md-js](javascript:alert(11))",
+    "[md-entity](java&#115;cript:alert(12))",
+    "[md-hex](&#x6A;avascript:alert(13))",
+    "<javascript:alert(14)>",
+    "[md-data](data:text/html;base64,PHNjcmlwdD5hbGVydCgxNSk8L3NjcmlwdD4=)",
+    "[md-vb](vbscript:msgbox(16))",
+    "[md-ref][evil]\n\n[evil]: javascript:alert(17)",
+    '![md-img](x" onerror="alert(18))',
+    "![md-img2](https://example.com/a.png)",
+    "<img src=y onerror=alert(19)>",
+    '<a href="javascript:alert(20)" onclick="alert(21)">md-html</a>',
+    "<div onmouseover=alert(22)>\n\n*md-block*\n\n</div>",
+    "[md-proto](//evil.example/x)",
+    "```\n</code></pre><script>alert(23)</script>\n```",
+)
+# Plus a table, so the check fails on a page that shows the text without rendering it.
+MARKDOWN_TEXT = "\n\n".join(MARKDOWN_PAYLOADS) + (
+    "\n\n| md-col | b |\n|---|---|\n| <script>alert(24)</script> | **ok** |")
+MARKDOWN_PAGES = {
+    "label page": ("labeler", lambda task, run, v1, v2: "/label/"),
+    "stats task page": ("admin", lambda task, run, v1, v2: f"/stats/tasks/{task.pk}/"),
+    "run page (samples)": ("admin", lambda task, run, v1, v2: f"/runs/{run.pk}/"),
+    "model compare page": ("admin", lambda task, run, v1, v2: f"/models/compare/?a={v1.pk}&b={v2.pk}"),
+}
+SAFE_SCHEMES = {"http", "https", "mailto"}
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {name: value or "" for name, value in attrs}))
+
+    handle_startendtag = handle_starttag
+
+
+def _assert_inert_page(body: str) -> None:
+    """As a browser parses the page: no handler attributes, no dangerous URLs, no inline or foreign scripts."""
+    parser = _Tags()
+    parser.feed(body)
+    for tag, attrs in parser.tags:
+        assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
+        assert tag not in ("img", "iframe", "object", "embed", "svg"), (tag, attrs)
+        if tag == "script":
+            assert attrs.get("src", "").startswith("/static/"), attrs
+        for name in ("href", "src", "action", "formaction"):
+            url = re.sub(r"[\x00-\x20]", "", attrs.get(name, ""))
+            scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", url)
+            assert scheme is None or scheme.group(1).lower() in SAFE_SCHEMES, (tag, name, url)
+            assert not url.startswith(("//", "\\\\", "/\\")), (tag, name, url)
+
+
+@pytest.fixture(params=["string prompt", "conversation"])
+def markdown_task(request, tmp_path):
+    """One task whose prompt (a string, or every message of a conversation) and completions carry the
+    payloads; sampled by a sample run, its completions by two policy versions (the compare page)."""
+    task = make_task(prompt_text=MARKDOWN_TEXT, texts=[MARKDOWN_TEXT, f"plain {MARKDOWN_TEXT}"])
+    if request.param == "conversation":
+        messages = [{"role": "system", "content": f"{MARKDOWN_TEXT}\n" * 3},  # long: shown folded
+                    {"role": "user", "content": MARKDOWN_TEXT},
+                    {"role": "assistant", "content": MARKDOWN_TEXT},
+                    {"role": "user", "content": f"again {MARKDOWN_TEXT}"}]
+        Prompt.objects.filter(pk=task.prompt_id).update(messages=messages,
+                                                        text=prompt_text(parse_prompt(messages)))
+    run = Run.objects.create(kind=Run.Kind.SAMPLE, status=Run.Status.SUCCEEDED)
+    task.source_run = run
+    task.save(update_fields=["source_run"])
+    (tmp_path / "config.json").write_text("{}")
+    versions = [ModelVersion.objects.create(kind=ModelVersion.Kind.POLICY, name=name, algorithm="dpo",
+                                            path=str(tmp_path)) for name in ("md-v1", "md-v2")]
+    for completion, version in zip(task.completions.order_by("pk"), versions):
+        Completion.objects.filter(pk=completion.pk).update(source=Completion.Source.MODEL, model_version=version)
+    return request.param, task, run, versions
+
+
+@pytest.mark.parametrize("name", MARKDOWN_PAGES)
+def test_markdown_payloads_render_inert(client, labeler, admin, markdown_task, name):
+    kind, task, run, (v1, v2) = markdown_task
+    persona, url = MARKDOWN_PAGES[name]
+    client.force_login({"labeler": labeler, "admin": admin}[persona])
+    response = client.get(url(task, run, v1, v2))
+    assert response.status_code == 200
+    body = response.content.decode()
+    _assert_safe(body, [])
+    _assert_inert_page(body)
+    for raw in ("javascript:alert", "vbscript:", "data:text/html", "onerror=", "onclick=", "onmouseover="):
+        # Only escaped, as text: inside the raw view's <pre> or a refused link's literal text.
+        assert not re.search(rf"<[^>]*{re.escape(raw)}", body), raw
+    # The text was rendered (so the check cannot pass on a page that shows nothing) and its raw form shown.
+    assert "<th>md-col</th>" in body and "<strong>ok</strong>" in body
+    assert "&lt;script&gt;alert(24)&lt;/script&gt;" in body
+    assert '<pre class="text-raw" hidden>' in body
+    if kind == "conversation" and name != "model compare page":  # compare shows the prompt's plain text
+        assert 'class="turn turn-assistant"' in body and '<details class="turn-fold">' in body
