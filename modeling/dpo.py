@@ -33,6 +33,7 @@ from modeling.policy_model import load_policy
 from modeling.seeding import seed_everything
 from modeling.rankings import Ranking
 from modeling.config_fields import help_field as _help
+from modeling.distributed import Distributed
 
 ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
 REFERENCE_FILE = "reference_logprobs.pt"
@@ -160,7 +161,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     from transformers import get_linear_schedule_with_warmup
 
     seed_everything(config.seed)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.distributed)
+    device = dist.device
     lora.check_lora_settings(config, device)
     model, tokenizer = load_policy(config.policy, device, load_in_4bit=config.load_in_4bit)
     model = lora.prepare_for_training(model, config, "CAUSAL_LM")
@@ -188,7 +190,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
                 scorer = model if reference_path == config.policy else load_policy(reference_path, device)[0]
                 reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
                 del scorer
-        torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, cache_path)
+        if dist.is_main:
+            torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, cache_path)
     model.train()
 
     packed = batch_groups(groups, config.completions_per_batch, shuffle=True, seed=config.seed)
@@ -205,6 +208,7 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     if resume_from is not None:
         step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
         history, train_seconds, train_pairs = extra["history"], extra["train_seconds"], extra["train_pairs"]
+    trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
 
     batches, batches_epoch, latest = [], -1, {}
     while step < total_steps:
@@ -213,31 +217,35 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
             batches, batches_epoch = epoch_batches(packed, epoch, config.seed), epoch
         started = time.perf_counter()
         indexes = batches[step % steps_per_epoch]
+        mine, weight = dist.shard(indexes)
         with lora.autocast(device, config.bf16):
-            out = dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config, pad_id, device)
+            out = dpo_batch_loss(trained, groups, mine, prompt_lengths, reference, config, pad_id, device)
         optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
+        dist.backward(out.loss * weight)
         if config.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+            dist.clip_grad_norm_(trainable, config.max_grad_norm)
         optimizer.step()
         scheduler.step()
         step += 1
         train_seconds += time.perf_counter() - started
         train_pairs += sum(groups[i].num_pairs for i in indexes)
-        latest = {**_metrics(out), "dpo/learning_rate": scheduler.get_last_lr()[0]}
+        latest = {**dist.global_metrics(_metrics(out), weight), "dpo/learning_rate": scheduler.get_last_lr()[0]}
         if step % config.log_every == 0 or step == total_steps:
             history.append({"step": step, "epoch": step / steps_per_epoch, **latest})
-        if progress_callback is not None:
+        if progress_callback is not None and dist.is_main:
             progress_callback(step, total_steps, latest)
-        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps:
+        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps and dist.is_main:
             checkpoints.save_checkpoint(out_dir, step=step, model=model, optimizer=optimizer, scheduler=scheduler,
                                         config=config, extra={"history": history, "train_seconds": train_seconds,
                                                               "train_pairs": train_pairs})
 
+    if not dist.is_main:  # the main process evaluates and publishes; the others are done
+        dist.wait()
+        return out_dir, {}
     with lora.autocast(device, config.bf16):
         evaluated = evaluate(model, groups, prompt_lengths, reference, config, pad_id, device)
     metrics = {**latest, **evaluated,
-               "dpo/steps": step, "dpo/groups": len(groups), "dpo/train_pairs": train_pairs,
+               "dpo/steps": step, "dpo/groups": len(groups), "dpo/train_pairs": train_pairs, "world_size": dist.world_size,
                "perf/train_seconds": train_seconds,
                "perf/pairs_per_second": train_pairs / train_seconds if train_seconds else 0.0}
     if config.kl_prompts:
@@ -254,6 +262,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
             lora.save_merged(model, tokenizer, staged)
 
     published = checkpoints.publish_model(out_dir, model, tokenizer,
-                                          {**checkpoints.config_to_dict(config), "device": str(device)},
+                                          {**checkpoints.config_to_dict(config), "device": str(device),
+                                           "world_size": dist.world_size},
                                           {"final": metrics, "history": history}, extra=extra)
+    dist.wait()
     return published, {**metrics, "history": history}

@@ -25,6 +25,7 @@ from modeling.losses import grouped_bradley_terry_loss, pairwise_accuracy, rewar
 from modeling.rankings import Ranking
 from modeling.reward_config import RewardConfig
 from modeling.reward_model import default_base_model, load_reward_model, score_sequences, shift_reward
+from modeling.distributed import Distributed
 from modeling.seeding import seed_everything
 
 ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
@@ -111,7 +112,8 @@ def train_reward_model(
     from transformers import get_linear_schedule_with_warmup
 
     seed_everything(config.seed)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.distributed)
+    device = dist.device
     lora.check_lora_settings(config, device)
     model, tokenizer = load_reward_model(config.base_model or default_base_model(),
                                          disable_dropout=config.disable_dropout, load_in_4bit=config.load_in_4bit,
@@ -142,6 +144,7 @@ def train_reward_model(
         step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
         history, train_comparisons = extra["history"], extra["train_comparisons"]
         train_seconds, train_cpu_seconds = extra["train_seconds"], extra["train_cpu_seconds"]
+    trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
 
     def validate() -> dict:
         found = evaluate(model, val_groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
@@ -157,37 +160,43 @@ def train_reward_model(
         if epoch != batches_epoch:
             batches, batches_epoch = epoch_batches(packed, epoch, config.seed), epoch
         started, started_cpu = time.perf_counter(), time.process_time()
-        batch = collate_groups([train_groups[i] for i in batches[step % steps_per_epoch]], pad_id).to(device)
+        indexes = batches[step % steps_per_epoch]
+        mine, weight = dist.shard(indexes)
+        batch = collate_groups([train_groups[i] for i in mine], pad_id).to(device)
         with _autocast(device, config.bf16):
-            rewards = score_sequences(model, batch.input_ids, batch.attention_mask).float()  # (N,)
+            rewards = score_sequences(trained, batch.input_ids, batch.attention_mask).float()  # (N,)
         loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
         if config.center_coefficient:
             loss = loss + reward_centering_loss(rewards, config.center_coefficient)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        dist.backward(loss * weight)
         if config.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
+            dist.clip_grad_norm_(trainable, config.max_grad_norm)
         optimizer.step()
         scheduler.step()
         step += 1
         train_seconds += time.perf_counter() - started
         train_cpu_seconds += time.process_time() - started_cpu
-        train_comparisons += batch.num_pairs
-        latest = {"reward/train_loss": loss.item(), "reward/learning_rate": scheduler.get_last_lr()[0]}
+        train_comparisons += sum(train_groups[i].num_pairs for i in indexes)
+        latest = {**dist.global_metrics({"reward/train_loss": loss.item()}, weight),
+                  "reward/learning_rate": scheduler.get_last_lr()[0]}
         if step % config.log_every == 0 or step == total_steps:
             history.append({"step": step, "epoch": step / steps_per_epoch, **latest})
         end_of_epoch = step % steps_per_epoch == 0
         if (config.eval_every and step % config.eval_every == 0) or (not config.eval_every and end_of_epoch):
             latest.update(validate())
-        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps:
+        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps and dist.is_main:
             checkpoints.save_checkpoint(
                 config.output_dir, step=step, model=model, optimizer=optimizer, scheduler=scheduler, config=config,
                 extra={"history": history, "train_seconds": train_seconds, "train_cpu_seconds": train_cpu_seconds,
                        "train_comparisons": train_comparisons},
             )
-        if progress_callback is not None:
+        if progress_callback is not None and dist.is_main:
             progress_callback(step, total_steps, latest)
 
+    if not dist.is_main:  # the main process validates, centres and publishes; the others are done
+        dist.wait()
+        return Path(config.output_dir), {}
     validated_last = history and history[-1]["step"] == step and "reward/accuracy" in history[-1]
     final = {k: v for k, v in history[-1].items() if k != "step"} if validated_last else validate()
     offset = mean_completion_score(model, groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
@@ -207,6 +216,7 @@ def train_reward_model(
         "reward/train_groups": len(train_groups),
         "reward/validation_groups": len(val_groups),
         "reward/train_comparisons": train_comparisons,
+        "world_size": dist.world_size,
         "perf/train_seconds": train_seconds,
         "perf/train_cpu_seconds": train_cpu_seconds,  # this process's CPU time: robust to a busy machine
         "perf/comparisons_per_second": train_comparisons / train_seconds if train_seconds else 0.0,
@@ -217,4 +227,5 @@ def train_reward_model(
                                     {**checkpoints.config_to_dict(config), "reward_shift": shifted,
                                      "device": str(device)},
                                     {"final": metrics, "history": history}, extra=merged)
+    dist.wait()
     return out, {**metrics, "history": history}

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
+from modeling.distributed import is_main_process
 from modeling.errors import InputError
 
 NAME = "dpo"
@@ -41,7 +42,7 @@ def progress_bar(desc: str, unit: str, hidden: set[str]):
     """A tqdm bar on stderr and the progress callback that moves it."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=not is_main_process())
 
     def progress(step: int, total: int, metrics: dict) -> None:
         bar.total = total
@@ -83,5 +84,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     final = {k: v for k, v in metrics.items() if k != "history"}
-    print(json.dumps({"out": str(out), **final}, sort_keys=True))
+    if is_main_process():  # under accelerate launch only rank 0 reports
+        print(json.dumps({"out": str(out), **final}, sort_keys=True))
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.commands.dpo import (check_checkpoint, check_output, file_sha256,
                                    progress_bar)
+from modeling.distributed import is_main_process
 from modeling.errors import InputError
 
 NAME = "ppo"
@@ -55,5 +56,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     final = {k: v for k, v in metrics.items() if k != "history"}
-    print(json.dumps({"out": str(out), **final}, sort_keys=True))
+    if is_main_process():  # under accelerate launch only rank 0 reports
+        print(json.dumps({"out": str(out), **final}, sort_keys=True))
     return 0

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
+from modeling.distributed import is_main_process
 from modeling.errors import InputError
 
 NAME = "train-reward"
@@ -39,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    bar = tqdm(desc="train-reward", unit="step", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(desc="train-reward", unit="step", file=sys.stderr, dynamic_ncols=True,
+               disable=not is_main_process())
 
     def progress(step: int, total: int, metrics: dict) -> None:
         bar.total = total
@@ -53,5 +55,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     final = {k: v for k, v in metrics.items() if k != "history"}
-    print(json.dumps({"out": str(out), **final}, sort_keys=True))
+    if is_main_process():  # under accelerate launch only rank 0 reports
+        print(json.dumps({"out": str(out), **final}, sort_keys=True))
     return 0

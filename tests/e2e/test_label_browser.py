@@ -280,6 +280,65 @@ def test_skip_with_a_reason(browser, live_server, labeler, task_factory):
     assert task.skips.get(labeler=labeler).reason == "expertise"
 
 
+MARKDOWN_QUESTION = ("Compare these:\n\n| lang | typing |\n|------|--------|\n| Python | dynamic |\n\n"
+                     "```python\nprint(\"<b>hi</b>\")\n```")
+
+
+def test_a_conversation_renders_as_markdown_turns_and_keys_still_rank(browser, live_server, labeler, task_factory):
+    """Roles in order, the long system prompt folded, a table and a code block rendered, the raw toggle
+    showing the exact text, and the toggles leave the ranking and its keys alone."""
+    task = task_factory(k=3, texts=["Use **sorted**:\n\n```python\nsorted(xs)\n```", "- one\n- two", "Plain answer"])
+    messages = [{"role": "system", "content": "Rules:\n" + "\n".join(f"{n}. rule {n}" for n in range(1, 8))},
+                {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello! *Ask away.*"},
+                {"role": "user", "content": MARKDOWN_QUESTION}]
+    task.prompt.messages = messages
+    task.prompt.save(update_fields=["messages"])
+    log_in(browser, live_server, labeler)
+    a, b, c = card_order(browser)
+
+    roles = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#prompt-text .turn .turn-role'), e => e.textContent);")
+    assert roles == ["System", "User", "Assistant", "User"]
+    fold = browser.find_element(By.CSS_SELECTOR, "#prompt-text .turn-system details")
+    assert fold.get_attribute("open") is None
+    assert not fold.find_element(By.CSS_SELECTOR, ".md").is_displayed()
+    last = browser.find_elements(By.CSS_SELECTOR, "#prompt-text .turn-user")[-1]
+    assert last.find_element(By.CSS_SELECTOR, ".md table td").text == "Python"
+    assert last.find_element(By.CSS_SELECTOR, ".md pre code").text == 'print("<b>hi</b>")'
+    assert browser.execute_script(
+        "return document.querySelectorAll('#prompt-text table, #prompt-text pre code').length") == 2
+    assert browser.execute_script(
+        "return [document.querySelectorAll('#cards .card-text pre code').length,"
+        " document.querySelectorAll('#cards .card-text li').length]") == [1, 2]
+    assert browser.execute_script("return document.querySelectorAll('#labeler script, #labeler b').length") == 0
+
+    # The raw toggle swaps in the exact text, and back; the ranking is untouched.
+    toggle = last.find_element(By.CSS_SELECTOR, ".raw-toggle")
+    raw = last.find_element(By.CSS_SELECTOR, ".text-raw")
+    assert toggle.is_displayed() and not raw.is_displayed()
+    toggle.click()
+    assert raw.is_displayed() and not last.find_element(By.CSS_SELECTOR, ".md").is_displayed()
+    assert browser.execute_script("return arguments[0].textContent", raw) == MARKDOWN_QUESTION
+    assert toggle.get_attribute("aria-pressed") == "true"
+    assert card_order(browser) == [a, b, c]
+
+    # Keys work with the toggle focused: j moves on from the active card, digits rank.
+    press(browser, "j")  # focus b
+    assert active_card_id(browser) == b
+    press(browser, "1")  # b a c
+    card(browser, c).find_element(By.CSS_SELECTOR, ".raw-toggle").click()  # c's raw text; c becomes active
+    assert card(browser, c).find_element(By.CSS_SELECTOR, ".text-raw").is_displayed()
+    press(browser, "1")  # c to the top: c b a
+    assert card_order(browser) == [c, b, a]
+    toggle.click()
+    assert not raw.is_displayed() and toggle.get_attribute("aria-pressed") == "false"
+    assert card_order(browser) == [c, b, a]
+    chord(browser, Keys.CONTROL, Keys.ENTER)
+    WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
+    assert wait_for_ranking(task, labeler).tiers == [[c], [b], [a]]
+    assert_no_script_errors(browser)
+
+
 @pytest.mark.skipif(not os.environ.get("SCREENSHOT_DIR"), reason="set SCREENSHOT_DIR to write the docs screenshot")
 def test_screenshot(browser, live_server, labeler, task_factory):
     task_factory(
