@@ -18,11 +18,15 @@ class RoundStartForm(forms.Form):
     sample_prompts = forms.IntegerField(min_value=1, max_value=2000, initial=40,
                                         help_text="Prompts the new policy samples for (fewest tasks first).")
     k = forms.IntegerField(min_value=2, max_value=9, initial=4, help_text="Completions per new task.")
+    lora_r = forms.IntegerField(min_value=0, max_value=256, initial=0, required=False,
+                                help_text="LoRA rank for the policy step (peft); 0 or blank: full fine-tuning. "
+                                          "A LoRA version is an adapter over its base; the next round continues it.")
 
     def round_config(self) -> dict:
         data = self.cleaned_data
         policy = {"dpo": {"beta": data["beta"], "learning_rate": data["learning_rate"], "epochs": data["epochs"]},
                   "ppo": {"kl_beta": data["beta"], "learning_rate": data["learning_rate"],
                           "iterations": data["ppo_iterations"]}}[data["algo"]]
+        policy["lora_r"] = data.get("lora_r") or None
         policy = {name: value for name, value in policy.items() if value is not None}
         return {"reward": {"epochs": data["epochs"]}, data["algo"]: policy, "sample": {"k": data["k"]}}

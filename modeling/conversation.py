@@ -72,6 +72,13 @@ def _parse_message(item: object, where: str) -> Message:
     return Message(role, content)
 
 
+def prompt_sort_key(prompt: Prompt) -> tuple:
+    """A total order over prompts of both kinds: strings first, in their own order, then conversations."""
+    if isinstance(prompt, str):
+        return (0, prompt, ())
+    return (1, "", tuple((m.role, m.content) for m in prompt))
+
+
 def is_conversation(prompt: Prompt) -> bool:
     return not isinstance(prompt, str)
 

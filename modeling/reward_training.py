@@ -25,6 +25,7 @@ from modeling.losses import grouped_bradley_terry_loss, pairwise_accuracy, rewar
 from modeling.rankings import Ranking
 from modeling.reward_config import RewardConfig
 from modeling.reward_model import default_base_model, load_reward_model, score_sequences, shift_reward
+from modeling.conversation import prompt_sort_key
 from modeling.distributed import Distributed
 from modeling.seeding import seed_everything
 
@@ -33,7 +34,7 @@ ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, 
 
 def split_by_prompt(groups: Sequence[ComparisonGroup], fraction: float, seed: int):
     """(train, validation) groups; all groups of one prompt fall on the same side."""
-    prompts = sorted({g.prompt for g in groups})
+    prompts = sorted({g.prompt for g in groups}, key=prompt_sort_key)
     random.Random(seed).shuffle(prompts)
     count = round(fraction * len(prompts))
     if fraction > 0 and len(prompts) >= 2:

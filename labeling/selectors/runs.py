@@ -68,7 +68,7 @@ def policy_comparison(*, version_a: ModelVersion, version_b: ModelVersion, limit
                    .select_related("task__prompt").order_by("task__prompt_id", "pk"))
     for completion in completions:
         prompt = completion.task.prompt
-        row = rows.setdefault(prompt.pk, {"prompt": prompt.text, "a": [], "b": []})
+        row = rows.setdefault(prompt.pk, {"prompt": prompt, "a": [], "b": []})
         row["a" if completion.model_version_id == version_a.pk else "b"].append(completion.text)
     both = [row for row in rows.values() if row["a"] and row["b"]]
     return both[:limit]

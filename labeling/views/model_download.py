@@ -25,7 +25,7 @@ def _file_name(name: str) -> str:
 def model_version_download(request, version_id: int):
     version = get_object_or_404(ModelVersion, pk=version_id)
     directory = Path(version.path)
-    if not (directory / "config.json").is_file():
+    if not any((directory / name).is_file() for name in ("config.json", "adapter_config.json")):
         raise Http404("This version's checkpoint is no longer on disk.")
     root = _file_name(version.name)
     response = StreamingHttpResponse(checkpoint_zip_chunks(directory=directory, root=root),

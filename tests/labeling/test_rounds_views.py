@@ -89,3 +89,16 @@ def test_blank_beta_and_learning_rate_take_the_algorithms_defaults(algo, section
     assert (merged[beta_key], merged["learning_rate"]) == (beta, learning_rate)
     chosen = RoundStartForm(data={**FORM, "algo": algo, "beta": 0.3, "learning_rate": 2e-5})
     assert chosen.is_valid() and _merged(chosen.round_config())[section][beta_key] == 0.3
+
+
+@pytest.mark.parametrize("algo", ["dpo", "ppo"])
+def test_the_round_form_chooses_lora_and_refuses_a_bad_rank(algo):
+    from labeling.forms import RoundStartForm
+
+    form = RoundStartForm(data={**FORM, "algo": algo, "lora_r": 8})
+    assert form.is_valid(), form.errors
+    assert form.round_config()[algo]["lora_r"] == 8
+    plain = RoundStartForm(data={**FORM, "algo": algo, "lora_r": ""})
+    assert plain.is_valid() and "lora_r" not in plain.round_config()[algo]
+    bad = RoundStartForm(data={**FORM, "algo": algo, "lora_r": -1})
+    assert not bad.is_valid() and "lora_r" in bad.errors
