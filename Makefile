@@ -43,6 +43,8 @@ bench: $(BENCH_VENV)/.installed var/bench/policy/config.json
 	$(BENCH_VENV)/bin/python benchmarks/bench_dpo.py --policy var/bench/policy
 	$(PY) benchmarks/bench_stats.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_lora_memory.py --steps 3 --completions-per-batch 4
+	$(PY) benchmarks/bench_dpo_processes.py --policy var/bench/policy
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) var static_root

@@ -102,3 +102,11 @@ class Distributed:
 def is_main_process() -> bool:
     """Whether this process prints and writes: rank 0 of a launch, or a process started on its own."""
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def refuse_several_processes(command: str) -> None:
+    """For a command that does not shard its work yet: one clear error instead of N racing writers."""
+    from modeling.errors import InputError
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise InputError(f"{command} runs on one process; start it without accelerate launch (or --num_processes 1)")

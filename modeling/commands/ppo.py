@@ -8,7 +8,7 @@ from pathlib import Path
 from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.commands.dpo import (check_checkpoint, check_output, file_sha256,
                                    progress_bar)
-from modeling.distributed import is_main_process
+from modeling.distributed import is_main_process, refuse_several_processes
 from modeling.errors import InputError
 
 NAME = "ppo"
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_several_processes("ppo")
     from modeling.commands.sample import read_prompts
     from modeling.ppo import PPOConfig, train_ppo
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.commands.dpo import check_checkpoint, check_output, file_sha256, progress_bar
-from modeling.distributed import is_main_process
+from modeling.distributed import is_main_process, refuse_several_processes
 from modeling.errors import InputError
 
 NAME = "sft"
@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    refuse_several_processes("sft")
     from modeling.sft_config import SFTConfig
 
     check_checkpoint(args.policy, "policy")

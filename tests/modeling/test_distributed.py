@@ -66,3 +66,15 @@ def test_one_process_shards_nothing():
     assert (distributed.world_size, distributed.rank, distributed.is_main) == (1, 0, True)
     assert distributed.shard([3, 1, 2]) == ([3, 1, 2], 1.0)
     assert distributed.sum(2.5) == 2.5
+
+
+@pytest.mark.parametrize("command", ["sft", "ppo"])
+def test_commands_that_do_not_shard_refuse_several_processes(command, monkeypatch, capsys, tmp_path):
+    from modeling.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    flags = {"sft": ["--policy", "p", "--demonstrations", "d", "--out", str(tmp_path / "o")],
+             "ppo": ["--policy", "p", "--reward", "r", "--prompts", "x", "--out", str(tmp_path / "o")]}[command]
+    assert main([command, *flags]) == 2
+    assert f"{command} runs on one process" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
