@@ -8,8 +8,16 @@ BEFORE = [("labeling", "0001_initial")]
 AFTER = [("labeling", "0002_task_source_run_and_set")]
 
 
+@pytest.fixture
+def back_to_the_latest_schema():
+    """Later tests in the same database need every migration applied again."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.mark.django_db(transaction=True)
-def test_existing_tasks_get_their_set_and_run_from_their_completions():
+def test_existing_tasks_get_their_set_and_run_from_their_completions(back_to_the_latest_schema):
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     apps = executor.loader.project_state(BEFORE).apps
