@@ -39,7 +39,7 @@ def check_output(path: str) -> None:
 
 
 def progress_bar(desc: str, unit: str, hidden: set[str]):
-    """A tqdm bar on stderr and the progress callback that moves it."""
+    """A tqdm bar on stderr (rank 0 only) and the progress callback that moves it."""
     from tqdm import tqdm
 
     bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=not is_main_process())
@@ -51,6 +51,20 @@ def progress_bar(desc: str, unit: str, hidden: set[str]):
         bar.refresh()
 
     return bar, progress
+
+
+def train_and_report(desc: str, unit: str, hidden: set[str], train) -> int:
+    """Run ``train(progress) -> (out, metrics)`` under a progress bar, then print the final metrics as one
+    JSON line (rank 0 only under accelerate launch); the command's exit status."""
+    bar, progress = progress_bar(desc, unit, hidden)
+    try:
+        out, metrics = train(progress)
+    finally:
+        bar.close()
+    if is_main_process():
+        final = {k: v for k, v in metrics.items() if k != "history"}
+        print(json.dumps({"out": str(out), **final}, sort_keys=True))
+    return 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,12 +92,5 @@ def run(args: argparse.Namespace) -> int:
               "rankings_sha256": file_sha256(args.rankings), "rankings_count": len(rankings)}
     config = DPOConfig(output_dir=args.out, policy=args.policy, inputs=inputs,
                        **config_values(args, DPOConfig, _OWN_FLAGS))
-    bar, progress = progress_bar("dpo", "step", {"dpo/learning_rate"})
-    try:
-        out, metrics = train_dpo(config, rankings, progress)
-    finally:
-        bar.close()
-    final = {k: v for k, v in metrics.items() if k != "history"}
-    if is_main_process():  # under accelerate launch only rank 0 reports
-        print(json.dumps({"out": str(out), **final}, sort_keys=True))
-    return 0
+    return train_and_report("dpo", "step", {"dpo/learning_rate"},
+                            lambda progress: train_dpo(config, rankings, progress))

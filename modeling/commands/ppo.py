@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.commands.dpo import (check_checkpoint, check_output, file_sha256,
-                                   progress_bar)
-from modeling.distributed import is_main_process, refuse_several_processes
+                                   train_and_report)
+from modeling.distributed import refuse_several_processes
 from modeling.errors import InputError
 
 NAME = "ppo"
@@ -50,13 +49,6 @@ def run(args: argparse.Namespace) -> int:
               "prompts_count": len(prompts)}
     config = PPOConfig(output_dir=args.out, policy=args.policy, reward_model=args.reward, inputs=inputs,
                        **config_values(args, PPOConfig, _OWN_FLAGS))
-    bar, progress = progress_bar("ppo", "iteration", {"ppo/beta", "perf/rollout_tokens_per_second",
-                                                      "perf/update_tokens_per_second"})
-    try:
-        out, metrics = train_ppo(config, prompts, progress)
-    finally:
-        bar.close()
-    final = {k: v for k, v in metrics.items() if k != "history"}
-    if is_main_process():  # under accelerate launch only rank 0 reports
-        print(json.dumps({"out": str(out), **final}, sort_keys=True))
-    return 0
+    return train_and_report("ppo", "iteration", {"ppo/beta", "perf/rollout_tokens_per_second",
+                                                 "perf/update_tokens_per_second"},
+                            lambda progress: train_ppo(config, prompts, progress))

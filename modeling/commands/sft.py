@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
-from modeling.commands.dpo import check_checkpoint, check_output, file_sha256, progress_bar
-from modeling.distributed import is_main_process, refuse_several_processes
+from modeling.commands.dpo import check_checkpoint, check_output, file_sha256, train_and_report
+from modeling.distributed import refuse_several_processes
 from modeling.errors import InputError
 
 NAME = "sft"
@@ -42,12 +41,4 @@ def run(args: argparse.Namespace) -> int:
               "demonstrations_sha256": file_sha256(args.demonstrations), "demonstrations_count": len(demonstrations)}
     config = SFTConfig(output_dir=args.out, policy=args.policy, inputs=inputs,
                        **config_values(args, SFTConfig, _OWN_FLAGS))
-    bar, progress = progress_bar("sft", "step", set())
-    try:
-        out, metrics = train_sft(config, demonstrations, progress)
-    finally:
-        bar.close()
-    final = {k: v for k, v in metrics.items() if k != "history"}
-    if is_main_process():  # under accelerate launch only rank 0 reports
-        print(json.dumps({"out": str(out), **final}, sort_keys=True))
-    return 0
+    return train_and_report("sft", "step", set(), lambda progress: train_sft(config, demonstrations, progress))

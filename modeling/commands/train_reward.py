@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
-from modeling.distributed import is_main_process
+from modeling.commands.dpo import train_and_report
 from modeling.errors import InputError
 
 NAME = "train-reward"
@@ -38,23 +36,5 @@ def run(args: argparse.Namespace) -> int:
     values = config_values(args, RewardConfig, _OWN_FLAGS)
     config = RewardConfig(output_dir=args.out, base_model=args.base, **values)
 
-    from tqdm import tqdm
-
-    bar = tqdm(desc="train-reward", unit="step", file=sys.stderr, dynamic_ncols=True,
-               disable=not is_main_process())
-
-    def progress(step: int, total: int, metrics: dict) -> None:
-        bar.total = total
-        bar.n = step
-        shown = {k.split("/")[-1]: round(v, 4) for k, v in metrics.items() if k != "reward/learning_rate"}
-        bar.set_postfix(shown, refresh=False)
-        bar.refresh()
-
-    try:
-        out, metrics = train_reward_model(config, rankings, progress)
-    finally:
-        bar.close()
-    final = {k: v for k, v in metrics.items() if k != "history"}
-    if is_main_process():  # under accelerate launch only rank 0 reports
-        print(json.dumps({"out": str(out), **final}, sort_keys=True))
-    return 0
+    return train_and_report("train-reward", "step", {"reward/learning_rate"},
+                            lambda progress: train_reward_model(config, rankings, progress))
