@@ -78,10 +78,14 @@ def train_bpe_tokenizer(
 
 
 def decode_completion(tokenizer: PreTrainedTokenizerFast, token_ids: Iterable[int]) -> str:
-    """The text of generated ``token_ids``: cut at the first EOS, special tokens dropped, stripped."""
+    """The text of generated ``token_ids``: cut at the first EOS, special tokens dropped, stripped.
+
+    A NUL becomes U+FFFD, as an undecodable byte does: a byte-level model can emit one, and no
+    database stores it (Postgres text refuses it), so the distinct-completion rule sees the stored text.
+    """
     ids = []
     for token_id in token_ids:
         if token_id == tokenizer.eos_token_id:
             break
         ids.append(int(token_id))
-    return tokenizer.decode(ids, skip_special_tokens=True).strip()
+    return tokenizer.decode(ids, skip_special_tokens=True).replace("\x00", "\ufffd").strip()

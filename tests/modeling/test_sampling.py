@@ -56,3 +56,8 @@ def test_completion_text_stops_at_eos(tiny_tokenizer):
     after = ids[prompt_length:] + tiny_tokenizer("User: more", add_special_tokens=False)["input_ids"]
     assert ids[:prompt_length] == encode_prompt(tiny_tokenizer, "List 2 fruits.")
     assert decode_completion(tiny_tokenizer, after) == "1. apple\n2. pear"
+
+
+def test_a_generated_nul_is_stored_as_a_replacement_character(tiny_tokenizer):
+    ids = tiny_tokenizer("a\x00b", add_special_tokens=False)["input_ids"] + [tiny_tokenizer.eos_token_id]
+    assert decode_completion(tiny_tokenizer, ids) == "a\ufffdb"
