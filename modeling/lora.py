@@ -42,6 +42,11 @@ def is_adapter_dir(path) -> bool:
     return bool(path) and (Path(path) / ADAPTER_CONFIG).is_file()
 
 
+def is_checkpoint_dir(path) -> bool:
+    """A full Hugging Face checkpoint (``config.json``) or a peft adapter directory over one."""
+    return bool(path) and ((Path(path) / "config.json").is_file() or is_adapter_dir(path))
+
+
 def adapter_base_path(path) -> str:
     """The base checkpoint an adapter directory was trained on; a full checkpoint is its own base."""
     if not is_adapter_dir(path):

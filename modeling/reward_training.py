@@ -43,9 +43,6 @@ def split_by_prompt(groups: Sequence[ComparisonGroup], fraction: float, seed: in
     return [g for g in groups if g.prompt not in held_out], [g for g in groups if g.prompt in held_out]
 
 
-_autocast = lora.autocast
-
-
 @torch.no_grad()
 def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, completions_per_batch: int = 128,
              device: torch.device | str = "cpu", bf16: bool = True) -> dict[str, float]:
@@ -58,7 +55,7 @@ def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, com
     batches = batch_groups(groups, completions_per_batch)
     for indexes in batches:
         batch = collate_groups([groups[i] for i in indexes], pad_token_id).to(device)
-        with _autocast(device, bf16):
+        with lora.autocast(device, bf16):
             rewards = score_sequences(model, batch.input_ids, batch.attention_mask).float()  # (N,)
         loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
         loss_sum += loss.item() * batch.num_groups
@@ -164,7 +161,7 @@ def train_reward_model(
         indexes = batches[step % steps_per_epoch]
         mine, weight = dist.shard(indexes)
         batch = collate_groups([train_groups[i] for i in mine], pad_id).to(device)
-        with _autocast(device, config.bf16):
+        with lora.autocast(device, config.bf16):
             rewards = score_sequences(trained, batch.input_ids, batch.attention_mask).float()  # (N,)
         loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
         if config.center_coefficient:

@@ -1,18 +1,10 @@
 """Registering model versions (policy and reward checkpoints) with their lineage."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from labeling.models import ModelVersion, Run
-
-
-def adapter_base(path) -> str:
-    """The base checkpoint a peft adapter directory was trained over, or "" for a full checkpoint."""
-    config_file = Path(path) / "adapter_config.json"
-    if not config_file.is_file():
-        return ""
-    return json.loads(config_file.read_text()).get("base_model_name_or_path") or ""
+from modeling.lora import adapter_base_path, is_adapter_dir, is_checkpoint_dir
 
 
 def _next_name(kind: str) -> str:
@@ -28,10 +20,9 @@ def model_version_register(
     adapter directory (``adapter_config.json``), whose base checkpoint is recorded as
     ``config["adapter_base"]``."""
     config = dict(config or {})
-    adapter = adapter_base(path)
-    if adapter:
-        config["adapter_base"] = adapter
-    elif not (Path(path) / "config.json").exists():
+    if is_adapter_dir(path):
+        config["adapter_base"] = adapter_base_path(path)
+    elif not is_checkpoint_dir(path):
         raise ValueError(f"{path} is not a complete Hugging Face checkpoint (no config.json)")
     version = ModelVersion(
         kind=kind, name=_next_name(kind), algorithm=algorithm, path=str(path), run=run, parent=parent,

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from labeling.models import ModelVersion
 from labeling.selectors.exports import checkpoint_zip_chunks
 from labeling.views.access import staff_required
+from modeling.lora import is_checkpoint_dir
 
 
 def _file_name(name: str) -> str:
@@ -25,7 +26,7 @@ def _file_name(name: str) -> str:
 def model_version_download(request, version_id: int):
     version = get_object_or_404(ModelVersion, pk=version_id)
     directory = Path(version.path)
-    if not any((directory / name).is_file() for name in ("config.json", "adapter_config.json")):
+    if not is_checkpoint_dir(directory):
         raise Http404("This version's checkpoint is no longer on disk.")
     root = _file_name(version.name)
     response = StreamingHttpResponse(checkpoint_zip_chunks(directory=directory, root=root),

@@ -29,7 +29,9 @@ def file_sha256(path: str) -> str:
 
 def check_checkpoint(path: str, what: str) -> None:
     """A full checkpoint (config.json) or a LoRA adapter directory (adapter_config.json)."""
-    if not any((Path(path) / name).is_file() for name in ("config.json", "adapter_config.json")):
+    from modeling.lora import is_checkpoint_dir
+
+    if not is_checkpoint_dir(path):
         raise InputError(f"not a {what} checkpoint directory (no config.json)", path=path)
 
 

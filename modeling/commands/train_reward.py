@@ -29,7 +29,9 @@ def run(args: argparse.Namespace) -> int:
     from modeling.reward_training import train_reward_model
 
     rankings = read_rankings(args.rankings)
-    if args.base and not any((Path(args.base) / name).is_file() for name in ("config.json", "adapter_config.json")):
+    from modeling.lora import is_checkpoint_dir
+
+    if args.base and not is_checkpoint_dir(args.base):
         raise InputError("not a Hugging Face checkpoint directory (no config.json)", path=args.base)
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise InputError("output exists and is not a directory", path=args.out)
