@@ -45,11 +45,12 @@ def prompt_text(tokenizer, prompt: Prompt) -> str:
     return f"{tokenizer.bos_token or ''}{turns}Assistant:"
 
 
-def response_text(tokenizer, prompt: Prompt, response: str) -> str:
-    """The response as the template writes it after :func:`prompt_text`, without EOS or what follows it."""
+def response_text(tokenizer, prompt: Prompt, response: str, head: str | None = None) -> str:
+    """The response as the template writes it after :func:`prompt_text` (``head``, when already
+    rendered), without EOS or what follows it."""
     if not tokenizer.chat_template:
         return f" {response.strip()}"
-    head = prompt_text(tokenizer, prompt)
+    head = prompt_text(tokenizer, prompt) if head is None else head
     full = tokenizer.apply_chat_template(as_messages(prompt) + [{"role": "assistant", "content": response}],
                                          tokenize=False)
     if not full.startswith(head):
@@ -66,40 +67,36 @@ def encode_prompt(tokenizer, prompt: Prompt) -> list[int]:
     return _ids(tokenizer, prompt_text(tokenizer, prompt))
 
 
-def encode_example(tokenizer, prompt: Prompt, response: str, max_length: int | None = None,
-                   prompt_ids: list[int] | None = None) -> tuple[list[int], int]:
+def encode_example(tokenizer, prompt: Prompt, response: str, max_length: int | None = None) -> tuple[list[int], int]:
     """``(prompt ids + response ids + [EOS], number of prompt ids)`` for one training example.
 
-    ``prompt_ids`` may pass :func:`encode_prompt`'s result when several responses share a prompt.
     Over ``max_length``: the response is cut first (its EOS goes with it), then the prompt loses its
     start; at least one response token is always kept.
     """
+    return encode_examples(tokenizer, prompt, [response], max_length)[0]
+
+
+def encode_examples(tokenizer, prompt: Prompt, responses, max_length: int | None = None) -> list[tuple[list[int], int]]:
+    """:func:`encode_example` for several responses to one prompt, rendering and tokenizing the prompt once."""
     eos_id = _eos_id(tokenizer)
-    if prompt_ids is None:
-        prompt_ids = encode_prompt(tokenizer, prompt)
-    response_ids = _ids(tokenizer, response_text(tokenizer, prompt, response)) + [eos_id]
+    head = prompt_text(tokenizer, prompt)
+    prompt_ids = _ids(tokenizer, head)
+    return [_join(prompt_ids, _ids(tokenizer, response_text(tokenizer, prompt, r, head)) + [eos_id], max_length)
+            for r in responses]
+
+
+def _join(prompt_ids: list[int], response_ids: list[int], max_length: int | None) -> tuple[list[int], int]:
     if max_length is not None:
         response_ids = response_ids[: max(1, max_length - len(prompt_ids))]
         prompt_ids = prompt_ids[max(0, len(prompt_ids) + len(response_ids) - max_length):]
     return list(prompt_ids) + response_ids, len(prompt_ids)
 
 
-def encode_examples(tokenizer, prompt: Prompt, responses, max_length: int | None = None) -> list[tuple[list[int], int]]:
-    """:func:`encode_example` for several responses to one prompt, rendering the prompt once."""
-    prompt_ids = encode_prompt(tokenizer, prompt)
-    return [encode_example(tokenizer, prompt, r, max_length, prompt_ids=prompt_ids) for r in responses]
-
-
 def left_padded_prompts(tokenizer, prompts, device=None):
     """``(input_ids, attention_mask)`` ``(B, P)`` of :func:`encode_prompt` for each prompt, padded on the left."""
-    import torch
+    from modeling.logprobs import pad_batch
 
     encoded = [encode_prompt(tokenizer, p) for p in prompts]
-    width = max(len(ids) for ids in encoded)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else _eos_id(tokenizer)
-    input_ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(encoded), width), dtype=torch.long)
-    for row, ids in enumerate(encoded):
-        input_ids[row, width - len(ids):] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[row, width - len(ids):] = 1
+    input_ids, attention_mask, _ = pad_batch(encoded, [len(ids) for ids in encoded], pad_id, side="left")
     return input_ids.to(device), attention_mask.to(device)
