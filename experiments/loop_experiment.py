@@ -4,7 +4,7 @@
     python experiments/loop_experiment.py --out /tmp/loop --quick               # a smoke run (tiny)
 
 Steps: bootstrap the default policy (or take ``--policy``); sample K=4 completions for a few hundred
-training prompts; simulated labelers (modeling.oracle) rank them; (a) a DPO round on those rankings;
+training prompts; simulated labelers (modeling.simulation.oracle) rank them; (a) a DPO round on those rankings;
 (b) a reward model trained on the same rankings, then a PPO round against it. Each resulting policy
 is judged on held-out prompts by the gold scorer the simulated labelers are noisy copies of: mean
 gold score of fresh samples before and after, the win rate of after over before (per prompt and
@@ -27,15 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 
 from line_chart import write_line_charts  # noqa: E402
-from modeling.dpo import DPOConfig, train_dpo  # noqa: E402
-from modeling.evaluation import paired_standard_error, win_rate  # noqa: E402
-from modeling.instructions import generate_prompts, gold_score  # noqa: E402
-from modeling.oracle import SimulatedLabeler  # noqa: E402
-from modeling.ppo import PPOConfig, train_ppo  # noqa: E402
-from modeling.kl import estimate_kl  # noqa: E402
-from modeling.policy_model import load_policy  # noqa: E402
-from modeling.ppo_rollout import generate_responses  # noqa: E402
-from modeling.rankings import Ranking, read_rankings, write_jsonl_atomic  # noqa: E402
+from modeling.training.dpo import DPOConfig, train_dpo  # noqa: E402
+from modeling.simulation.evaluation import paired_standard_error, win_rate  # noqa: E402
+from modeling.simulation.instructions import generate_prompts, gold_score  # noqa: E402
+from modeling.simulation.oracle import SimulatedLabeler  # noqa: E402
+from modeling.training.ppo import PPOConfig, train_ppo  # noqa: E402
+from modeling.models.kl import estimate_kl  # noqa: E402
+from modeling.models.policy_model import load_policy  # noqa: E402
+from modeling.training.ppo_rollout import generate_responses  # noqa: E402
+from modeling.formats.rankings import Ranking, read_rankings, write_jsonl_atomic  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -73,7 +73,7 @@ def log(message: str) -> None:
 
 
 def bootstrap_policy(out: Path, quick: bool) -> str:
-    from modeling.policy_bootstrap import DEMONSTRATIONS_PATH, BootstrapConfig, load_demonstrations, train_policy
+    from modeling.training.policy_bootstrap import DEMONSTRATIONS_PATH, BootstrapConfig, load_demonstrations, train_policy
 
     target = out / "policy"
     if (target / "config.json").is_file():
@@ -131,7 +131,7 @@ def finished_run(config) -> dict | None:
 
     Lets a rerun with other settings for one method reuse the other method's finished outputs.
     """
-    from modeling.checkpoints import config_to_dict
+    from modeling.models.checkpoints import config_to_dict
 
     directory = Path(config.output_dir)
     try:
@@ -197,8 +197,8 @@ def main(argv=None) -> int:
     results["dpo"] = {**judge("DPO", str(dpo_dir), start_dir, eval_prompts, before, args),
                       "train": {k: v for k, v in dpo_metrics.items() if k != "history"}}
 
-    from modeling.reward_config import RewardConfig
-    from modeling.reward_training import train_reward_model
+    from modeling.training.reward_config import RewardConfig
+    from modeling.training.reward_training import train_reward_model
 
     mark = time.perf_counter()
     reward_config = RewardConfig(output_dir=str(out / "reward"), epochs=args.rm_epochs, seed=args.seed)

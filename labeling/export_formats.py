@@ -29,7 +29,7 @@ from collections.abc import Iterable
 
 from labeling.agreement import pair_signs
 from labeling.import_formats import MAX_K
-from modeling.conversation import as_messages, parse_prompt, prompt_text
+from modeling.formats.conversation import as_messages, parse_prompt, prompt_text
 
 PAIRS_MODES = ("per_labeler", "majority")
 DEFAULT_PAIRS_MODE = "per_labeler"

@@ -6,7 +6,7 @@ Prompts: ``{"prompt": str, "id"?: str, "metadata"?: {...}}`` (DESIGN.md), or CSV
 column (:func:`parse_prompts_csv`, strings only).
 Preference pairs: TRL's ``{"prompt", "chosen", "rejected"}`` plus ``"labeler"?`` (:func:`parse_preference_pairs`).
 In JSONL a ``prompt`` may be a conversation instead: TRL's list of ``{"role", "content"}`` messages
-ending with a user turn, checked by :func:`modeling.conversation.parse_prompt` (which also caps the
+ending with a user turn, checked by :func:`modeling.formats.conversation.parse_prompt` (which also caps the
 messages and their total length), and each message's content by the same rules as a string prompt.
 Every error names the line (1-based) and raises :class:`RejectedInput`.
 """
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from labeling.errors import RejectedInput
-from modeling.conversation import Prompt, parse_prompt, prompt_text
+from modeling.formats.conversation import Prompt, parse_prompt, prompt_text
 
 MIN_K, MAX_K = 2, 9
 MAX_TEXT_CHARS = 20_000
@@ -28,7 +28,7 @@ MAX_TEXT_CHARS = 20_000
 
 @dataclass(frozen=True)
 class PromptSpec:
-    value: Prompt  # the string, or a conversation as a tuple of modeling.conversation.Message
+    value: Prompt  # the string, or a conversation as a tuple of modeling.formats.conversation.Message
     external_id: str = ""
     metadata: dict = field(default_factory=dict)
 
@@ -226,7 +226,7 @@ USERNAME_MAX = 150
 
 @dataclass(frozen=True)
 class PreferenceSpec:
-    prompt: Prompt  # the string, or a conversation as a tuple of modeling.conversation.Message
+    prompt: Prompt  # the string, or a conversation as a tuple of modeling.formats.conversation.Message
     completions: tuple[str, str]  # in order of first appearance in the file
     judgements: tuple[tuple[str, str], ...]  # (labeler, chosen text), one per labeler
 

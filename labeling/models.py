@@ -13,7 +13,7 @@ TASK_SET_MAX_LENGTH = 100
 
 
 class Prompt(models.Model):
-    """What the policy answers: a string, or a conversation (``modeling.conversation``)."""
+    """What the policy answers: a string, or a conversation (``modeling.formats.conversation``)."""
 
     # The string prompt itself; for a conversation its plain text (``prompt_text``), for search and CSV.
     text = models.TextField()

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from labeling.import_formats import MAX_K, MAX_TEXT_CHARS, MIN_K
 from labeling.models import Ranking, Skip, TrainingRound
 from labeling.submission import MAX_SECONDS, SCORE_MAX, SCORE_MIN
-from modeling.conversation import MAX_MESSAGES, ROLES
+from modeling.formats.conversation import MAX_MESSAGES, ROLES
 
 MESSAGE_SCHEMA = {
     "type": "object",

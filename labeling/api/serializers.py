@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from labeling.import_formats import MAX_TEXT_CHARS
 from labeling.models import ModelVersion, Prompt, Ranking, RankingTask, Run, TrainingRound
-from modeling.conversation import ROLES
+from modeling.formats.conversation import ROLES
 
 _TIERS = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
                                help_text="Completion ids best to worst; a tier of two or more is a tie.")

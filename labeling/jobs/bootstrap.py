@@ -11,7 +11,7 @@ from labeling.services.runs import RunReporter, run_directory
 
 
 def job_bootstrap(run: Run, reporter: RunReporter):
-    from modeling.policy_bootstrap import BootstrapConfig, load_demonstrations, train_policy
+    from modeling.training.policy_bootstrap import BootstrapConfig, load_demonstrations, train_policy
 
     out_dir = run_directory(run) / "policy"
     if (out_dir / "config.json").exists():  # an earlier attempt saved it, then died: register it

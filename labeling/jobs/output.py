@@ -12,7 +12,7 @@ def checkpointed_output(output_dir: str | Path, reporter: RunReporter):
     """Log the checkpoint step a retried run resumes from; on a full disk raise one clear
     ``CheckpointDiskFull`` ("disk full while writing checkpoint to ...") and remove the half-written
     staging directories, so the run fails and no model version is registered."""
-    from modeling import checkpoints
+    from modeling.models import checkpoints
 
     resume_from = checkpoints.latest_checkpoint(output_dir)
     if resume_from is not None:

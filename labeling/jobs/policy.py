@@ -31,7 +31,7 @@ def _register(run: Run, parent: ModelVersion, algorithm: str, checkpoint, metric
 
 def job_dpo(run: Run, reporter: RunReporter):
     """``inputs``: ``policy_version``; trains on the stored rankings (see ``export_rankings``)."""
-    from modeling.dpo import DPOConfig, train_dpo
+    from modeling.training.dpo import DPOConfig, train_dpo
 
     policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
     rankings, path = export_rankings(run)
@@ -47,7 +47,7 @@ def job_dpo(run: Run, reporter: RunReporter):
 
 def job_ppo(run: Run, reporter: RunReporter):
     """``inputs``: ``policy_version``, ``reward_version`` and ``prompt_ids`` (rollout prompts)."""
-    from modeling.ppo import PPOConfig, train_ppo
+    from modeling.training.ppo import PPOConfig, train_ppo
 
     policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
     reward = ModelVersion.objects.get(pk=run.inputs["reward_version"], kind=ModelVersion.Kind.REWARD)

@@ -22,7 +22,7 @@ def _rankings_queryset(inputs: dict):
 
 def export_rankings(run: Run) -> tuple[list, str]:
     """Write the run's rankings to ``rankings.jsonl`` in its directory; return them parsed."""
-    from modeling.rankings import parse_ranking, write_jsonl_atomic
+    from modeling.formats.rankings import parse_ranking, write_jsonl_atomic
 
     path = run_directory(run) / "rankings.jsonl"
     records = list(rankings_records(rankings=_rankings_queryset(run.inputs)))
@@ -31,8 +31,8 @@ def export_rankings(run: Run) -> tuple[list, str]:
 
 
 def job_train_reward(run: Run, reporter: RunReporter):
-    from modeling.reward_config import RewardConfig
-    from modeling.reward_training import train_reward_model
+    from modeling.training.reward_config import RewardConfig
+    from modeling.training.reward_training import train_reward_model
 
     rankings, path = export_rankings(run)
     reporter.log(f"{len(rankings)} rankings exported to {path}")

@@ -22,7 +22,7 @@ def job_sample(run: Run, reporter: RunReporter):
     its prompt's value, which finds the row it belongs to."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from modeling.sampling import sample
+    from modeling.models.sampling import sample
 
     version = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
     prompts = list(Prompt.objects.filter(pk__in=run.inputs["prompt_ids"]).order_by("pk"))

@@ -187,7 +187,7 @@ REWARD_AGREEMENT_PREFIX = "reward/agreement/"
 def reward_model_agreement() -> dict[str, float]:
     """Username -> agreement of the newest reward model with that labeler on held-out tasks.
 
-    ``modeling/reward_training.py`` writes ``"reward/agreement/<username>": rate`` into the reward
+    ``modeling/training/reward_training.py`` writes ``"reward/agreement/<username>": rate`` into the reward
     ``ModelVersion.metrics``: the share of the labeler's held-out comparisons (their rankings of
     prompts kept out of training, ties left out) that the model scores the same way round. Values
     that are not a number from 0 to 1 are ignored. Empty until a reward model exists.

@@ -49,7 +49,7 @@ def loop_after_bootstrap(*, run: Run, outputs: dict) -> Run | None:
 
 
 def _sample_generated_prompts(policy: ModelVersion, count: int) -> Run:
-    from modeling.instructions import generate_prompts, instruction_type
+    from modeling.simulation.instructions import generate_prompts, instruction_type
 
     prompt_ids = []
     for number, text in enumerate(generate_prompts(count, seed=PROMPT_SEED)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from labeling.models import ModelVersion, Run
-from modeling.lora import adapter_base_path, is_adapter_dir, is_checkpoint_dir
+from modeling.models.lora import adapter_base_path, is_adapter_dir, is_checkpoint_dir
 
 
 def _next_name(kind: str) -> str:

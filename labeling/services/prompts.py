@@ -2,14 +2,14 @@
 
 Every place that creates a ``Prompt`` from a value goes through :func:`prompt_fields`, so a
 conversation is always stored the same way: ``messages`` holds its JSON messages and ``text`` its
-plain text (``modeling.conversation.prompt_text``) for search, CSV and ``__str__``. Every job that
+plain text (``modeling.formats.conversation.prompt_text``) for search, CSV and ``__str__``. Every job that
 hands a stored prompt to ``modeling`` takes :func:`prompt_value`.
 """
 from __future__ import annotations
 
 from labeling.models import Prompt
-from modeling.conversation import Prompt as PromptValue
-from modeling.conversation import parse_prompt, prompt_text, prompt_to_json
+from modeling.formats.conversation import Prompt as PromptValue
+from modeling.formats.conversation import parse_prompt, prompt_text, prompt_to_json
 
 
 def prompt_fields(value) -> dict:

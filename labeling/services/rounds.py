@@ -20,7 +20,7 @@ from labeling.selectors.runs import prompts_with_fewest_tasks
 from labeling.services.runs import run_enqueue
 
 DEFAULT_CONFIG = {
-    "reward": {"epochs": 2},  # learning rate etc.: modeling.reward_config defaults
+    "reward": {"epochs": 2},  # learning rate etc.: modeling.training.reward_config defaults
     # IPO rather than sigmoid DPO: on simulated rankings of the default policy it raised the held-out gold
     # score the most while staying closest to the start policy (benchmarks/RESULTS.md, "The loop closed").
     # lr 3e-5 rather than 1e-4: each round moves part of the way, and the next round (from the new policy, on all

@@ -1,7 +1,7 @@
 """Fill a database with simulated rankings: to try the agreement dashboard, test it and benchmark it.
 
-Prompts come from ``modeling.instructions`` (whose answers a program can judge); each task gets K
-completions of mixed quality, ranked by the model of ``modeling.oracle`` (gold score plus the
+Prompts come from ``modeling.simulation.instructions`` (whose answers a program can judge); each task gets K
+completions of mixed quality, ranked by the model of ``modeling.simulation.oracle`` (gold score plus the
 labeler's own Gaussian noise, tied within ``tie_threshold``). Planted ``random`` labelers shuffle the cards and submit fast; they are
 what the dashboard must flag. Rows are written with ``bulk_create``, bypassing ``ranking_submit`` and
 its leases, so that 100k rankings take seconds: this is for demos, tests and benchmarks only.
@@ -39,7 +39,7 @@ class SimulationSpec:
 
 
 def _candidates(prompt: str, rng: random.Random) -> list[str]:
-    from modeling.instructions import reference_response
+    from modeling.simulation.instructions import reference_response
 
     good = reference_response(prompt, rng)
     words = good.split()
@@ -76,8 +76,8 @@ def _users(spec: SimulationSpec):
 
 def rankings_simulate(*, spec: SimulationSpec, batch: int = 2000) -> dict:
     """Create ``spec.tasks`` tasks and about ``per_task`` rankings of each; returns counts."""
-    from modeling import oracle
-    from modeling.instructions import gold_score, generate_prompts
+    from modeling.simulation import oracle
+    from modeling.simulation.instructions import gold_score, generate_prompts
 
     rng = random.Random(spec.seed)
     cached_gold = functools.lru_cache(maxsize=None)(gold_score)
@@ -87,7 +87,7 @@ def rankings_simulate(*, spec: SimulationSpec, batch: int = 2000) -> dict:
         samples = [(p, rng.sample(_candidates(p, rng), spec.k)) for p in pool[:60]]
         config.noise = oracle.calibrate_noise(samples, spec.target_agreement, config.tie_threshold, iterations=10)
     users = _users(spec)
-    # Each simulated labeler's noise stream, seeded as modeling.oracle.SimulatedLabeler seeds its own;
+    # Each simulated labeler's noise stream, seeded as modeling.simulation.oracle.SimulatedLabeler seeds its own;
     # scores are the oracle's model (oracle.perceived_scores, tiers_from_scores) with gold scores cached.
     noise = {u.pk: None if u.username.startswith("random-") else random.Random(oracle.labeler_seed(config.seed, u.username))
              for u in users}

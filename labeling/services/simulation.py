@@ -1,6 +1,6 @@
 """The whole product loop with simulated labelers, for proof and for end-to-end tests.
 
-Each round: simulated labelers (``modeling.oracle``) take tasks with ``task_assign_next`` and submit
+Each round: simulated labelers (``modeling.simulation.oracle``) take tasks with ``task_assign_next`` and submit
 with ``ranking_submit`` -- the same services the labeler page uses -- then ``round_start`` runs the
 reward model, DPO or PPO and sampling on the Celery workers, and the new policy is judged on
 held-out prompts by the hidden gold score and its KL to the first policy.
@@ -71,7 +71,7 @@ def _wait(run_or_round, *, timeout: float, on_progress: Callable[[str], None]) -
 
 def simulated_labelers_rank_open_tasks(*, names: list[str], same_quality: float | None = None) -> int:
     """Every simulated labeler ranks every task still open to them; returns rankings submitted."""
-    from modeling.oracle import LabelerConfig, SimulatedLabeler
+    from modeling.simulation.oracle import LabelerConfig, SimulatedLabeler
 
     config = LabelerConfig() if same_quality is None else LabelerConfig(same_quality=same_quality)
     submitted = 0
@@ -90,7 +90,7 @@ def simulated_labelers_rank_open_tasks(*, names: list[str], same_quality: float 
 
 def _prompts(kind: str, count: int, seed: int, exclude: frozenset[str] = frozenset()) -> list[Prompt]:
     """``count`` generated prompts (``exclude``'s texts skipped), stored once under stable external ids."""
-    from modeling.instructions import generate_prompts, instruction_type
+    from modeling.simulation.instructions import generate_prompts, instruction_type
 
     texts = [t for t in generate_prompts(4 * count, seed=seed) if t not in exclude][:count]
     prompts = []
@@ -108,14 +108,14 @@ def held_out_texts(count: int, seed: int = 9000) -> list[str]:
     The templates have about a thousand distinct prompts, so drawing the held-out set first (and
     removing it from training) keeps every instruction type in the evaluation.
     """
-    from modeling.instructions import generate_prompts
+    from modeling.simulation.instructions import generate_prompts
 
     return list(dict.fromkeys(generate_prompts(4 * count, seed=seed)))[:count]
 
 
 def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], None] = print) -> list[dict]:
     """Run ``config.rounds`` rounds; return one row of figures per policy (round 0 = the first)."""
-    from modeling.evaluation import gold_of_samples, kl_to_reference, paired_standard_error, win_rate
+    from modeling.simulation.evaluation import gold_of_samples, kl_to_reference, paired_standard_error, win_rate
 
     policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
     if policy is None:

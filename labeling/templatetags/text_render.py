@@ -55,7 +55,7 @@ def _messages_of(prompt) -> list | None:
 def _turn(message) -> dict:
     if isinstance(message, dict):
         role, content = message.get("role"), message.get("content")
-    else:  # modeling.conversation.Message
+    else:  # modeling.formats.conversation.Message
         role, content = getattr(message, "role", None), getattr(message, "content", None)
     role = str(role or "")
     content = "" if content is None else str(content)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from labeling.models import ModelVersion
 from labeling.selectors.exports import checkpoint_zip_chunks
 from labeling.views.access import staff_required
-from modeling.lora import is_checkpoint_dir
+from modeling.models.lora import is_checkpoint_dir
 
 
 def _file_name(name: str) -> str:

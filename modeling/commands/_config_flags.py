@@ -7,7 +7,7 @@ import dataclasses
 
 def add_config_flags(parser: argparse.ArgumentParser, config_class, skip: set[str]) -> None:
     """One ``--flag`` per dataclass field, typed by its default, with the field's help; the class's own
-    fields first, then those of a mixin such as :class:`modeling.lora.LoraFields`."""
+    fields first, then those of a mixin such as :class:`modeling.models.lora.LoraFields`."""
     own = config_class.__dict__.get("__annotations__", {})
     fields = sorted(dataclasses.fields(config_class), key=lambda f: f.name not in own)  # stable: keeps order
     for field in fields:

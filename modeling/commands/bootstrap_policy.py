@@ -9,7 +9,7 @@ HELP = "train the default policy: a BPE tokenizer and a small GPT-2 fine-tuned o
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from modeling.policy_config import DEMONSTRATIONS_PATH, POLICY_SIZES, BootstrapConfig
+    from modeling.training.bootstrap_config import DEMONSTRATIONS_PATH, POLICY_SIZES, BootstrapConfig
 
     defaults = BootstrapConfig()
     parser.add_argument("--out", required=True, help="checkpoint directory to create (absent or empty)")
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from modeling.errors import InputError
-    from modeling.policy_bootstrap import BootstrapConfig, check_config, load_demonstrations, train_policy
+    from modeling.training.policy_bootstrap import BootstrapConfig, check_config, load_demonstrations, train_policy
 
     config = BootstrapConfig(out_dir=args.out, size=args.size, steps=args.steps, seed=args.seed,
                              demonstrations=args.demonstrations, eval_prompts=args.eval_prompts)

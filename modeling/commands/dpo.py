@@ -8,15 +8,13 @@ import sys
 from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
-from modeling.distributed import is_main_process
+from modeling.training.distributed import is_main_process
 from modeling.errors import InputError
 
 NAME = "dpo"
 HELP = "run a DPO round on K-way rankings (sigmoid, ipo or plackett_luce loss; frozen reference = --policy)"
 
 _OWN_FLAGS = {"output_dir", "policy", "inputs"}  # given as --out / --policy; inputs are recorded here
-
-
 
 
 def file_sha256(path: str) -> str:
@@ -29,7 +27,7 @@ def file_sha256(path: str) -> str:
 
 def check_checkpoint(path: str, what: str) -> None:
     """A full checkpoint (config.json) or a LoRA adapter directory (adapter_config.json)."""
-    from modeling.lora import is_checkpoint_dir
+    from modeling.models.lora import is_checkpoint_dir
 
     if not is_checkpoint_dir(path):
         raise InputError(f"not a {what} checkpoint directory (no config.json)", path=path)
@@ -70,7 +68,7 @@ def train_and_report(desc: str, unit: str, hidden: set[str], train) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from modeling.dpo import DPOConfig
+    from modeling.training.dpo_config import DPOConfig
 
     parser.add_argument("--policy", required=True, help="policy checkpoint directory to improve (and the reference)")
     parser.add_argument("--rankings", required=True, help="rankings JSONL (prompt, completions, ranking, labeler)")
@@ -79,9 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modeling.dpo import DPOConfig, train_dpo
-    from modeling.policy_losses import DPO_LOSSES
-    from modeling.rankings import read_rankings
+    from modeling.training.dpo import DPOConfig, train_dpo
+    from modeling.training.policy_losses import DPO_LOSSES
+    from modeling.formats.rankings import read_rankings
 
     check_checkpoint(args.policy, "policy")
     rankings = read_rankings(args.rankings)

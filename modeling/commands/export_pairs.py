@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modeling.rankings import read_rankings, write_pairs
+    from modeling.formats.rankings import read_rankings, write_pairs
 
     rankings = read_rankings(args.rankings)
     count = write_pairs(rankings, args.out)

@@ -7,7 +7,7 @@ from pathlib import Path
 from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.commands.dpo import (check_checkpoint, check_output, file_sha256,
                                    train_and_report)
-from modeling.distributed import refuse_several_processes
+from modeling.training.distributed import refuse_several_processes
 from modeling.errors import InputError
 
 NAME = "ppo"
@@ -17,7 +17,7 @@ _OWN_FLAGS = {"output_dir", "policy", "reward_model", "inputs"}  # given as --ou
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from modeling.ppo import PPOConfig
+    from modeling.training.ppo_config import PPOConfig
 
     parser.add_argument("--policy", required=True, help="policy checkpoint directory to improve (and the reference)")
     parser.add_argument("--reward", required=True, help="reward-model checkpoint directory")
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     refuse_several_processes("ppo")
     from modeling.commands.sample import read_prompts
-    from modeling.ppo import PPOConfig, train_ppo
+    from modeling.training.ppo import PPOConfig, train_ppo
 
     check_checkpoint(args.policy, "policy")
     check_checkpoint(args.reward, "reward-model")

@@ -25,9 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_prompts(path: str) -> list:
     """The ``prompt`` (a string or a conversation) of each line of a prompts JSONL file; InputError names
     the first bad line."""
-    from modeling.conversation import parse_prompt
+    from modeling.formats.conversation import parse_prompt
     from modeling.errors import InputError
-    from modeling.jsonl import jsonl_records
+    from modeling.formats.jsonl import jsonl_records
 
     prompts = []
     for number, record in jsonl_records(path, "prompts"):
@@ -58,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
-    from modeling.policy_model import load_policy
-    from modeling.rankings import write_jsonl_atomic
-    from modeling.sampling import policy_device, sample
+    from modeling.models.policy_model import load_policy
+    from modeling.formats.rankings import write_jsonl_atomic
+    from modeling.models.sampling import policy_device, sample
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.commands.dpo import check_checkpoint, check_output, file_sha256, train_and_report
-from modeling.distributed import refuse_several_processes
+from modeling.training.distributed import refuse_several_processes
 from modeling.errors import InputError
 
 NAME = "sft"
@@ -16,7 +16,7 @@ _OWN_FLAGS = {"output_dir", "policy", "inputs"}  # given as --out / --policy; in
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from modeling.sft_config import SFTConfig
+    from modeling.training.sft_config import SFTConfig
 
     parser.add_argument("--policy", required=True, help="policy checkpoint directory to fine-tune")
     parser.add_argument("--demonstrations", required=True,
@@ -27,14 +27,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     refuse_several_processes("sft")
-    from modeling.sft_config import SFTConfig
+    from modeling.training.sft_config import SFTConfig
 
     check_checkpoint(args.policy, "policy")
     check_output(args.out)
     if args.epochs < 1 or args.batch_size < 1 or args.learning_rate <= 0 or args.max_length < 2 or args.max_steps < 0:
         raise InputError("need --epochs >= 1, --batch-size >= 1, --learning-rate > 0, --max-length >= 2 "
                          "and --max-steps >= 0")
-    from modeling.sft import read_demonstrations, train_sft
+    from modeling.training.sft import read_demonstrations, train_sft
 
     demonstrations = read_demonstrations(args.demonstrations)
     inputs = {"policy": str(Path(args.policy).resolve()), "demonstrations": str(Path(args.demonstrations).resolve()),

@@ -10,7 +10,7 @@ HELP = "rank each prompt's completions with N noisy simulated labelers (samples 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from modeling.oracle import LabelerConfig
+    from modeling.simulation.oracle import LabelerConfig
 
     defaults = LabelerConfig()
     parser.add_argument("--samples", required=True, help='samples JSONL: {"prompt": str, "completions": [str, ...]}')
@@ -28,10 +28,10 @@ def read_samples(path: str) -> list[tuple[str, list[str]]]:
     Raises InputError naming the first bad line: malformed, fewer than 2 or more than 9
     completions, or a prompt that fits no instruction template.
     """
-    from modeling.conversation import last_user_message, parse_prompt
+    from modeling.formats.conversation import last_user_message, parse_prompt
     from modeling.errors import InputError
-    from modeling.instructions import instruction_type
-    from modeling.jsonl import jsonl_records
+    from modeling.simulation.instructions import instruction_type
+    from modeling.formats.jsonl import jsonl_records
 
     samples = []
     for number, record in jsonl_records(path, "samples"):
@@ -54,10 +54,10 @@ def read_samples(path: str) -> list[tuple[str, list[str]]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modeling.conversation import prompt_to_json
+    from modeling.formats.conversation import prompt_to_json
     from modeling.errors import InputError
-    from modeling.oracle import LabelerConfig, SimulatedLabeler, agreement_rate
-    from modeling.rankings import write_jsonl_atomic
+    from modeling.simulation.oracle import LabelerConfig, SimulatedLabeler, agreement_rate
+    from modeling.formats.rankings import write_jsonl_atomic
 
     if args.labelers < 1 or args.noise < 0 or args.tie_threshold < 0:
         raise InputError("need --labelers >= 1, --noise >= 0 and --tie-threshold >= 0")

@@ -15,7 +15,7 @@ _OWN_FLAGS = {"output_dir", "base_model"}  # given as --out / --base
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from modeling.reward_config import RewardConfig
+    from modeling.training.reward_config import RewardConfig
 
     parser.add_argument("--rankings", required=True, help="rankings JSONL (prompt, completions, ranking, labeler)")
     parser.add_argument("--out", required=True, help="output directory (a Hugging Face checkpoint when done)")
@@ -24,12 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from modeling.rankings import read_rankings
-    from modeling.reward_config import RewardConfig
-    from modeling.reward_training import train_reward_model
+    from modeling.formats.rankings import read_rankings
+    from modeling.training.reward_config import RewardConfig
+    from modeling.training.reward_training import train_reward_model
 
     rankings = read_rankings(args.rankings)
-    from modeling.lora import is_checkpoint_dir
+    from modeling.models.lora import is_checkpoint_dir
 
     if args.base and not is_checkpoint_dir(args.base):
         raise InputError("not a Hugging Face checkpoint directory (no config.json)", path=args.base)

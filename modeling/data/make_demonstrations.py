@@ -2,7 +2,7 @@
 
 Deterministic: the same count and seed always write the same file. Each line is
 ``{"prompt": str, "completion": str, "type": str}`` (TRL's prompt-completion format), prompts cycle through every instruction type and
-responses are good answers in varied phrasings (:func:`modeling.instructions.reference_response`).
+responses are good answers in varied phrasings (:func:`modeling.simulation.instructions.reference_response`).
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import json
 import random
 from pathlib import Path
 
-from modeling.instructions import generate_prompts, instruction_type, reference_response
+from modeling.simulation.instructions import generate_prompts, instruction_type, reference_response
 
 DEFAULT_PATH = Path(__file__).with_name("demonstrations.jsonl")
 

@@ -60,7 +60,7 @@ def test_a_full_disk_fails_the_run_with_a_clear_message_and_registers_nothing(db
 
 
 def test_the_guard_leaves_other_errors_alone(tmp_path):
-    from modeling.checkpoints import CheckpointDiskFull, disk_full_guard
+    from modeling.models.checkpoints import CheckpointDiskFull, disk_full_guard
 
     with pytest.raises(PermissionError), disk_full_guard(tmp_path):
         raise PermissionError(13, "Permission denied")

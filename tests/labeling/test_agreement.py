@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import kendalltau
 
 from labeling import agreement
-from modeling import oracle
+from modeling.simulation import oracle
 
 A = [[1], [2], [3], [4]]
 B = [[2], [1], [3, 4]]

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 
 from labeling.import_formats import parse_prompts
 from labeling.models import Completion, Prompt, Ranking, RankingTask
-from modeling.conversation import Message
+from modeling.formats.conversation import Message
 
 User = get_user_model()
 

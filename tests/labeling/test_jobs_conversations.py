@@ -12,7 +12,7 @@ from labeling.services.prompts import prompt_fields
 from labeling.services.run_execute import run_execute
 from labeling.services.runs import RunReporter, run_enqueue
 from labeling.services.simulation import simulated_labelers_rank_open_tasks
-from modeling.conversation import Message
+from modeling.formats.conversation import Message
 from tests.labeling.export_data import rank
 
 CONVERSATION = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "List 3 fruits."}]
@@ -37,16 +37,16 @@ def prompts():
 
 
 def test_sampling_gets_the_conversation_and_each_group_finds_its_row_by_value(policy, monkeypatch):
-    import modeling.sampling
+    import modeling.models.sampling
 
     given = []
 
     def sample(model, tokenizer, values, progress=None, **options):  # answers in another order than asked
         given.extend(values)
-        return [modeling.sampling.SampleGroup(prompt=value, completions=[f"{n} a", f"{n} b"])
+        return [modeling.models.sampling.SampleGroup(prompt=value, completions=[f"{n} a", f"{n} b"])
                 for n, value in reversed(list(enumerate(values)))]
 
-    monkeypatch.setattr(modeling.sampling, "sample", sample)
+    monkeypatch.setattr(modeling.models.sampling, "sample", sample)
     for auto in (transformers.AutoModelForCausalLM, transformers.AutoTokenizer):
         monkeypatch.setattr(auto, "from_pretrained", lambda *args, **kwargs: None)
     rows = prompts()
@@ -62,10 +62,10 @@ def test_sampling_gets_the_conversation_and_each_group_finds_its_row_by_value(po
 
 
 def test_a_group_for_a_prompt_never_asked_for_fails_the_job(policy, monkeypatch):
-    import modeling.sampling
+    import modeling.models.sampling
 
-    monkeypatch.setattr(modeling.sampling, "sample", lambda model, tokenizer, values, **kwargs: [
-        modeling.sampling.SampleGroup(prompt="Something else", completions=["a", "b"])])
+    monkeypatch.setattr(modeling.models.sampling, "sample", lambda model, tokenizer, values, **kwargs: [
+        modeling.models.sampling.SampleGroup(prompt="Something else", completions=["a", "b"])])
     for auto in (transformers.AutoModelForCausalLM, transformers.AutoTokenizer):
         monkeypatch.setattr(auto, "from_pretrained", lambda *args, **kwargs: None)
     run = run_enqueue(kind=Run.Kind.SAMPLE, inputs={"policy_version": policy.pk,
@@ -76,7 +76,7 @@ def test_a_group_for_a_prompt_never_asked_for_fails_the_job(policy, monkeypatch)
 
 
 def test_ppo_rolls_out_on_the_prompt_values(policy, monkeypatch):
-    import modeling.ppo
+    import modeling.training.ppo
 
     given = []
 
@@ -84,7 +84,7 @@ def test_ppo_rolls_out_on_the_prompt_values(policy, monkeypatch):
         given.extend(values)
         return policy.path, {}
 
-    monkeypatch.setattr(modeling.ppo, "train_ppo", train_ppo)
+    monkeypatch.setattr(modeling.training.ppo, "train_ppo", train_ppo)
     reward = ModelVersion.objects.create(kind="reward", name="reward-v0", algorithm="reward", path=policy.path)
     rows = prompts()
     run = run_enqueue(kind=Run.Kind.PPO, inputs={"policy_version": policy.pk, "reward_version": reward.pk,

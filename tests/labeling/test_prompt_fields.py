@@ -3,7 +3,7 @@ import pytest
 
 from labeling.models import Prompt
 from labeling.services.prompts import prompt_fields, prompt_value
-from modeling.conversation import Message
+from modeling.formats.conversation import Message
 
 MESSAGES = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "Hi?"}]
 PARSED = (Message("system", "Be kind."), Message("user", "Hi?"))

@@ -14,7 +14,7 @@ from labeling.models import (
 from labeling.selectors import stats as selectors
 from labeling.services.simulated_rankings import SimulationSpec, rankings_simulate
 from labeling.services.stats import stats_pending_tasks, stats_rebuild_all, stats_refresh, task_stats_rebuild
-from modeling import oracle
+from modeling.simulation import oracle
 from tests.factories import make_task
 
 EVERYTHING = selectors.StatsFilter()
@@ -166,7 +166,7 @@ def test_reward_model_agreement_comes_from_the_newest_reward_model(db, task_fact
         "alice": None, "bob": None, "root": None}
     ModelVersion.objects.create(kind=ModelVersion.Kind.REWARD, name="rm-1", algorithm="reward", path="/x",
                                 metrics={"reward/agreement/alice": 0.5, "reward/agreement/bob": 0.5})
-    # What modeling/reward_training.py writes, keyed by username; other keys and odd values are ignored.
+    # What modeling/training/reward_training.py writes, keyed by username; other keys and odd values are ignored.
     ModelVersion.objects.create(kind=ModelVersion.Kind.REWARD, name="rm-2", algorithm="reward", path="/x", metrics={
         "reward/accuracy": 0.7, "reward/agreement/alice": 0.75, "reward/agreement/bob": 0.625,
         "reward/agreement/root": "high", "reward/agreement/nobody": 0.9, "reward/agreement/": 0.1,

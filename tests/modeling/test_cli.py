@@ -4,7 +4,7 @@ import json
 import pytest
 
 from modeling.cli import main
-from modeling.rankings import read_rankings
+from modeling.formats.rankings import read_rankings
 
 
 def write_jsonl(path, records):

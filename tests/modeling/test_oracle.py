@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from modeling.instructions import generate_prompts, reference_response
-from modeling.oracle import (
+from modeling.simulation.instructions import generate_prompts, reference_response
+from modeling.simulation.oracle import (
     LabelerConfig, SimulatedLabeler, calibrate_noise, pair_preferences, pairwise_agreement,
     simulated_agreement, tiers_from_scores,
 )

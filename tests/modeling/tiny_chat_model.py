@@ -24,7 +24,7 @@ def build_tiny_chat_model(out_dir, texts=None, seed: int = 0):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from modeling.policy_bootstrap import DEMONSTRATIONS_PATH, load_demonstrations
+    from modeling.training.policy_bootstrap import DEMONSTRATIONS_PATH, load_demonstrations
 
     if texts is None:
         texts = [f"{d.prompt}\n{d.completion}" for d in load_demonstrations(DEMONSTRATIONS_PATH)[:300]]

@@ -2,7 +2,7 @@
 
 ``tiny_policy_dir`` is an ordinary ``save_pretrained`` checkpoint written by the real bootstrap code
 (a few SFT steps on the shipped demonstrations), so it loads with ``AutoModelForCausalLM`` /
-``AutoTokenizer`` and uses the project's prompt format (:mod:`modeling.tokenizer`).
+``AutoTokenizer`` and uses the project's prompt format (:mod:`modeling.models.tokenizer`).
 ``tiny_tokenizer`` is that checkpoint's tokenizer. Both are built once per test session.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ TINY_VOCAB = 400
 
 def tiny_bootstrap_config(out_dir, **overrides):
     """A BootstrapConfig for the tiny size that trains in about a second."""
-    from modeling.policy_bootstrap import BootstrapConfig
+    from modeling.training.policy_bootstrap import BootstrapConfig
 
     settings = dict(out_dir=str(out_dir), size="tiny", steps=15, batch_size=16, learning_rate=1e-2,
                     warmup_steps=2, vocab_size=TINY_VOCAB, eval_prompts=0)
@@ -28,7 +28,7 @@ def tiny_bootstrap_config(out_dir, **overrides):
 @pytest.fixture(scope="session")
 def tiny_policy_dir(tmp_path_factory):
     """Directory of a saved tiny GPT-2 policy and its tokenizer (read-only for tests: copy to change)."""
-    from modeling.policy_bootstrap import DEMONSTRATIONS_PATH, load_demonstrations, train_policy
+    from modeling.training.policy_bootstrap import DEMONSTRATIONS_PATH, load_demonstrations, train_policy
 
     demonstrations = load_demonstrations(DEMONSTRATIONS_PATH)[:TINY_DEMONSTRATIONS]
     out, _ = train_policy(tiny_bootstrap_config(tmp_path_factory.mktemp("tiny_policy") / "policy"), demonstrations)

@@ -51,7 +51,7 @@ def tiny_bert_path(tmp_path_factory) -> str:
     import torch
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from modeling.reward_model import default_base_model
+    from modeling.models.reward_model import default_base_model
 
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(default_base_model())

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib import admin as django_admin
 
 from labeling.models import Completion, ModelVersion, Prompt, Run
-from modeling.conversation import parse_prompt, prompt_text
+from modeling.formats.conversation import parse_prompt, prompt_text
 from tests.factories import make_task
 from tests.security.conftest import ATTR, ESCAPED, EVIL_NAME, RAW, SCRIPT, World
 

@@ -6,7 +6,7 @@ from labeling.services.stats import stats_refresh
 
 
 class Command(BaseCommand):
-    help = "Create tasks ranked by simulated labelers (modeling.oracle) and planted random labelers."
+    help = "Create tasks ranked by simulated labelers (modeling.simulation.oracle) and planted random labelers."
 
     def add_arguments(self, parser):
         parser.add_argument("--tasks", type=int, default=300, help="tasks to create")

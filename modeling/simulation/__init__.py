@@ -1,0 +1,1 @@
+"""Simulation: instruction types with programmatic gold scores, simulated labelers, gold evaluation."""

@@ -1,0 +1,239 @@
+"""DPO round: (config, rankings, progress_callback) -> (policy checkpoint directory, metrics).
+
+Rankings are grouped per prompt exactly as for the reward model (:mod:`modeling.formats.comparisons`): each
+step runs one policy forward per completion of a few whole groups and applies the chosen loss to all
+the groups' comparisons. The frozen reference is the starting policy; its log-probs are computed once
+per completion before training and cached in ``OUT/reference_logprobs.pt`` (kept in the finished
+checkpoint), so the reference model is only loaded again to estimate KL on fresh samples. With LoRA
+(``lora_r`` > 0) from a full checkpoint the reference is the base with the adapter disabled, for the
+cache and the KL estimate alike: one copy of the base in memory.
+
+Output directory: a Hugging Face policy checkpoint (a peft adapter directory with LoRA, and a full
+merged checkpoint in ``merged/`` with ``merge``) plus ``training_config.json`` (config with help,
+inputs), ``metrics.json`` (final + history) and ``reference_logprobs.pt``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from modeling.models import checkpoints, lora
+from modeling.formats.comparisons import ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings
+from modeling.formats.chat_format import encode_examples
+from modeling.models.kl import estimate_kl
+from modeling.models.logprobs import sequence_logprobs
+from modeling.training.policy_losses import DPO_LOSSES, DPOOutput, preferred_nll_loss, ranking_ids
+from modeling.models.policy_model import load_policy
+from modeling.training.seeding import seed_everything
+from modeling.training.dpo_config import DPOConfig  # noqa: F401  (re-exported)
+from modeling.formats.rankings import Ranking
+from modeling.training.distributed import Distributed
+
+ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
+REFERENCE_FILE = "reference_logprobs.pt"
+
+
+def tokenize_policy_groups(groups: Sequence[ComparisonGroup], tokenizer, max_length: int) -> list[list[int]]:
+    """Fill each group's ``input_ids`` with policy tokens; returns each group's prompt lengths."""
+    prompt_lengths = []
+    for group in groups:
+        encoded = encode_examples(tokenizer, group.prompt, group.completions, max_length)
+        group.input_ids = [ids for ids, _ in encoded]
+        prompt_lengths.append([n for _, n in encoded])
+    return prompt_lengths
+
+
+def completion_mask_for(attention_mask: torch.Tensor, prompt_lengths: Sequence[int]) -> torch.Tensor:
+    """1 on completion tokens of right-padded rows whose first ``prompt_lengths[row]`` are prompt."""
+    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device).unsqueeze(0)  # (1, L)
+    starts = torch.tensor(prompt_lengths, device=attention_mask.device).unsqueeze(1)  # (N, 1)
+    return ((positions >= starts) & attention_mask.bool()).long()
+
+
+def _fingerprint(groups: Sequence[ComparisonGroup]) -> str:
+    digest = hashlib.sha256()
+    for group in groups:
+        for ids in group.input_ids:
+            digest.update(str(ids).encode())
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def reference_logprobs(model, groups, prompt_lengths, pad_id, device, completions_per_batch=64) -> list[list[float]]:
+    """``log pi_ref(completion | prompt)`` of every completion of every group, one forward each."""
+    model.eval()
+    result: list[list[float]] = [[] for _ in groups]
+    for batch_indexes in batch_groups(groups, completions_per_batch):  # groups without pairs are skipped
+        batch = collate_groups([groups[i] for i in batch_indexes], pad_id).to(device)
+        lengths = [n for i in batch_indexes for n in prompt_lengths[i]]
+        logps = sequence_logprobs(model, batch.input_ids, batch.attention_mask,
+                                  completion_mask_for(batch.attention_mask, lengths)).tolist()
+        for i in batch_indexes:
+            k = len(groups[i].completions)
+            result[i], logps = logps[:k], logps[k:]
+    return result
+
+
+def dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config: DPOConfig, pad_id, device) -> DPOOutput:
+    """The configured loss over the groups ``indexes``: one policy forward per completion."""
+    batch = collate_groups([groups[i] for i in indexes], pad_id).to(device)
+    lengths = [n for i in indexes for n in prompt_lengths[i]]
+    completion_mask = completion_mask_for(batch.attention_mask, lengths)
+    policy_logps = sequence_logprobs(model, batch.input_ids, batch.attention_mask, completion_mask)  # (N,)
+    reference_logps = torch.tensor([x for i in indexes for x in reference[i]], device=device)  # (N,)
+    args = (policy_logps, reference_logps, batch.better, batch.worse, batch.pair_group, batch.num_groups)
+    if config.loss_type == "plackett_luce":
+        rankings = ranking_ids(batch.pair_group, batch.labelers).to(device)
+        out = DPO_LOSSES["plackett_luce"](*args, rankings, beta=config.beta)
+    else:
+        out = DPO_LOSSES[config.loss_type](*args, beta=config.beta)
+    if config.rpo_alpha:
+        nll = preferred_nll_loss(policy_logps, completion_mask.sum(dim=1), batch.better)
+        out = dataclasses.replace(out, loss=out.loss + config.rpo_alpha * nll)
+    return out
+
+
+def _metrics(out: DPOOutput, prefix: str = "dpo/") -> dict:
+    return {f"{prefix}loss": out.loss.item(), f"{prefix}accuracy": out.accuracy.item(),
+            f"{prefix}chosen_reward": out.chosen_reward.item(), f"{prefix}rejected_reward": out.rejected_reward.item(),
+            f"{prefix}margin": out.margin.item()}
+
+
+@torch.no_grad()
+def evaluate(model, groups, prompt_lengths, reference, config: DPOConfig, pad_id, device) -> dict:
+    """``dpo/eval/*``: loss, accuracy, rewards and margin of the current policy over all the round's
+    groups (the training rankings; a pair-weighted mean over batches). At the start the margin is 0."""
+    model.eval()
+    totals: dict[str, float] = {}
+    pairs = 0
+    for indexes in batch_groups(groups, 2 * config.completions_per_batch):
+        out = dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config, pad_id, device)
+        n = sum(groups[i].num_pairs for i in indexes)
+        for key, value in _metrics(out, "dpo/eval/").items():
+            totals[key] = totals.get(key, 0.0) + value * n
+        pairs += n
+    model.train()
+    return {key: value / max(pairs, 1) for key, value in totals.items()}
+
+
+def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
+              progress_callback: ProgressCallback | None = None) -> tuple[Path, dict]:
+    """Run one DPO round on ``rankings``; resumes from ``output_dir``'s last checkpoint."""
+    if not config.output_dir or not config.policy:
+        raise ValueError("DPOConfig.output_dir and DPOConfig.policy are required")
+    if config.loss_type not in DPO_LOSSES:
+        raise ValueError(f"loss_type must be one of {sorted(DPO_LOSSES)}, not {config.loss_type!r}")
+    from transformers import get_linear_schedule_with_warmup
+
+    seed_everything(config.seed)
+    dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
+    device = dist.device
+    lora.check_lora_settings(config, device)
+    model, tokenizer = load_policy(config.policy, device, load_in_4bit=config.load_in_4bit)
+    model = lora.prepare_for_training(model, config, "CAUSAL_LM")
+    # LoRA from a full checkpoint: the reference is the base under the adapter, never loaded twice
+    reference_is_base = lora.reference_is_base(config, config.policy, config.reference)
+    pad_id = tokenizer.pad_token_id
+    groups = group_rankings(rankings)
+    prompt_lengths = tokenize_policy_groups(groups, tokenizer, config.max_length)
+    if not any(g.num_pairs for g in groups):
+        raise ValueError("no comparisons to train on: every ranking is a full tie")
+
+    out_dir = Path(config.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_path, fingerprint = out_dir / REFERENCE_FILE, _fingerprint(groups)
+    cached = torch.load(cache_path, weights_only=False) if cache_path.is_file() else None
+    reference_path = config.reference or config.policy
+    if cached is not None and cached["fingerprint"] == fingerprint and cached["policy"] == reference_path:
+        reference = cached["logprobs"]
+    else:
+        with lora.autocast(device, config.bf16):
+            if reference_is_base:
+                with lora.reference_model(model) as scorer:
+                    reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
+            else:
+                scorer = model if reference_path == config.policy else load_policy(reference_path, device)[0]
+                reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
+                del scorer
+        if dist.is_main:
+            torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, cache_path)
+    model.train()
+
+    packed = batch_groups(groups, config.completions_per_batch, shuffle=True, seed=config.seed)
+    steps_per_epoch = len(packed)  # the same every epoch: only the batch order changes (seeded, so resume agrees)
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
+    trainable = lora.trainable_parameters(model)
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+
+    step, history, train_seconds, train_pairs = 0, [], 0.0, 0
+    resume_from = checkpoints.latest_checkpoint(out_dir)
+    if resume_from is not None:
+        step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
+        history, train_seconds, train_pairs = extra["history"], extra["train_seconds"], extra["train_pairs"]
+    trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
+
+    batches, batches_epoch, latest = [], -1, {}
+    while step < total_steps:
+        epoch = step // steps_per_epoch
+        if epoch != batches_epoch:
+            batches, batches_epoch = epoch_batches(packed, epoch, config.seed), epoch
+        started = time.perf_counter()
+        indexes = batches[step % steps_per_epoch]
+        mine, weight = dist.shard(indexes)
+        with lora.autocast(device, config.bf16):
+            out = dpo_batch_loss(trained, groups, mine, prompt_lengths, reference, config, pad_id, device)
+        optimizer.zero_grad(set_to_none=True)
+        dist.backward(out.loss * weight)
+        if config.max_grad_norm:
+            dist.clip_grad_norm_(trainable, config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        train_seconds += time.perf_counter() - started
+        train_pairs += sum(groups[i].num_pairs for i in indexes)
+        latest = {**dist.global_metrics(_metrics(out), weight), "dpo/learning_rate": scheduler.get_last_lr()[0]}
+        if step % config.log_every == 0 or step == total_steps:
+            history.append({"step": step, "epoch": step / steps_per_epoch, **latest})
+        if progress_callback is not None and dist.is_main:
+            progress_callback(step, total_steps, latest)
+        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps and dist.is_main:
+            checkpoints.save_checkpoint(out_dir, step=step, model=model, optimizer=optimizer, scheduler=scheduler,
+                                        config=config, extra={"history": history, "train_seconds": train_seconds,
+                                                              "train_pairs": train_pairs})
+
+    if not dist.is_main:  # the main process evaluates and publishes; the others are done
+        dist.wait()
+        return out_dir, {}
+    with lora.autocast(device, config.bf16):
+        evaluated = evaluate(model, groups, prompt_lengths, reference, config, pad_id, device)
+    metrics = {**latest, **evaluated,
+               "dpo/steps": step, "dpo/groups": len(groups), "dpo/train_pairs": train_pairs, "world_size": dist.world_size,
+               "perf/train_seconds": train_seconds,
+               "perf/pairs_per_second": train_pairs / train_seconds if train_seconds else 0.0}
+    if config.kl_prompts:
+        reference_model = None if reference_is_base else load_policy(reference_path, device)[0]
+        prompts = list(dict.fromkeys(g.prompt for g in groups))[: config.kl_prompts]
+        metrics["dpo/kl"] = estimate_kl(model, reference_model, tokenizer, prompts,
+                                        max_new_tokens=config.kl_max_new_tokens, seed=config.seed)
+    model.eval()
+
+    def extra(staged: Path) -> None:
+        torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path},
+                   staged / REFERENCE_FILE)
+        if config.merge and lora.is_lora(model):
+            lora.save_merged(model, tokenizer, staged)
+
+    published = checkpoints.publish_model(out_dir, model, tokenizer,
+                                          {**checkpoints.config_to_dict(config), "device": str(device),
+                                           "world_size": dist.world_size},
+                                          {"final": metrics, "history": history}, extra=extra)
+    dist.wait()
+    return published, {**metrics, "history": history}

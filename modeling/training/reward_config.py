@@ -1,0 +1,32 @@
+"""Settings of reward-model training, importable without torch (the CLI builds its flags from them)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from modeling.config_fields import help_field as _help
+from modeling.models.lora import LoraFields
+
+
+@dataclass
+class RewardConfig(LoraFields):
+    """Settings of one reward-model training run (saved as training_config.json).
+
+    LoRA / QLoRA fields (``lora_r``, ..., ``bf16``) come from :class:`modeling.models.lora.LoraFields`."""
+
+    output_dir: str = _help("directory for the finished checkpoint; resume checkpoints live inside", "")
+    base_model: str = _help("checkpoint directory to start from; empty = the packaged MiniLM encoder", "")
+    max_length: int = _help("tokens per (prompt, completion) sequence, longer side cut first", 128)
+    epochs: int = _help("passes over the training groups", 1)
+    max_steps: int = _help("stop after this many optimizer steps (0 = run all epochs)", 0)
+    completions_per_batch: int = _help("sequences per step; whole groups only, so K=9 fits 7 groups in 64", 64)
+    learning_rate: float = _help("AdamW peak learning rate (benchmarks/RESULTS.md: 3e-4 beat 5e-5)", 3e-4)
+    weight_decay: float = _help("AdamW weight decay", 0.0)
+    warmup_ratio: float = _help("fraction of steps with linear warm-up, then linear decay to 0", 0.1)
+    max_grad_norm: float = _help("gradient clipping norm (0 = no clipping)", 1.0)
+    center_coefficient: float = _help("weight of mean r^2 that keeps rewards near 0 (0 = off)", 0.0)
+    validation_fraction: float = _help("fraction of prompts held out for validation metrics", 0.1)
+    eval_every: int = _help("validate every N steps (0 = at the end of each epoch)", 0)
+    checkpoint_every: int = _help("write a resume checkpoint every N steps (0 = never)", 100)
+    log_every: int = _help("record the training loss in the history every N steps", 10)
+    disable_dropout: bool = _help("turn dropout off, as reward models usually do", True)
+    device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
+    seed: int = _help("seed for the split, the batch order and initialisation of the head", 0)

@@ -1,0 +1,229 @@
+"""Reward-model training: (config, rankings, progress_callback) -> (checkpoint directory, metrics).
+
+Each step scores the K completions of a few whole prompt groups (one forward pass per completion)
+and applies the grouped Bradley-Terry loss to all their comparisons. Prompts are split into
+training and validation; held-out metrics are ``reward/loss``, ``reward/accuracy``,
+``reward/margin`` and ``reward/agreement/<labeler>``. After training the reward is shifted so the
+scores of all completions seen (the policy's samples) average 0. The output directory is a plain
+Hugging Face checkpoint plus ``training_config.json`` and ``metrics.json`` (with history).
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from modeling.models import checkpoints, lora
+from modeling.errors import InputError
+from modeling.formats.comparisons import (ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings,
+                                  tokenize_groups)
+from modeling.training.losses import grouped_bradley_terry_loss, pairwise_accuracy, reward_centering_loss
+from modeling.formats.rankings import Ranking
+from modeling.training.reward_config import RewardConfig
+from modeling.models.reward_model import default_base_model, load_reward_model, score_sequences, shift_reward
+from modeling.formats.conversation import prompt_sort_key
+from modeling.training.distributed import Distributed
+from modeling.training.seeding import seed_everything
+
+ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
+
+
+def split_by_prompt(groups: Sequence[ComparisonGroup], fraction: float, seed: int):
+    """(train, validation) groups; all groups of one prompt fall on the same side."""
+    prompts = sorted({g.prompt for g in groups}, key=prompt_sort_key)
+    random.Random(seed).shuffle(prompts)
+    count = round(fraction * len(prompts))
+    if fraction > 0 and len(prompts) >= 2:
+        count = min(max(count, 1), len(prompts) - 1)
+    held_out = set(prompts[:count])
+    return [g for g in groups if g.prompt not in held_out], [g for g in groups if g.prompt in held_out]
+
+
+@torch.no_grad()
+def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, completions_per_batch: int = 128,
+             device: torch.device | str = "cpu", bf16: bool = True) -> dict[str, float]:
+    """Held-out metrics over ``groups``: grouped BT loss, pair accuracy, mean margin, per-labeler agreement."""
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    loss_sum = 0.0
+    correct, margins, labelers = [], [], []
+    batches = batch_groups(groups, completions_per_batch)
+    for indexes in batches:
+        batch = collate_groups([groups[i] for i in indexes], pad_token_id).to(device)
+        with lora.autocast(device, bf16):
+            rewards = score_sequences(model, batch.input_ids, batch.attention_mask).float()  # (N,)
+        loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
+        loss_sum += loss.item() * batch.num_groups
+        correct.append(pairwise_accuracy(rewards, batch.better, batch.worse).cpu())
+        margins.append((rewards[batch.better] - rewards[batch.worse]).cpu())
+        labelers += batch.labelers
+    model.train(was_training)
+    if not labelers:
+        return {}
+    correct_all, margin_all = torch.cat(correct), torch.cat(margins)  # (P,)
+    metrics = {
+        "reward/loss": loss_sum / sum(len(b) for b in batches),
+        "reward/accuracy": correct_all.mean().item(),
+        "reward/margin": margin_all.mean().item(),
+        "reward/pairs": float(len(labelers)),
+    }
+    by_labeler = defaultdict(list)
+    for labeler, hit in zip(labelers, correct_all.tolist()):
+        by_labeler[labeler].append(hit)
+    for labeler, hits in sorted(by_labeler.items()):
+        metrics[f"reward/agreement/{labeler}"] = sum(hits) / len(hits)
+    return metrics
+
+
+@torch.no_grad()
+def mean_completion_score(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *,
+                          completions_per_batch: int = 128, device: torch.device | str = "cpu") -> float:
+    """Mean reward over every completion of ``groups`` (each scored once), in fp32."""
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    order = sorted(range(len(groups)), key=lambda i: groups[i].max_length)
+    for start in range(0, len(order), max(1, completions_per_batch // 9)):
+        chunk = [groups[i] for i in order[start : start + max(1, completions_per_batch // 9)]]
+        batch = collate_groups(chunk, pad_token_id).to(device)
+        rewards = score_sequences(model, batch.input_ids, batch.attention_mask)  # (N,)
+        total += rewards.float().sum().item()
+        count += rewards.numel()
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def train_reward_model(
+    config: RewardConfig,
+    rankings: Sequence[Ranking],
+    progress_callback: ProgressCallback | None = None,
+) -> tuple[Path, dict]:
+    """Train, validate, centre and save a reward model; resumes from ``output_dir``'s last checkpoint."""
+    if not config.output_dir:
+        raise ValueError("RewardConfig.output_dir is required")
+    from transformers import get_linear_schedule_with_warmup
+
+    seed_everything(config.seed)
+    dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
+    device = dist.device
+    lora.check_lora_settings(config, device)
+    model, tokenizer = load_reward_model(config.base_model or default_base_model(),
+                                         disable_dropout=config.disable_dropout, load_in_4bit=config.load_in_4bit,
+                                         device=device)
+    model = lora.prepare_for_training(model, config, "SEQ_CLS")
+    if not config.load_in_4bit:
+        model.to(device)
+    model.train()
+    pad_id = tokenizer.pad_token_id
+    groups = tokenize_groups(group_rankings(rankings), tokenizer, config.max_length)
+    train_groups, val_groups = split_by_prompt(groups, config.validation_fraction, config.seed)
+    if not any(g.num_pairs for g in train_groups):
+        raise InputError("no comparisons to train on: every training ranking is a full tie")
+
+    packed = batch_groups(train_groups, config.completions_per_batch, shuffle=True, seed=config.seed)
+    steps_per_epoch = len(packed)  # the same every epoch: only the batch order changes (seeded, so resume agrees)
+    total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
+    trainable = lora.trainable_parameters(model)
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay,
+                                  fused=True)  # one kernel for all parameters, on CPU and CUDA alike
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
+
+    step, history, train_seconds, train_cpu_seconds, train_comparisons = 0, [], 0.0, 0.0, 0
+    resume_from = checkpoints.latest_checkpoint(config.output_dir)
+    if resume_from is not None:
+        step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
+        history, train_comparisons = extra["history"], extra["train_comparisons"]
+        train_seconds, train_cpu_seconds = extra["train_seconds"], extra["train_cpu_seconds"]
+    trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
+
+    def validate() -> dict:
+        found = evaluate(model, val_groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
+                         device=device, bf16=config.bf16)
+        if found:
+            history.append({"step": step, **found})
+        return found
+
+    batches, batches_epoch = [], -1
+    latest: dict = {}
+    while step < total_steps:
+        epoch = step // steps_per_epoch
+        if epoch != batches_epoch:
+            batches, batches_epoch = epoch_batches(packed, epoch, config.seed), epoch
+        started, started_cpu = time.perf_counter(), time.process_time()
+        indexes = batches[step % steps_per_epoch]
+        mine, weight = dist.shard(indexes)
+        batch = collate_groups([train_groups[i] for i in mine], pad_id).to(device)
+        with lora.autocast(device, config.bf16):
+            rewards = score_sequences(trained, batch.input_ids, batch.attention_mask).float()  # (N,)
+        loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
+        if config.center_coefficient:
+            loss = loss + reward_centering_loss(rewards, config.center_coefficient)
+        optimizer.zero_grad(set_to_none=True)
+        dist.backward(loss * weight)
+        if config.max_grad_norm:
+            dist.clip_grad_norm_(trainable, config.max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        train_seconds += time.perf_counter() - started
+        train_cpu_seconds += time.process_time() - started_cpu
+        train_comparisons += sum(train_groups[i].num_pairs for i in indexes)
+        latest = {**dist.global_metrics({"reward/train_loss": loss.item()}, weight),
+                  "reward/learning_rate": scheduler.get_last_lr()[0]}
+        if step % config.log_every == 0 or step == total_steps:
+            history.append({"step": step, "epoch": step / steps_per_epoch, **latest})
+        end_of_epoch = step % steps_per_epoch == 0
+        if (config.eval_every and step % config.eval_every == 0) or (not config.eval_every and end_of_epoch):
+            latest.update(validate())
+        if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps and dist.is_main:
+            checkpoints.save_checkpoint(
+                config.output_dir, step=step, model=model, optimizer=optimizer, scheduler=scheduler, config=config,
+                extra={"history": history, "train_seconds": train_seconds, "train_cpu_seconds": train_cpu_seconds,
+                       "train_comparisons": train_comparisons},
+            )
+        if progress_callback is not None and dist.is_main:
+            progress_callback(step, total_steps, latest)
+
+    if not dist.is_main:  # the main process validates, centres and publishes; the others are done
+        dist.wait()
+        return Path(config.output_dir), {}
+    validated_last = history and history[-1]["step"] == step and "reward/accuracy" in history[-1]
+    final = {k: v for k, v in history[-1].items() if k != "step"} if validated_last else validate()
+    offset = mean_completion_score(model, groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
+                                   device=device)
+    sample = groups[:8]  # checks that the shift moved scores by exactly -offset (architectures vary)
+    before = mean_completion_score(model, sample, pad_id, device=device)
+    shifted = shift_reward(model, offset)
+    after = mean_completion_score(model, sample, pad_id, device=device)
+    if shifted != "unshifted" and abs(after - (before - offset)) > 1e-3 * max(1.0, abs(offset)):
+        shift_reward(model, -offset)
+        shifted = "unshifted"
+    metrics = {
+        **final,
+        "reward/train_loss": latest.get("reward/train_loss", float("nan")),
+        "reward/offset": offset,  # mean score before centring; the saved model averages 0 unless "unshifted"
+        "reward/steps": step,
+        "reward/train_groups": len(train_groups),
+        "reward/validation_groups": len(val_groups),
+        "reward/train_comparisons": train_comparisons,
+        "world_size": dist.world_size,
+        "perf/train_seconds": train_seconds,
+        "perf/train_cpu_seconds": train_cpu_seconds,  # this process's CPU time: robust to a busy machine
+        "perf/comparisons_per_second": train_comparisons / train_seconds if train_seconds else 0.0,
+    }
+    merged = ((lambda staged: lora.save_merged(model, tokenizer, staged)) if config.merge and lora.is_lora(model)
+              else None)
+    out = checkpoints.publish_model(config.output_dir, model, tokenizer,
+                                    {**checkpoints.config_to_dict(config), "reward_shift": shifted,
+                                     "device": str(device)},
+                                    {"final": metrics, "history": history}, extra=merged)
+    dist.wait()
+    return out, {**metrics, "history": history}

@@ -1,0 +1,80 @@
+"""``accelerate launch`` with 2 CPU processes: the same global batches, the same loss curve, one writer."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modeling.training.distributed import Distributed
+from tests.modeling.tiny_reward import write_toy_rankings
+
+ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(processes: int, *args: str) -> dict:
+    """Run ``python -m modeling ARGS`` under accelerate launch; the metrics JSON line it printed."""
+    launcher = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
+                str(processes), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                "--main_process_port", str(_free_port()), "-m", "modeling", *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run(launcher if processes > 1 else [sys.executable, "-m", "modeling", *args],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1, done.stdout  # only the main process prints the metrics line
+    return json.loads(lines[0])
+
+
+def history(out: Path) -> list[float]:
+    return [row["dpo/loss"] for row in json.loads((out / "metrics.json").read_text())["history"]]
+
+
+def test_dpo_on_two_processes_follows_the_one_process_loss_curve(tiny_policy_dir, tmp_path):
+    rankings = write_toy_rankings(tmp_path / "rankings.jsonl", n_prompts=24)
+    common = ["dpo", "--policy", str(tiny_policy_dir), "--rankings", rankings, "--kl-prompts", "2",
+              "--kl-max-new-tokens", "4", "--completions-per-batch", "16", "--log-every", "1", "--device", "cpu",
+              "--learning-rate", "1e-3"]
+    one = launch(1, *common, "--out", str(tmp_path / "one"))
+    two = launch(2, *common, "--out", str(tmp_path / "two"))
+    assert (one["world_size"], two["world_size"]) == (1, 2)
+    assert one["dpo/steps"] == two["dpo/steps"] > 3
+    assert history(tmp_path / "two") == pytest.approx(history(tmp_path / "one"), abs=2e-4)
+    assert (tmp_path / "two" / "model.safetensors").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # one writer, no staging left
+
+
+def test_train_reward_on_two_processes(tiny_bert_path, tmp_path):
+    rankings = write_toy_rankings(tmp_path / "rankings.jsonl", n_prompts=24)
+    metrics = launch(2, "train-reward", "--rankings", rankings, "--base", str(tiny_bert_path), "--out",
+                     str(tmp_path / "rm"), "--epochs", "1", "--max-length", "32", "--device", "cpu")
+    assert metrics["world_size"] == 2 and "reward/accuracy" in json.dumps(metrics)
+    assert (tmp_path / "rm" / "config.json").is_file()
+
+
+def test_one_process_shards_nothing():
+    distributed = Distributed("cpu")
+    assert (distributed.world_size, distributed.rank, distributed.is_main) == (1, 0, True)
+    assert distributed.shard([3, 1, 2]) == ([3, 1, 2], 1.0)
+    assert distributed.sum(2.5) == 2.5
+
+
+@pytest.mark.parametrize("command", ["sft", "ppo"])
+def test_commands_that_do_not_shard_refuse_several_processes(command, monkeypatch, capsys, tmp_path):
+    from modeling.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    flags = {"sft": ["--policy", "p", "--demonstrations", "d", "--out", str(tmp_path / "o")],
+             "ppo": ["--policy", "p", "--reward", "r", "--prompts", "x", "--out", str(tmp_path / "o")]}[command]
+    assert main([command, *flags]) == 2
+    assert f"{command} runs on one process" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
