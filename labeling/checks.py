@@ -1,4 +1,6 @@
 """System checks: refuse a missing or nonsensical labeling setting at start-up, not at first use."""
+from pathlib import Path
+
 from django.conf import settings
 from django.core.checks import Error, register
 
@@ -9,6 +11,7 @@ _POSITIVE_INTS = (
     "HEALTHZ_WORKER_TIMEOUT_SECONDS",
     "LOGIN_THROTTLE_FAILURES",
     "LOGIN_THROTTLE_WINDOW_SECONDS",
+    "RLHF_TRAINING_PROCESSES",
 )
 
 
@@ -24,4 +27,7 @@ def check_labeling_settings(app_configs, **kwargs):
             errors.append(Error(f"{name} must be set.", id="labeling.E002"))
     if not str(getattr(settings, "REDIS_URL", "")).startswith(("redis://", "rediss://", "unix://")):
         errors.append(Error("REDIS_URL must be a redis://, rediss:// or unix:// URL.", id="labeling.E003"))
+    accelerate_config = getattr(settings, "RLHF_TRAINING_ACCELERATE_CONFIG", "")
+    if accelerate_config and not Path(accelerate_config).is_file():
+        errors.append(Error(f"RLHF_TRAINING_ACCELERATE_CONFIG is not a file: {accelerate_config}", id="labeling.E004"))
     return errors

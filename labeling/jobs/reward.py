@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 
+from labeling.jobs.launch import run_training
 from labeling.jobs.output import checkpointed_output
 from labeling.models import ModelVersion, Ranking, Run
 from labeling.selectors.exports import rankings_records
@@ -40,7 +41,10 @@ def job_train_reward(run: Run, reporter: RunReporter):
     config = RewardConfig(output_dir=str(run_directory(run) / "reward"),
                           **{k: v for k, v in run.config.items() if k in known})
     with checkpointed_output(config.output_dir, reporter):
-        checkpoint, metrics = train_reward_model(config, rankings, reporter)
+        checkpoint, metrics = run_training(
+            run_directory(run), reporter, lambda: train_reward_model(config, rankings, reporter),
+            command="train-reward", own_args=["--rankings", path, "--out", config.output_dir, "--base", config.base_model],
+            config=config, skip={"output_dir", "base_model"})
     reporter.log(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float))}))
 
     def register() -> dict:

@@ -155,6 +155,10 @@ class RunReporter:
         progress = 100.0 * step / total if total else 0.0
         self._write(progress=min(progress, 100.0))
 
+    def beat(self) -> None:
+        """Heartbeat (and the cancel check) while the job is busy with something that has no steps."""
+        self._write()
+
     def log(self, line: str) -> None:
         self._lines = (self._lines + [line.rstrip()])[-LOG_TAIL_LINES:]
         self._write()

@@ -24,3 +24,18 @@ def add_config_flags(parser: argparse.ArgumentParser, config_class, skip: set[st
 
 def config_values(args: argparse.Namespace, config_class, skip: set[str]) -> dict:
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(config_class) if f.name not in skip}
+
+
+def config_flags(config, skip: set[str]) -> list[str]:
+    """The command line that :func:`add_config_flags` parses back into ``config`` (skipping ``skip``):
+    how the web app hands a run's config to ``accelerate launch -m modeling ...``."""
+    argv: list[str] = []
+    for field in dataclasses.fields(config):
+        if field.name in skip:
+            continue
+        flag, value = "--" + field.name.replace("_", "-"), getattr(config, field.name)
+        if isinstance(field.default, bool):
+            argv.append(flag if value else "--no-" + flag[2:])
+        elif not isinstance(value, (dict, list)):
+            argv += [flag, str(value)]
+    return argv

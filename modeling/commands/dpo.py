@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,12 +40,17 @@ def check_output(path: str) -> None:
 
 
 def progress_bar(desc: str, unit: str, hidden: set[str]):
-    """A tqdm bar on stderr (rank 0 only) and the progress callback that moves it."""
+    """A tqdm bar on stderr (rank 0 only) and the progress callback that moves it; with
+    ``RLHF_PROGRESS=jsonl`` also one ``{"event": "progress", "step", "total", "metrics"}`` line per step
+    on stdout (rank 0 only), before the final metrics line."""
     from tqdm import tqdm
 
     bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=not is_main_process())
+    as_json = os.environ.get("RLHF_PROGRESS") == "jsonl" and is_main_process()
 
     def progress(step: int, total: int, metrics: dict) -> None:
+        if as_json:  # for a program that relays progress (the web app's training worker: labeling/jobs/launch.py)
+            print(json.dumps({"event": "progress", "step": step, "total": total, "metrics": metrics}), flush=True)
         bar.total = total
         bar.n = step
         bar.set_postfix({k.split("/")[-1]: round(v, 4) for k, v in metrics.items() if k not in hidden}, refresh=False)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.commands.dpo import check_checkpoint, check_output, file_sha256, train_and_report
-from modeling.training.distributed import refuse_several_processes
 from modeling.errors import InputError
 
 NAME = "sft"
@@ -26,7 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    refuse_several_processes("sft")
     from modeling.training.sft_config import SFTConfig
 
     check_checkpoint(args.policy, "policy")

@@ -10,7 +10,9 @@ with the tokenizer's real EOS id. The loss is the mean cross-entropy over comple
 
 :func:`fit` is the one training loop: ``python -m modeling sft`` runs it over epochs of a loaded
 policy, and the default policy's bootstrap (:mod:`modeling.training.policy_bootstrap`) runs it from scratch.
-No resume checkpoints: an SFT run is minutes here; a killed one starts again.
+Under ``accelerate launch`` the steps, batches and loss curve are those of one process (see :func:`fit`);
+only the main process evaluates and publishes. No resume checkpoints: an SFT run is minutes here; a
+killed one starts again.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from modeling.formats.chat_format import encode_example
 from modeling.formats.conversation import Prompt, parse_prompt
 from modeling.errors import InputError
 from modeling.formats.jsonl import jsonl_records
+from modeling.training.distributed import Distributed
 from modeling.training.sft_config import SFTConfig
 
 ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
@@ -109,35 +112,49 @@ def mean_loss(model, examples: list, pad_id: int, batch_size: int) -> float:
 def fit(model, examples: list, *, steps: int, batch_indexes: Callable[[int], list[int]],
         learning_rate_at: Callable[[int], float], optimizer, pad_id: int, max_grad_norm: float,
         log_every: int, progress: ProgressCallback | None = None,
-        forward_context: Callable = contextlib.nullcontext) -> list[dict]:
+        forward_context: Callable = contextlib.nullcontext, dist: Distributed | None = None) -> list[dict]:
     """``steps`` optimizer steps on ``examples[batch_indexes(step)]``; returns the loss history.
 
     History rows: ``{"step", "sft/loss", "sft/loss_smoothed"}`` at the first step, every ``log_every``
-    steps and the last; ``progress(step, steps, {"sft/loss": smoothed})`` after every step.
+    steps and the last; ``progress(step, steps, {"sft/loss": smoothed})`` after every step (on the
+    main process). Under ``accelerate launch`` (``dist``; ``model`` and ``optimizer`` prepared by it)
+    each process takes its round-robin share of a step's demonstrations and weights its loss, a mean
+    over its completion tokens, by ``world_size * local tokens / batch tokens``: the averaged gradient
+    is that of the whole batch's token mean, as on one process.
     """
+    dist = dist or Distributed()
     device = next(model.parameters()).device
     history, smoothed = [], None
     trainable = [p for group in optimizer.param_groups for p in group["params"]]
     model.train()
     for step in range(steps):
-        batch = {k: v.to(device) for k, v in collate([examples[i] for i in batch_indexes(step)], pad_id).items()}
+        items = [examples[i] for i in batch_indexes(step)]
+        mine, weight = dist.shard(items)
+        if weight:  # the batch's token mean, not each process's: weight by completion tokens
+            weight = dist.world_size * _target_tokens(mine) / max(1, _target_tokens(items))
+        batch = {k: v.to(device) for k, v in collate(mine, pad_id).items()}
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(step)
         with forward_context():
             loss = model(**batch).loss
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        dist.backward(loss * weight)
         if max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(trainable, max_grad_norm)
+            dist.clip_grad_norm_(trainable, max_grad_norm)
         optimizer.step()
-        value = loss.item()
+        value = dist.sum(loss.item() * weight / dist.world_size)
         smoothed = value if smoothed is None else 0.95 * smoothed + 0.05 * value
         if step == 0 or (step + 1) % log_every == 0 or step + 1 == steps:
             history.append({"step": step + 1, "sft/loss": value, "sft/loss_smoothed": smoothed})
-        if progress:
+        if progress and dist.is_main:
             progress(step + 1, steps, {"sft/loss": smoothed})
     model.eval()
     return history
+
+
+def _target_tokens(examples: list[tuple[list, list]]) -> int:
+    """Tokens a causal-LM loss averages over: labels other than -100, after the one-token shift."""
+    return sum(sum(1 for label in labels[1:] if label != -100) for _, labels in examples)
 
 
 def split_demonstrations(rows: list, fraction: float, seed: int) -> tuple[list, list]:
@@ -169,7 +186,8 @@ def train_sft(config: SFTConfig, demonstrations: list[Demonstration],
     if config.epochs < 1 or config.batch_size < 1 or config.learning_rate <= 0:
         raise ValueError("need epochs >= 1, batch_size >= 1 and learning_rate > 0")
     seed_everything(config.seed)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
+    device = dist.device
     lora.check_lora_settings(config, device)
     model, tokenizer = load_policy(config.policy, device, load_in_4bit=config.load_in_4bit)
     model = lora.prepare_for_training(model, config, "CAUSAL_LM")
@@ -187,23 +205,27 @@ def train_sft(config: SFTConfig, demonstrations: list[Demonstration],
         start = (step % steps_per_epoch) * config.batch_size
         return orders[step // steps_per_epoch][start : start + config.batch_size]
 
-    eval_before = mean_loss(model, held_out, pad_id, 32) if held_out else None
+    eval_before = mean_loss(model, held_out, pad_id, 32) if held_out and dist.is_main else None
     started = time.perf_counter()
-    history = fit(model, train, steps=total, batch_indexes=batch_indexes, pad_id=pad_id,
+    trained, optimizer = dist.prepare(model, adamw(model, config.learning_rate, config.weight_decay))
+    history = fit(trained, train, steps=total, batch_indexes=batch_indexes, pad_id=pad_id,
                   learning_rate_at=linear_warmup_decay(config.learning_rate, int(config.warmup_ratio * total), total),
-                  optimizer=adamw(model, config.learning_rate, config.weight_decay),
-                  max_grad_norm=config.max_grad_norm, log_every=config.log_every, progress=progress,
-                  forward_context=lambda: lora.autocast(device, config.bf16))
+                  optimizer=optimizer, max_grad_norm=config.max_grad_norm, log_every=config.log_every,
+                  progress=progress, forward_context=lambda: lora.autocast(device, config.bf16), dist=dist)
+    if not dist.is_main:  # the main process evaluates and publishes; the others are done
+        dist.wait()
+        return Path(config.output_dir), {}
     metrics = {
         "sft/first_loss": history[0]["sft/loss"], "sft/final_loss": history[-1]["sft/loss_smoothed"],
         "sft/eval_loss_before": eval_before,
         "sft/eval_loss": mean_loss(model, held_out, pad_id, 32) if held_out else None,
         "sft/steps": total, "sft/train_examples": len(train), "sft/eval_examples": len(held_out),
-        "perf/train_seconds": time.perf_counter() - started,
+        "perf/train_seconds": time.perf_counter() - started, "world_size": dist.world_size,
     }
-    saved = {**checkpoints.config_to_dict(config), "device": str(device)}
+    saved = {**checkpoints.config_to_dict(config), "device": str(device), "world_size": dist.world_size}
     model = model if config.load_in_4bit else model.cpu()  # a 4-bit model cannot leave the GPU
     merged = (lambda staged: lora.save_merged(model, tokenizer, staged)) if config.merge and lora.is_lora(model) else None
     out = checkpoints.publish_model(config.output_dir, model, tokenizer, saved,
                                     {"final": metrics, "history": history}, extra=merged)
+    dist.wait()
     return out, {**metrics, "history": history}

@@ -68,13 +68,20 @@ def test_one_process_shards_nothing():
     assert distributed.sum(2.5) == 2.5
 
 
-@pytest.mark.parametrize("command", ["sft", "ppo"])
-def test_commands_that_do_not_shard_refuse_several_processes(command, monkeypatch, capsys, tmp_path):
-    from modeling.cli import main
+def test_sft_on_two_processes_follows_the_one_process_loss_curve(tiny_chat_model_dir, tmp_path):
+    from tests.modeling.training.test_sft import ANSWERS
 
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    flags = {"sft": ["--policy", "p", "--demonstrations", "d", "--out", str(tmp_path / "o")],
-             "ppo": ["--policy", "p", "--reward", "r", "--prompts", "x", "--out", str(tmp_path / "o")]}[command]
-    assert main([command, *flags]) == 2
-    assert f"{command} runs on one process" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+    # unequal lengths, so the token weighting matters: a per-process mean would not give this curve
+    demos = [{"prompt": p, "completion": c * (1 + n % 3)} for n, (p, c) in enumerate(ANSWERS * 6)]
+    path = tmp_path / "demos.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in demos))
+    common = ["sft", "--policy", str(tiny_chat_model_dir), "--demonstrations", str(path), "--epochs", "1",
+              "--batch-size", "5", "--log-every", "1", "--eval-fraction", "0", "--device", "cpu",
+              "--learning-rate", "1e-3"]
+    one = launch(1, *common, "--out", str(tmp_path / "one"))
+    two = launch(2, *common, "--out", str(tmp_path / "two"))
+    assert (one["world_size"], two["world_size"]) == (1, 2) and one["sft/steps"] == two["sft/steps"] == 4
+    curve = lambda out: [row["sft/loss"] for row in json.loads((out / "metrics.json").read_text())["history"]]
+    assert curve(tmp_path / "two") == pytest.approx(curve(tmp_path / "one"), abs=2e-4)
+    assert (tmp_path / "two" / "model.safetensors").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
