@@ -1,4 +1,8 @@
-"""``python -m modeling sample``: K distinct completions per prompt from a policy checkpoint."""
+"""``python -m modeling sample``: K distinct completions per prompt from a policy checkpoint.
+
+Under ``accelerate launch`` each process samples every ``world_size``-th prompt with seed
+``seed + rank`` and the main process writes them all in the prompts file's order: the same inputs,
+seed and process count give the same file (another process count draws other samples)."""
 from __future__ import annotations
 
 import argparse
@@ -61,20 +65,36 @@ def run(args: argparse.Namespace) -> int:
     from modeling.models.policy_model import load_policy
     from modeling.formats.rankings import write_jsonl_atomic
     from modeling.models.sampling import policy_device, sample
+    from modeling.training.distributed import Distributed
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    policy, tokenizer = load_policy(args.policy, policy_device())
-    with tqdm(total=len(prompts), desc="sample", unit="prompt") as bar:
-        groups = sample(policy, tokenizer, prompts, k=args.k, temperature=args.temperature, top_p=args.top_p,
-                        max_new_tokens=args.max_new_tokens, seed=args.seed, prompt_batch_size=args.batch_size,
-                        progress=lambda done, total: bar.update(done - bar.n))
+    dist = Distributed()  # under accelerate launch: each process samples every world_size-th prompt
+    mine = list(range(dist.rank, len(prompts), dist.world_size))
+    policy, tokenizer = load_policy(args.policy, dist.device if dist.world_size > 1 else policy_device())
+    with tqdm(total=len(mine), desc="sample", unit="prompt", disable=not dist.is_main) as bar:
+        groups = sample(policy, tokenizer, [prompts[i] for i in mine], k=args.k, temperature=args.temperature,
+                        top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed + dist.rank,
+                        prompt_batch_size=args.batch_size, progress=lambda done, total: bar.update(done - bar.n))
     records = []
     for group in groups:
         record = group.to_json()
         record["settings"]["policy"] = str(args.policy)
         records.append(record)
+    records = _in_prompt_order(dist, list(zip(mine, records)))
+    if not dist.is_main:
+        return 0
     write_jsonl_atomic(records, args.out)
-    short = sum(len(g.completions) < args.k for g in groups)
-    print(json.dumps({"out": args.out, "prompts": len(groups), "k": args.k, "prompts_short_of_k": short}))
+    short = sum(len(r["completions"]) < args.k for r in records)
+    print(json.dumps({"out": args.out, "prompts": len(records), "k": args.k, "prompts_short_of_k": short,
+                      "world_size": dist.world_size}))
     return 0
+
+
+def _in_prompt_order(dist, numbered: list[tuple[int, dict]]) -> list[dict]:
+    """Every process's ``(prompt index, record)`` pairs, gathered on all and put back in file order."""
+    if dist.world_size > 1:
+        from accelerate.utils import gather_object
+
+        numbered = gather_object(numbered)
+    return [record for _, record in sorted(numbered, key=lambda pair: pair[0])]
