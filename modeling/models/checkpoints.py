@@ -150,11 +150,18 @@ def _save_reporting_os_errors(state: dict, handle) -> None:
         raise
 
 
+def trained_state(model: torch.nn.Module) -> dict:
+    """What a resume needs of ``model``: its trainable parameters and its buffers. With a frozen base
+    (LoRA) that is the adapters and heads, not the whole model; in full fine-tuning, everything."""
+    frozen = {name for name, param in model.named_parameters(remove_duplicate=False) if not param.requires_grad}
+    return {name: value for name, value in model.state_dict().items() if name not in frozen}
+
+
 def _write_checkpoint(tmp: Path, final: Path, *, step, model, optimizer, scheduler, config, extra) -> None:
     try:
         state = {
             "step": step,
-            "model": model.state_dict(),
+            "model": trained_state(model),
             "optimizer": optimizer.state_dict() if optimizer is not None else None,
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "rng": rng_state(),
@@ -203,7 +210,11 @@ def load_checkpoint(
 ) -> tuple[int, dict]:
     """Restore model, optimizer, scheduler and RNG from a checkpoint; returns (step, extra)."""
     state = torch.load(Path(path) / STATE_FILE, map_location="cpu", weights_only=False)
-    model.load_state_dict(state["model"])
+    missing, unexpected = model.load_state_dict(state["model"], strict=False)
+    frozen = {name for name, param in model.named_parameters(remove_duplicate=False) if not param.requires_grad}
+    if unexpected or set(missing) - frozen:
+        raise RuntimeError(f"checkpoint {path} does not fit the model: missing {sorted(set(missing) - frozen)[:5]}, "
+                           f"unexpected {sorted(unexpected)[:5]}")
     if optimizer is not None and state["optimizer"] is not None:
         optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state["scheduler"] is not None:

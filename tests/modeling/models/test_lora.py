@@ -122,6 +122,19 @@ def test_resume_checkpoint_round_trips_a_peft_model(tiny_policy_dir, tmp_path):
             p.zero_()
     checkpoints.load_checkpoint(path, model=model)
     assert all(torch.equal(p, saved[n]) for n, p in model.named_parameters() if p.requires_grad)
+    # a resume checkpoint holds the adapters (and buffers), not a second copy of the frozen base
+    held = torch.load(path / checkpoints.STATE_FILE, weights_only=False)["model"]
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+    assert set(trainable) <= set(held) and not set(frozen) & set(held)
+    params = lambda names: sum(model.get_parameter(n).numel() for n in names)
+    assert params(trainable) * 5 < params(frozen)
+
+
+def test_a_resume_checkpoint_of_another_model_is_refused(tiny_policy_dir, tmp_path):
+    lora_model = lora.prepare_for_training(load_policy(tiny_policy_dir, "cpu")[0], DPOConfig(lora_r=2), "CAUSAL_LM")
+    path = checkpoints.save_checkpoint(tmp_path, step=1, model=lora_model)
+    with pytest.raises(RuntimeError, match="does not fit the model"):
+        checkpoints.load_checkpoint(path, model=load_policy(tiny_policy_dir, "cpu")[0])  # full model: all missing
 
 
 def vowel_share(prompts, completions):
