@@ -263,12 +263,19 @@ def _flag(rows: list[dict]) -> None:
             rows[i]["flags"].add(key)
 
 
+def _preview(text: str, messages: list | None) -> str:
+    """A prompt in one list cell: a conversation by its last user turn (the instruction being answered)."""
+    return messages[-1]["content"] if messages else text
+
+
 def stats_lowest_tasks(f: StatsFilter, *, limit: int = 10) -> list[dict]:
     """Tasks with two or more rankings whose labelers agreed least (walks the index on ``share``)."""
     rows = (TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2, share__isnull=False)
             .order_by("share", "-compared", "task_id")
-            .values("task_id", "task__prompt__text", "n_rankings", "share", "compared", "tau_b_mean")[:limit])
-    return [{"task_id": r["task_id"], "prompt": r["task__prompt__text"], "n_rankings": r["n_rankings"],
+            .values("task_id", "task__prompt__text", "task__prompt__messages", "n_rankings", "share", "compared",
+                    "tau_b_mean")[:limit])
+    return [{"task_id": r["task_id"], "prompt": _preview(r["task__prompt__text"], r["task__prompt__messages"]),
+             "n_rankings": r["n_rankings"],
              "agreement": r["share"], "compared": r["compared"], "tau_b": r["tau_b_mean"]} for r in rows]
 
 

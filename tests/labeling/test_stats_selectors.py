@@ -314,3 +314,18 @@ def test_rebuild_all_recounts_after_a_deletion_or_a_gold_edit(db, task_factory, 
     totals = selectors.stats_totals(EVERYTHING)
     assert (totals["rankings"], totals["pairs_compared"], totals["agreement"]) == (2, 3, 1)
     assert {row["name"]: row["gold"] for row in selectors.stats_labeler_rows(EVERYTHING)} == {"alice": 1, "bob": 1}
+
+
+def test_the_lowest_agreement_list_previews_a_conversation_by_its_last_user_turn(db, task_factory, labeler,
+                                                                                  other_labeler):
+    from labeling.services.prompts import prompt_fields
+
+    task = task_factory(k=2)
+    conversation = [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Name a fruit."}]
+    for name, value in prompt_fields(conversation).items():
+        setattr(task.prompt, name, value)
+    task.prompt.save()
+    _rank(task, labeler, [[0], [1]])
+    _rank(task, other_labeler, [[1], [0]])
+    stats_refresh()
+    assert [t["prompt"] for t in selectors.stats_lowest_tasks(EVERYTHING)] == ["Name a fruit."]
