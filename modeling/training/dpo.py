@@ -15,6 +15,7 @@ inputs), ``metrics.json`` (final + history) and ``reference_logprobs.pt``.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 import hashlib
 import time
 from pathlib import Path
@@ -121,6 +122,32 @@ def evaluate(model, groups, prompt_lengths, reference, config: DPOConfig, pad_id
     return {key: value / max(pairs, 1) for key, value in totals.items()}
 
 
+@dataclass
+class _Round:
+    """What every stage of a DPO round works on."""
+
+    config: DPOConfig
+    model: torch.nn.Module
+    tokenizer: object
+    groups: list
+    prompt_lengths: list
+    dist: Distributed
+    reference: list | None = None  # log pi_ref of every completion, per group
+    fingerprint: str = ""
+
+    @property
+    def device(self):
+        return self.dist.device
+
+    @property
+    def reference_path(self) -> str:
+        return self.config.reference or self.config.policy
+
+    @property
+    def reference_is_base(self) -> bool:  # LoRA from a full checkpoint: the base under the adapter
+        return lora.reference_is_base(self.config, self.config.policy, self.config.reference)
+
+
 def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
               progress_callback: ProgressCallback | None = None) -> tuple[Path, dict]:
     """Run one DPO round on ``rankings``; resumes from ``output_dir``'s last checkpoint."""
@@ -128,42 +155,62 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
         raise ValueError("DPOConfig.output_dir and DPOConfig.policy are required")
     if config.loss_type not in DPO_LOSSES:
         raise ValueError(f"loss_type must be one of {sorted(DPO_LOSSES)}, not {config.loss_type!r}")
-    from transformers import get_linear_schedule_with_warmup
-
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
-    device = dist.device
-    lora.check_lora_settings(config, device)
-    model, tokenizer = load_policy(config.policy, device, load_in_4bit=config.load_in_4bit)
+    lora.check_lora_settings(config, dist.device)
+    model, tokenizer = load_policy(config.policy, dist.device, load_in_4bit=config.load_in_4bit)
     model = lora.prepare_for_training(model, config, "CAUSAL_LM")
-    # LoRA from a full checkpoint: the reference is the base under the adapter, never loaded twice
-    reference_is_base = lora.reference_is_base(config, config.policy, config.reference)
-    pad_id = tokenizer.pad_token_id
     groups = group_rankings(rankings)
     prompt_lengths = tokenize_policy_groups(groups, tokenizer, config.max_length)
     if not any(g.num_pairs for g in groups):
         raise ValueError("no comparisons to train on: every ranking is a full tie")
-
-    out_dir = Path(config.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cache_path, fingerprint = out_dir / REFERENCE_FILE, _fingerprint(groups)
-    cached = torch.load(cache_path, weights_only=False) if cache_path.is_file() else None
-    reference_path = config.reference or config.policy
-    if cached is not None and cached["fingerprint"] == fingerprint and cached["policy"] == reference_path:
-        reference = cached["logprobs"]
-    else:
-        with lora.autocast(device, config.bf16):
-            if reference_is_base:
-                with lora.reference_model(model) as scorer:
-                    reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
-            else:
-                scorer = model if reference_path == config.policy else load_policy(reference_path, device)[0]
-                reference = reference_logprobs(scorer, groups, prompt_lengths, pad_id, device)
-                del scorer
-        if dist.is_main:
-            torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path}, cache_path)
+    state = _Round(config, model, tokenizer, groups, prompt_lengths, dist)
+    Path(config.output_dir).mkdir(parents=True, exist_ok=True)
+    state.reference, state.fingerprint = _reference_logprobs(state)
     model.train()
+    step, history, latest, perf = _optimize(state, progress_callback)
+    if not dist.is_main:  # the main process evaluates and publishes; the others are done
+        dist.wait()
+        return Path(config.output_dir), {}
+    metrics = {**latest, **_final_metrics(state), "dpo/steps": step, "dpo/groups": len(groups),
+               "dpo/train_pairs": perf["train_pairs"], "world_size": dist.world_size,
+               "perf/train_seconds": perf["train_seconds"],
+               "perf/pairs_per_second": perf["train_pairs"] / perf["train_seconds"] if perf["train_seconds"] else 0.0}
+    published = _publish(state, metrics, history)
+    dist.wait()
+    return published, {**metrics, "history": history}
 
+
+def _reference_logprobs(state: _Round) -> tuple[list, str]:
+    """``(log pi_ref per completion, fingerprint of the tokenized groups)``: from ``OUT/reference_logprobs.pt``
+    when it was computed for the same groups and reference, else one no-grad forward per completion."""
+    config, device = state.config, state.device
+    cache_path, fingerprint = Path(config.output_dir) / REFERENCE_FILE, _fingerprint(state.groups)
+    cached = torch.load(cache_path, weights_only=False) if cache_path.is_file() else None
+    if cached is not None and cached["fingerprint"] == fingerprint and cached["policy"] == state.reference_path:
+        return cached["logprobs"], fingerprint
+    pad_id = state.tokenizer.pad_token_id
+    with lora.autocast(device, config.bf16):
+        if state.reference_is_base:
+            with lora.reference_model(state.model) as scorer:
+                reference = reference_logprobs(scorer, state.groups, state.prompt_lengths, pad_id, device)
+        else:
+            scorer = (state.model if state.reference_path == config.policy
+                      else load_policy(state.reference_path, device)[0])
+            reference = reference_logprobs(scorer, state.groups, state.prompt_lengths, pad_id, device)
+            del scorer
+    if state.dist.is_main:
+        torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": state.reference_path}, cache_path)
+    return reference, fingerprint
+
+
+def _optimize(state: _Round, progress_callback: ProgressCallback | None) -> tuple[int, list, dict, dict]:
+    """The optimizer steps of the round, resumed from the last checkpoint: ``(steps, history, last
+    step's metrics, {"train_seconds", "train_pairs"})``."""
+    from transformers import get_linear_schedule_with_warmup
+
+    config, model, groups, dist, device = state.config, state.model, state.groups, state.dist, state.device
+    out_dir, pad_id = Path(config.output_dir), state.tokenizer.pad_token_id
     packed = batch_groups(groups, config.completions_per_batch, shuffle=True, seed=config.seed)
     steps_per_epoch = len(packed)  # the same every epoch: only the batch order changes (seeded, so resume agrees)
     total_steps = steps_per_epoch * config.epochs
@@ -173,11 +220,11 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
-    step, history, train_seconds, train_pairs = 0, [], 0.0, 0
+    step, history, perf = 0, [], {"train_seconds": 0.0, "train_pairs": 0}
     resume_from = checkpoints.latest_checkpoint(out_dir)
     if resume_from is not None:
         step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
-        history, train_seconds, train_pairs = extra["history"], extra["train_seconds"], extra["train_pairs"]
+        history, perf = extra["history"], {"train_seconds": extra["train_seconds"], "train_pairs": extra["train_pairs"]}
     trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
 
     batches, batches_epoch, latest = [], -1, {}
@@ -189,7 +236,7 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
         indexes = batches[step % steps_per_epoch]
         mine, weight = dist.shard(indexes)
         with lora.autocast(device, config.bf16):
-            out = dpo_batch_loss(trained, groups, mine, prompt_lengths, reference, config, pad_id, device)
+            out = dpo_batch_loss(trained, groups, mine, state.prompt_lengths, state.reference, config, pad_id, device)
         optimizer.zero_grad(set_to_none=True)
         dist.backward(out.loss * weight)
         if config.max_grad_norm:
@@ -197,8 +244,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
         optimizer.step()
         scheduler.step()
         step += 1
-        train_seconds += time.perf_counter() - started
-        train_pairs += sum(groups[i].num_pairs for i in indexes)
+        perf["train_seconds"] += time.perf_counter() - started
+        perf["train_pairs"] += sum(groups[i].num_pairs for i in indexes)
         latest = {**dist.global_metrics(_metrics(out), weight), "dpo/learning_rate": scheduler.get_last_lr()[0]}
         if step % config.log_every == 0 or step == total_steps:
             history.append({"step": step, "epoch": step / steps_per_epoch, **latest})
@@ -206,34 +253,34 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
             progress_callback(step, total_steps, latest)
         if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps and dist.is_main:
             checkpoints.save_checkpoint(out_dir, step=step, model=model, optimizer=optimizer, scheduler=scheduler,
-                                        config=config, extra={"history": history, "train_seconds": train_seconds,
-                                                              "train_pairs": train_pairs})
+                                        config=config, extra={"history": history, **perf})
+    return step, history, latest, perf
 
-    if not dist.is_main:  # the main process evaluates and publishes; the others are done
-        dist.wait()
-        return out_dir, {}
+
+def _final_metrics(state: _Round) -> dict:
+    """``dpo/eval/*`` over the round's groups and, with ``kl_prompts``, ``dpo/kl`` to the reference."""
+    config, model, device = state.config, state.model, state.device
     with lora.autocast(device, config.bf16):
-        evaluated = evaluate(model, groups, prompt_lengths, reference, config, pad_id, device)
-    metrics = {**latest, **evaluated,
-               "dpo/steps": step, "dpo/groups": len(groups), "dpo/train_pairs": train_pairs, "world_size": dist.world_size,
-               "perf/train_seconds": train_seconds,
-               "perf/pairs_per_second": train_pairs / train_seconds if train_seconds else 0.0}
+        metrics = evaluate(model, state.groups, state.prompt_lengths, state.reference, config,
+                           state.tokenizer.pad_token_id, device)
     if config.kl_prompts:
-        reference_model = None if reference_is_base else load_policy(reference_path, device)[0]
-        prompts = list(dict.fromkeys(g.prompt for g in groups))[: config.kl_prompts]
-        metrics["dpo/kl"] = estimate_kl(model, reference_model, tokenizer, prompts,
+        reference_model = None if state.reference_is_base else load_policy(state.reference_path, device)[0]
+        prompts = list(dict.fromkeys(g.prompt for g in state.groups))[: config.kl_prompts]
+        metrics["dpo/kl"] = estimate_kl(model, reference_model, state.tokenizer, prompts,
                                         max_new_tokens=config.kl_max_new_tokens, seed=config.seed)
     model.eval()
+    return metrics
+
+
+def _publish(state: _Round, metrics: dict, history: list) -> Path:
+    config, model = state.config, state.model
 
     def extra(staged: Path) -> None:
-        torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": reference_path},
+        torch.save({"fingerprint": state.fingerprint, "logprobs": state.reference, "policy": state.reference_path},
                    staged / REFERENCE_FILE)
         if config.merge and lora.is_lora(model):
-            lora.save_merged(model, tokenizer, staged)
+            lora.save_merged(model, state.tokenizer, staged)
 
-    published = checkpoints.publish_model(out_dir, model, tokenizer,
-                                          {**checkpoints.config_to_dict(config), "device": str(device),
-                                           "world_size": dist.world_size},
-                                          {"final": metrics, "history": history}, extra=extra)
-    dist.wait()
-    return published, {**metrics, "history": history}
+    saved = {**checkpoints.config_to_dict(config), "device": str(state.device), "world_size": state.dist.world_size}
+    return checkpoints.publish_model(config.output_dir, model, state.tokenizer, saved,
+                                     {"final": metrics, "history": history}, extra=extra)

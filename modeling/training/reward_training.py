@@ -107,8 +107,6 @@ def train_reward_model(
     """Train, validate, centre and save a reward model; resumes from ``output_dir``'s last checkpoint."""
     if not config.output_dir:
         raise ValueError("RewardConfig.output_dir is required")
-    from transformers import get_linear_schedule_with_warmup
-
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
     device = dist.device
@@ -126,6 +124,51 @@ def train_reward_model(
     if not any(g.num_pairs for g in train_groups):
         raise InputError("no comparisons to train on: every training ranking is a full tie")
 
+    def validate(history: list, step: int) -> dict:
+        found = evaluate(model, val_groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
+                         device=device, bf16=config.bf16)
+        if found:
+            history.append({"step": step, **found})
+        return found
+
+    step, history, latest, perf = _optimize(config, model, train_groups, pad_id, dist, validate, progress_callback)
+    if not dist.is_main:  # the main process validates, centres and publishes; the others are done
+        dist.wait()
+        return Path(config.output_dir), {}
+    validated_last = history and history[-1]["step"] == step and "reward/accuracy" in history[-1]
+    final = {k: v for k, v in history[-1].items() if k != "step"} if validated_last else validate(history, step)
+    offset, shifted = _center(model, groups, pad_id, 2 * config.completions_per_batch, device)
+    metrics = {
+        **final,
+        "reward/train_loss": latest.get("reward/train_loss", float("nan")),
+        "reward/offset": offset,  # mean score before centring; the saved model averages 0 unless "unshifted"
+        "reward/steps": step,
+        "reward/train_groups": len(train_groups),
+        "reward/validation_groups": len(val_groups),
+        "reward/train_comparisons": perf["train_comparisons"],
+        "world_size": dist.world_size,
+        "perf/train_seconds": perf["train_seconds"],
+        "perf/train_cpu_seconds": perf["train_cpu_seconds"],  # this process's CPU time: robust to a busy machine
+        "perf/comparisons_per_second": (perf["train_comparisons"] / perf["train_seconds"] if perf["train_seconds"]
+                                        else 0.0),
+    }
+    merged = ((lambda staged: lora.save_merged(model, tokenizer, staged)) if config.merge and lora.is_lora(model)
+              else None)
+    out = checkpoints.publish_model(config.output_dir, model, tokenizer,
+                                    {**checkpoints.config_to_dict(config), "reward_shift": shifted,
+                                     "device": str(device)},
+                                    {"final": metrics, "history": history}, extra=merged)
+    dist.wait()
+    return out, {**metrics, "history": history}
+
+
+def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Distributed, validate,
+              progress_callback) -> tuple[int, list, dict, dict]:
+    """The optimizer steps, resumed from the last checkpoint, validating every ``eval_every`` steps (or
+    each epoch): ``(steps, history, last metrics, {"train_seconds", "train_cpu_seconds", "train_comparisons"})``."""
+    from transformers import get_linear_schedule_with_warmup
+
+    device = dist.device
     packed = batch_groups(train_groups, config.completions_per_batch, shuffle=True, seed=config.seed)
     steps_per_epoch = len(packed)  # the same every epoch: only the batch order changes (seeded, so resume agrees)
     total_steps = steps_per_epoch * config.epochs
@@ -136,23 +179,14 @@ def train_reward_model(
                                   fused=True)  # one kernel for all parameters, on CPU and CUDA alike
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
-    step, history, train_seconds, train_cpu_seconds, train_comparisons = 0, [], 0.0, 0.0, 0
+    step, history, perf = 0, [], {"train_seconds": 0.0, "train_cpu_seconds": 0.0, "train_comparisons": 0}
     resume_from = checkpoints.latest_checkpoint(config.output_dir)
     if resume_from is not None:
         step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
-        history, train_comparisons = extra["history"], extra["train_comparisons"]
-        train_seconds, train_cpu_seconds = extra["train_seconds"], extra["train_cpu_seconds"]
+        history, perf = extra["history"], {key: extra[key] for key in perf}
     trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
 
-    def validate() -> dict:
-        found = evaluate(model, val_groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
-                         device=device, bf16=config.bf16)
-        if found:
-            history.append({"step": step, **found})
-        return found
-
-    batches, batches_epoch = [], -1
-    latest: dict = {}
+    batches, batches_epoch, latest = [], -1, {}
     while step < total_steps:
         epoch = step // steps_per_epoch
         if epoch != batches_epoch:
@@ -173,57 +207,34 @@ def train_reward_model(
         optimizer.step()
         scheduler.step()
         step += 1
-        train_seconds += time.perf_counter() - started
-        train_cpu_seconds += time.process_time() - started_cpu
-        train_comparisons += sum(train_groups[i].num_pairs for i in indexes)
+        perf["train_seconds"] += time.perf_counter() - started
+        perf["train_cpu_seconds"] += time.process_time() - started_cpu
+        perf["train_comparisons"] += sum(train_groups[i].num_pairs for i in indexes)
         latest = {**dist.global_metrics({"reward/train_loss": loss.item()}, weight),
                   "reward/learning_rate": scheduler.get_last_lr()[0]}
         if step % config.log_every == 0 or step == total_steps:
             history.append({"step": step, "epoch": step / steps_per_epoch, **latest})
         end_of_epoch = step % steps_per_epoch == 0
         if (config.eval_every and step % config.eval_every == 0) or (not config.eval_every and end_of_epoch):
-            latest.update(validate())
+            latest.update(validate(history, step))
         if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps and dist.is_main:
-            checkpoints.save_checkpoint(
-                config.output_dir, step=step, model=model, optimizer=optimizer, scheduler=scheduler, config=config,
-                extra={"history": history, "train_seconds": train_seconds, "train_cpu_seconds": train_cpu_seconds,
-                       "train_comparisons": train_comparisons},
-            )
+            checkpoints.save_checkpoint(config.output_dir, step=step, model=model, optimizer=optimizer,
+                                        scheduler=scheduler, config=config, extra={"history": history, **perf})
         if progress_callback is not None and dist.is_main:
             progress_callback(step, total_steps, latest)
+    return step, history, latest, perf
 
-    if not dist.is_main:  # the main process validates, centres and publishes; the others are done
-        dist.wait()
-        return Path(config.output_dir), {}
-    validated_last = history and history[-1]["step"] == step and "reward/accuracy" in history[-1]
-    final = {k: v for k, v in history[-1].items() if k != "step"} if validated_last else validate()
-    offset = mean_completion_score(model, groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
-                                   device=device)
-    sample = groups[:8]  # checks that the shift moved scores by exactly -offset (architectures vary)
+
+def _center(model, groups, pad_id: int, completions_per_batch: int, device) -> tuple[float, str]:
+    """Shift the score head so the mean completion score is 0: ``(offset removed, how it was shifted)``.
+    A shift that did not move a sample's scores by exactly ``-offset`` (architectures vary) is undone
+    and reported as ``"unshifted"``."""
+    offset = mean_completion_score(model, groups, pad_id, completions_per_batch=completions_per_batch, device=device)
+    sample = groups[:8]
     before = mean_completion_score(model, sample, pad_id, device=device)
     shifted = shift_reward(model, offset)
     after = mean_completion_score(model, sample, pad_id, device=device)
     if shifted != "unshifted" and abs(after - (before - offset)) > 1e-3 * max(1.0, abs(offset)):
         shift_reward(model, -offset)
         shifted = "unshifted"
-    metrics = {
-        **final,
-        "reward/train_loss": latest.get("reward/train_loss", float("nan")),
-        "reward/offset": offset,  # mean score before centring; the saved model averages 0 unless "unshifted"
-        "reward/steps": step,
-        "reward/train_groups": len(train_groups),
-        "reward/validation_groups": len(val_groups),
-        "reward/train_comparisons": train_comparisons,
-        "world_size": dist.world_size,
-        "perf/train_seconds": train_seconds,
-        "perf/train_cpu_seconds": train_cpu_seconds,  # this process's CPU time: robust to a busy machine
-        "perf/comparisons_per_second": train_comparisons / train_seconds if train_seconds else 0.0,
-    }
-    merged = ((lambda staged: lora.save_merged(model, tokenizer, staged)) if config.merge and lora.is_lora(model)
-              else None)
-    out = checkpoints.publish_model(config.output_dir, model, tokenizer,
-                                    {**checkpoints.config_to_dict(config), "reward_shift": shifted,
-                                     "device": str(device)},
-                                    {"final": metrics, "history": history}, extra=merged)
-    dist.wait()
-    return out, {**metrics, "history": history}
+    return offset, shifted
