@@ -12,7 +12,12 @@ _POSITIVE_INTS = (
     "LOGIN_THROTTLE_FAILURES",
     "LOGIN_THROTTLE_WINDOW_SECONDS",
     "RLHF_TRAINING_PROCESSES",
+    "RUN_HEARTBEAT_TIMEOUT_SECONDS",
+    "ROUND_SAMPLE_PROMPTS",
+    "RUN_REQUEUE_AFTER_SECONDS",
+    "RUNS_WATCHDOG_EVERY_SECONDS",
 )
+_NON_NEGATIVE_INTS = ("ROUND_MIN_NEW_RANKINGS", "ROUND_AUTO_START_EVERY")  # 0: no minimum / only by hand
 
 
 @register()
@@ -22,6 +27,16 @@ def check_labeling_settings(app_configs, **kwargs):
         value = getattr(settings, name, None)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(Error(f"{name} must be a positive whole number, got {value!r}.", id="labeling.E001"))
+    for name in _NON_NEGATIVE_INTS:
+        value = getattr(settings, name, None)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            errors.append(Error(f"{name} must be a whole number >= 0, got {value!r}.", id="labeling.E001"))
+    from labeling.models import TrainingRound
+
+    algo = getattr(settings, "ROUND_AUTO_ALGO", None)
+    if algo not in TrainingRound.Algo.values:  # a misspelt algorithm would make every auto-start fail
+        errors.append(Error(f"ROUND_AUTO_ALGO must be one of {sorted(TrainingRound.Algo.values)}, got {algo!r}.",
+                            id="labeling.E005"))
     for name in ("REDIS_URL", "CELERY_BROKER_URL", "DEMO_PASSWORD"):
         if not getattr(settings, name, ""):
             errors.append(Error(f"{name} must be set.", id="labeling.E002"))

@@ -116,13 +116,3 @@ def test_cancelling_stops_every_training_process(transactional_db, tiny_bert_pat
     assert len(seen) >= 3  # the launcher and its two training processes were running
     assert not _processes_of(run) and not ModelVersion.objects.exists()
 
-
-@pytest.mark.parametrize("name, value, error", [
-    ("RLHF_TRAINING_PROCESSES", 0, "labeling.E001"),
-    ("RLHF_TRAINING_ACCELERATE_CONFIG", "/nonexistent/accelerate.yaml", "labeling.E004"),
-])
-def test_nonsensical_training_process_settings_are_refused_at_start_up(settings, name, value, error):
-    from labeling.checks import check_labeling_settings
-
-    setattr(settings, name, value)
-    assert [e.id for e in check_labeling_settings(None) if name in e.msg] == [error]
