@@ -12,7 +12,7 @@ def heartbeat() -> dict:
 @shared_task(name="labeling.run_execute", acks_late=True)
 def run_execute(run_id: int) -> str:
     """Run one background job; a duplicate delivery is harmless (the run is claimed by compare-and-set)."""
-    from labeling.services.run_execute import run_execute as execute
+    from labeling.jobs.execute import run_execute as execute
 
     return execute(run_id=run_id)
 

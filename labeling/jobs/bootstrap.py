@@ -7,7 +7,7 @@ from pathlib import Path
 from labeling.jobs.output import checkpointed_output
 from labeling.models import ModelVersion, Run
 from labeling.services.model_versions import model_version_register
-from labeling.services.runs import RunReporter, run_directory
+from labeling.jobs.reporter import RunReporter, run_directory
 
 
 def job_bootstrap(run: Run, reporter: RunReporter):

@@ -30,7 +30,7 @@ from typing import Callable
 
 from django.conf import settings
 
-from labeling.services.runs import RunReporter
+from labeling.jobs.reporter import RunReporter
 
 BEAT_SECONDS = 5.0
 STOP_GRACE_SECONDS = 20.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from labeling.services.runs import RunReporter
+from labeling.jobs.reporter import RunReporter
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from labeling.models import ModelVersion, Prompt, Run
 from labeling.selectors.runs import policy_lineage_root
 from labeling.services.model_versions import model_version_register
 from labeling.services.prompts import prompt_value
-from labeling.services.runs import RunReporter, run_directory
+from labeling.jobs.reporter import RunReporter, run_directory
 
 _MANAGED = {"output_dir", "policy", "reference", "reward_model", "inputs"}
 
@@ -72,9 +72,10 @@ def job_ppo(run: Run, reporter: RunReporter):
 
 
 def _write_prompts(run: Run, prompts: list) -> str:
-    """The rollout prompts as the ``ppo`` command reads them: one ``{"prompt": ...}`` per line."""
+    """The rollout prompts as the ``ppo`` command reads them, one ``{"prompt": ...}`` a line (kept with the run)."""
+    from modeling.formats.conversation import prompt_to_json
     from modeling.formats.rankings import write_jsonl_atomic
 
     path = run_directory(run) / "prompts.jsonl"
-    write_jsonl_atomic([{"prompt": prompt} for prompt in prompts], path)
+    write_jsonl_atomic([{"prompt": prompt_to_json(prompt)} for prompt in prompts], path)
     return str(path)

@@ -9,7 +9,7 @@ from labeling.jobs.output import checkpointed_output
 from labeling.models import ModelVersion, Ranking, Run
 from labeling.selectors.exports import rankings_records
 from labeling.services.model_versions import model_version_register
-from labeling.services.runs import RunReporter, run_directory
+from labeling.jobs.reporter import RunReporter, run_directory
 
 
 def _rankings_queryset(inputs: dict):

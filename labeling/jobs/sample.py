@@ -8,7 +8,7 @@ from django.db import transaction
 
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
 from labeling.services.prompts import prompt_value
-from labeling.services.runs import RunReporter
+from labeling.jobs.reporter import RunReporter
 
 SAMPLING_KEYS = ("k", "temperature", "top_p", "max_new_tokens", "seed", "max_redraws", "redraw_heat",
                  "prompt_batch_size")

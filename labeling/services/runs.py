@@ -2,17 +2,15 @@
 
 A Celery message only carries a run id. The worker that flips the row from ``queued`` to
 ``running`` runs it; any other delivery of the same message finds no queued row and does nothing,
-which is what makes ``acks_late`` safe. A running job reports through :class:`RunReporter`, which
-writes progress, metrics and a heartbeat, and raises :class:`RunCancelled` at the next step once
-an admin asked to cancel. A run whose heartbeat stopped (its worker died) is marked failed by
+which is what makes ``acks_late`` safe. A running job reports through :class:`labeling.jobs.reporter.RunReporter`,
+which writes progress, metrics and a heartbeat, and stops the job at its next step once an admin
+asked to cancel. A run whose heartbeat stopped (its worker died) is marked failed by
 :func:`runs_mark_dead` and can be retried; its job resumes from the checkpoint in its directory.
 """
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -23,19 +21,7 @@ from labeling.errors import RejectedInput
 from labeling.models import Run
 
 logger = logging.getLogger(__name__)
-LOG_TAIL_LINES = 200
 TRAINING_KINDS = {Run.Kind.TRAIN_REWARD, Run.Kind.DPO, Run.Kind.PPO, Run.Kind.BOOTSTRAP}
-
-
-class RunCancelled(Exception):
-    """Raised inside a job at its next progress report after an admin cancelled the run."""
-
-
-def run_directory(run: Run) -> Path:
-    """Where a run keeps its inputs, checkpoints and outputs (stable across retries: resume)."""
-    path = Path(settings.VAR_DIR) / "runs" / f"run-{run.pk:06d}-{run.kind}"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def queue_for(kind: str) -> str:
@@ -129,50 +115,6 @@ def runs_mark_dead(*, stale_after: timedelta | None = None) -> list[int]:
             ):
                 round_stop(run_id=run_id, status=Run.Status.FAILED, error=error)
     return dead
-
-
-class RunReporter:
-    """The progress callback a job gets: ``reporter(step, total, metrics)`` and ``reporter.log(line)``.
-
-    Writes at most once per ``min_interval`` seconds (and always at the last step), so a fast
-    training loop does not hammer the database.
-    """
-
-    def __init__(self, run: Run, *, min_interval: float = 1.0):
-        self.run_id = run.pk
-        self.min_interval = min_interval
-        self._last_write = 0.0
-        self._lines: list[str] = run.log_tail.splitlines()
-        self._pending_metrics: list[dict] = []
-
-    def __call__(self, step: int, total: int, metrics: dict | None = None) -> None:
-        if metrics:
-            self._pending_metrics.append({"step": step, **metrics})
-        now = time.monotonic()
-        if now - self._last_write < self.min_interval and step < total:
-            return
-        self._last_write = now
-        progress = 100.0 * step / total if total else 0.0
-        self._write(progress=min(progress, 100.0))
-
-    def beat(self) -> None:
-        """Heartbeat (and the cancel check) while the job is busy with something that has no steps."""
-        self._write()
-
-    def log(self, line: str) -> None:
-        self._lines = (self._lines + [line.rstrip()])[-LOG_TAIL_LINES:]
-        self._write()
-
-    def _write(self, **fields) -> None:
-        run = Run.objects.only("metrics", "cancel_requested").get(pk=self.run_id)
-        if run.cancel_requested:
-            raise RunCancelled()
-        if self._pending_metrics:
-            fields["metrics"] = run.metrics + self._pending_metrics
-            self._pending_metrics = []
-        Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(
-            heartbeat_at=timezone.now(), log_tail="\n".join(self._lines), **fields
-        )
 
 
 def runs_requeue_stale(*, older_than: timedelta | None = None) -> list[int]:

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from labeling.models import ModelVersion, Run
-from labeling.services.run_execute import run_execute
+from labeling.jobs.execute import run_execute
 from labeling.services.runs import run_enqueue
 from tests.faults.stack import store_rankings
 

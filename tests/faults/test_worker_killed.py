@@ -15,7 +15,8 @@ import pytest
 from config.celery import app
 from config.localstack import BASE_DIR
 from labeling.models import ModelVersion, Run
-from labeling.services.runs import run_directory, run_enqueue
+from labeling.jobs.reporter import run_directory
+from labeling.services.runs import run_enqueue
 from labeling.tasks import run_execute
 from tests.faults.stack import kill_tree, store_rankings, wait_until
 

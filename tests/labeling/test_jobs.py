@@ -6,7 +6,7 @@ from labeling.models import Completion, ModelVersion, RankingTask, Run
 from labeling.services.assignment import task_assign_next
 from labeling.services.model_versions import model_version_register
 from labeling.services.ranking import ranking_submit
-from labeling.services.run_execute import run_execute
+from labeling.jobs.execute import run_execute
 from labeling.services.runs import run_enqueue
 from tests.factories import UserFactory, make_task
 

@@ -9,8 +9,9 @@ from labeling.jobs.reward import export_rankings
 from labeling.jobs.sample import job_sample
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
 from labeling.services.prompts import prompt_fields
-from labeling.services.run_execute import run_execute
-from labeling.services.runs import RunReporter, run_enqueue
+from labeling.jobs.execute import run_execute
+from labeling.jobs.reporter import RunReporter
+from labeling.services.runs import run_enqueue
 from labeling.services.simulation import simulated_labelers_rank_open_tasks
 from modeling.formats.conversation import Message
 from tests.labeling.export_data import rank

@@ -8,8 +8,9 @@ from transformers import AutoModelForCausalLM, AutoModelForSequenceClassificatio
 
 from labeling.models import ModelVersion, Run
 from labeling.services.model_versions import model_version_register
-from labeling.services.run_execute import run_execute
-from labeling.services.runs import run_cancel, run_directory, run_enqueue
+from labeling.jobs.execute import run_execute
+from labeling.jobs.reporter import run_directory
+from labeling.services.runs import run_cancel, run_enqueue
 from modeling.commands._config_flags import add_config_flags, config_flags, config_values
 from modeling.training.dpo_config import DPOConfig
 from tests.factories import UserFactory, make_task

@@ -4,7 +4,7 @@ from django.core.management import call_command
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
 from labeling.services.loop import loop_bootstrap
 from labeling.services.model_versions import model_version_register
-from labeling.services.run_execute import run_execute
+from labeling.jobs.execute import run_execute
 from tests.labeling.test_runs import TINY_BOOTSTRAP
 
 

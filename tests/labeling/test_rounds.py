@@ -5,7 +5,7 @@ from labeling.errors import RejectedInput
 from labeling.models import ModelVersion, RankingTask, Run, TrainingRound
 from labeling.services.model_versions import model_version_register
 from labeling.services.rounds import round_start
-from labeling.services.run_execute import run_execute
+from labeling.jobs.execute import run_execute
 from tests.factories import UserFactory, make_task
 from tests.labeling.test_jobs import _rank_everything
 

@@ -5,8 +5,9 @@ from django.utils import timezone
 
 from labeling.errors import RejectedInput
 from labeling.models import ModelVersion, Run
-from labeling.services.run_execute import run_execute
-from labeling.services.runs import RunCancelled, RunReporter, run_cancel, run_claim, run_enqueue, run_finish, run_retry, runs_mark_dead
+from labeling.jobs.execute import run_execute
+from labeling.jobs.reporter import RunCancelled, RunReporter
+from labeling.services.runs import run_cancel, run_claim, run_enqueue, run_finish, run_retry, runs_mark_dead
 
 TINY_BOOTSTRAP = {"size": "tiny", "steps": 3, "batch_size": 4, "eval_prompts": 0, "vocab_size": 300}
 

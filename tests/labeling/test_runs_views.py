@@ -3,7 +3,8 @@ from django.urls import reverse
 
 from labeling.charts_line import line_chart_svg
 from labeling.models import Run
-from labeling.services.runs import RunReporter, run_claim, run_enqueue
+from labeling.jobs.reporter import RunReporter
+from labeling.services.runs import run_claim, run_enqueue
 
 PAGES = ["runs", "model-versions"]
 

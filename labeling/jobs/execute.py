@@ -9,7 +9,8 @@ from django.db import transaction
 from labeling.models import Run
 from labeling.services.loop import loop_after_bootstrap
 from labeling.services.rounds import round_advance, round_stop
-from labeling.services.runs import RunCancelled, RunReporter, run_claim, run_finish
+from labeling.jobs.reporter import RunCancelled, RunReporter
+from labeling.services.runs import run_claim, run_finish
 
 logger = logging.getLogger(__name__)
 
