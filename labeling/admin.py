@@ -2,7 +2,8 @@
 from django.contrib import admin
 from django.template.defaultfilters import truncatechars
 
-from labeling.models import Assignment, Completion, Prompt, Ranking, RankingTask, Skip
+from labeling.models import (Assignment, Completion, Membership, ModelVersion, Project, Prompt, Ranking, RankingTask,
+                             Run, Skip, TrainingRound)
 
 
 def _short(text: str) -> str:
@@ -18,7 +19,8 @@ class CompletionInline(admin.TabularInline):
 
 @admin.register(Prompt)
 class PromptAdmin(admin.ModelAdmin):
-    list_display = ("id", "short_text", "external_id", "created_at")
+    list_display = ("id", "short_text", "project", "external_id", "created_at")
+    list_filter = ("project",)
     search_fields = ("text", "external_id")
     date_hierarchy = "created_at"
 
@@ -93,3 +95,49 @@ class SkipAdmin(admin.ModelAdmin):
     list_filter = ("reason", "labeler")
     search_fields = ("labeler__username", "note")
     raw_id_fields = ("task", "labeler")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ("user",)
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("slug", "name", "k_min", "k_max", "open_to_all", "created_at")
+    search_fields = ("slug", "name")
+    inlines = [MembershipInline]
+
+
+class _ReadMostly(admin.ModelAdmin):
+    """Rows the workers write: shown in full, never added here, and only their notes-like fields edited
+    (a run's inputs, a round's steps and a version's checkpoint path are what they are)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields if f.name not in self.editable]
+
+
+@admin.register(Run)
+class RunAdmin(_ReadMostly):
+    editable = ()
+    list_display = ("id", "kind", "status", "project", "progress", "training_round", "created_at")
+    list_filter = ("kind", "status", "project")
+
+
+@admin.register(TrainingRound)
+class TrainingRoundAdmin(_ReadMostly):
+    editable = ()
+    list_display = ("id", "algo", "status", "project", "policy_in", "policy_out", "created_at")
+    list_filter = ("algo", "status", "project")
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(_ReadMostly):
+    editable = ()
+    list_display = ("name", "kind", "algorithm", "project", "parent", "created_at")
+    list_filter = ("kind", "algorithm", "project")
+    search_fields = ("name", "path")

@@ -1,4 +1,10 @@
-"""Data model: prompts, their sampled completions, ranking tasks, leases, rankings and skips.
+"""Data model: projects, prompts, their sampled completions, ranking tasks, leases, rankings and skips.
+
+Every prompt belongs to one :class:`Project`, and everything about a prompt (its tasks, their
+completions, leases, rankings and skips) belongs to the prompt's project through the prompt, so a
+task and its prompt can never be in different projects. Runs, training rounds and model versions
+carry their project themselves. A row made without a project is in the ``default`` project, which
+the first migration of projects creates and fills with what existed before.
 
 A ranking's ``tiers`` are completion ids best to worst; a tier of two or more ids is a tie:
 ``[[c3], [c1, c4], [c2]]`` (DESIGN.md). Invariants are held by database constraints as well as by
@@ -6,16 +12,101 @@ the services that write these rows.
 """
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 
 TASK_SET_MAX_LENGTH = 100
+DEFAULT_PROJECT_SLUG = "default"
+
+
+class Project(models.Model):
+    """One labeling effort: its instructions and settings, its people (:class:`Membership`), its loop.
+
+    ``required_rankings`` and ``lease_minutes`` left empty follow ``LABELING_DEFAULT_REQUIRED_RANKINGS``
+    and ``LABELING_LEASE_MINUTES``. ``open_to_all``: every signed-in user may label here without being
+    a member (the ``default`` project, so an install from before projects keeps working unchanged).
+    """
+
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True, default="")  # Markdown, shown to labelers
+    k_min = models.PositiveSmallIntegerField(default=2)
+    k_max = models.PositiveSmallIntegerField(default=9)
+    required_rankings = models.PositiveSmallIntegerField(null=True, blank=True)
+    lease_minutes = models.PositiveIntegerField(null=True, blank=True)
+    open_to_all = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(condition=Q(k_min__gte=2) & Q(k_max__lte=9) & Q(k_min__lte=F("k_max")),
+                                   name="project_k_range"),
+            models.CheckConstraint(condition=Q(required_rankings__isnull=True) |
+                                   (Q(required_rankings__gte=1) & Q(required_rankings__lte=50)),
+                                   name="project_required_rankings_range"),
+            models.CheckConstraint(condition=Q(lease_minutes__isnull=True) | Q(lease_minutes__gte=1),
+                                   name="project_lease_minutes_positive"),
+        ]
+
+    def __str__(self):
+        return self.slug
+
+    @property
+    def default_required_rankings(self) -> int:
+        return self.required_rankings or settings.LABELING_DEFAULT_REQUIRED_RANKINGS
+
+    @property
+    def lease_duration_minutes(self) -> int:
+        return self.lease_minutes or settings.LABELING_LEASE_MINUTES
+
+
+def default_project_id() -> int:
+    """The ``default`` project's id (made on first use): where a row made without a project goes."""
+    # Only the id is read, so a migration of an older schema can call this too (0005 creates the row).
+    found = Project.objects.filter(slug=DEFAULT_PROJECT_SLUG).values_list("pk", flat=True).first()
+    if found is not None:
+        return found
+    project, _ = Project.objects.get_or_create(
+        slug=DEFAULT_PROJECT_SLUG, defaults={"name": "Default", "open_to_all": True})
+    return project.pk
+
+
+class Membership(models.Model):
+    """A user's role in a project: ``labeler`` ranks, ``reviewer`` also reviews, ``manager`` also edits
+    the project, imports, starts rounds, exports and adds members. Staff superusers need none."""
+
+    class Role(models.TextChoices):
+        LABELER = "labeler", "Labeler"
+        REVIEWER = "reviewer", "Reviewer"
+        MANAGER = "manager", "Manager"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.LABELER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+            models.CheckConstraint(condition=Q(role__in=["labeler", "reviewer", "manager"]),
+                                   name="membership_role_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.project} ({self.role})"
+
+
+def _project_field(related_name: str):
+    return models.ForeignKey(Project, on_delete=models.PROTECT, related_name=related_name, default=default_project_id)
 
 
 class Prompt(models.Model):
     """What the policy answers: a string, or a conversation (``modeling.formats.conversation``)."""
 
     # The string prompt itself; for a conversation its plain text (``prompt_text``), for search and CSV.
+    project = _project_field("prompts")
     text = models.TextField()
     # A conversation's messages (``[{"role", "content"}, ...]`` ending with a user turn); null for a string.
     messages = models.JSONField(null=True, blank=True)
@@ -28,7 +119,7 @@ class Prompt(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"], condition=~Q(external_id=""), name="prompt_external_id_unique"
+                fields=["project", "external_id"], condition=~Q(external_id=""), name="prompt_external_id_unique"
             ),
         ]
 
@@ -202,7 +293,7 @@ class Skip(models.Model):
 class TrainingRound(models.Model):
     """One turn of the loop: train a reward model, improve the policy (DPO or PPO), sample new tasks.
 
-    At most one round is queued or running at a time (a partial unique constraint on ``active``).
+    At most one round per project is queued or running at a time (a partial unique constraint).
     """
 
     class Algo(models.TextChoices):
@@ -215,6 +306,7 @@ class TrainingRound(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    project = _project_field("rounds")
     algo = models.CharField(max_length=8, choices=Algo.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     active = models.BooleanField(default=True)  # True while running; unique among rounds
@@ -231,7 +323,7 @@ class TrainingRound(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["active"], condition=Q(active=True), name="round_one_active"),
+            models.UniqueConstraint(fields=["project"], condition=Q(active=True), name="round_one_active"),
             models.CheckConstraint(condition=Q(algo__in=["dpo", "ppo"]), name="round_algo_valid"),
             models.CheckConstraint(
                 condition=Q(status__in=["running", "succeeded", "failed", "cancelled"]), name="round_status_valid"
@@ -264,6 +356,7 @@ class Run(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    project = _project_field("runs")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     training_round = models.ForeignKey(
@@ -309,6 +402,7 @@ class ModelVersion(models.Model):
         POLICY = "policy", "Policy"
         REWARD = "reward", "Reward model"
 
+    project = _project_field("model_versions")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=100, unique=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")

@@ -63,11 +63,8 @@ def job_ppo(run: Run, reporter: RunReporter):
                      reference=first.path, reward_model=reward.path,
                      inputs={"policy_version": policy.pk, "reward_version": reward.pk, "prompts": len(prompts)})
     with checkpointed_output(config.output_dir, reporter):
-        checkpoint, metrics = run_training(
-            run_directory(run), reporter, lambda: train_ppo(config, prompts, reporter), command="ppo",
-            own_args=["--policy", policy.path, "--reward", reward.path, "--out", config.output_dir,
-                      "--prompts", _write_prompts(run, prompts)],
-            config=config, skip={"output_dir", "policy", "reward_model", "inputs"})
+        _write_prompts(run, prompts)  # kept with the run; PPO trains in the worker (one process) for now
+        checkpoint, metrics = train_ppo(config, prompts, reporter)
     return _register(run, policy, "ppo", checkpoint, metrics)
 
 

@@ -12,8 +12,8 @@ from labeling.services.model_versions import model_version_register
 from labeling.jobs.reporter import RunReporter, run_directory
 
 
-def _rankings_queryset(inputs: dict):
-    queryset = Ranking.objects.all()
+def _rankings_queryset(inputs: dict, project_id: int):
+    queryset = Ranking.objects.filter(task__prompt__project_id=project_id)  # never another project's
     if inputs.get("task_ids"):
         queryset = queryset.filter(task_id__in=inputs["task_ids"])
     if not inputs.get("include_gold", True):
@@ -26,7 +26,7 @@ def export_rankings(run: Run) -> tuple[list, str]:
     from modeling.formats.rankings import parse_ranking, write_jsonl_atomic
 
     path = run_directory(run) / "rankings.jsonl"
-    records = list(rankings_records(rankings=_rankings_queryset(run.inputs)))
+    records = list(rankings_records(rankings=_rankings_queryset(run.inputs, run.project_id)))
     write_jsonl_atomic(records, path)
     return [parse_ranking(record) for record in records], str(path)
 
@@ -49,7 +49,8 @@ def job_train_reward(run: Run, reporter: RunReporter):
 
     def register() -> dict:
         summary = {k: v for k, v in metrics.items() if k != "history"}
-        parent = ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD).order_by("-created_at", "-id").first()
+        parent = (ModelVersion.objects.filter(project_id=run.project_id, kind=ModelVersion.Kind.REWARD)
+                  .order_by("-created_at", "-id").first())
         version = model_version_register(kind=ModelVersion.Kind.REWARD, algorithm="reward", path=checkpoint,
                                          run=run, parent=parent, config=run.config, metrics=summary)
         return {"model_version": version.pk, "rankings": len(rankings)}

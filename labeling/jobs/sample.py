@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 
-from django.conf import settings
 from django.db import transaction
 
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
@@ -35,7 +34,7 @@ def job_sample(run: Run, reporter: RunReporter):
     rows = defaultdict(deque)  # value -> its rows, in order (two rows may hold the same prompt)
     for value, prompt in zip(values, prompts):
         rows[value].append(prompt)
-    required = run.config.get("required_rankings", settings.LABELING_DEFAULT_REQUIRED_RANKINGS)
+    required = run.config.get("required_rankings", run.project.default_required_rankings)
     task_set = f"round-{run.training_round_id}" if run.training_round_id else f"run-{run.pk}"
 
     def register() -> dict:

@@ -74,13 +74,15 @@ def policy_comparison(*, version_a: ModelVersion, version_b: ModelVersion, limit
     return both[:limit]
 
 
-def prompts_with_fewest_tasks(*, count: int) -> list[int]:
-    """Ids of the prompts with the fewest ranking tasks so far (new prompts first), oldest first."""
+def prompts_with_fewest_tasks(*, count: int, project=None) -> list[int]:
+    """Ids of the project's prompts (all, without one) with the fewest ranking tasks so far (new prompts
+    first), oldest first."""
     from django.db.models import Count
 
     from labeling.models import Prompt
 
-    prompts = Prompt.objects.annotate(n_tasks=Count("tasks")).order_by("n_tasks", "pk")
+    prompts = Prompt.objects.filter(**({"project": project} if project is not None else {}))
+    prompts = prompts.annotate(n_tasks=Count("tasks")).order_by("n_tasks", "pk")
     return list(prompts.values_list("pk", flat=True)[:count])
 
 

@@ -7,7 +7,7 @@ from django.db import connections
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from labeling.models import Assignment, Ranking, RankingTask, Skip
+from labeling.models import Assignment, Membership, Project, Prompt, Ranking, RankingTask, Skip
 
 
 def _count(queryset) -> Coalesce:
@@ -19,14 +19,23 @@ def live_leases(*, now: datetime) -> QuerySet[Assignment]:
     return Assignment.objects.filter(status=Assignment.Status.ACTIVE, expires_at__gt=now)
 
 
+def projects_labeled_by(labeler) -> QuerySet[Project]:
+    """The projects whose tasks ``labeler`` (a user or a user id) is given: those they are a member of
+    in any role, and those open to every signed-in user (``default``)."""
+    member_of = Membership.objects.filter(user=labeler).values("project")
+    return Project.objects.filter(Q(open_to_all=True) | Q(pk__in=member_of))
+
+
 def tasks_open_for(*, labeler, now: datetime) -> QuerySet[RankingTask]:
-    """Tasks this labeler has neither ranked nor skipped, with a free slot, oldest first.
+    """Tasks of the labeler's projects that they have neither ranked nor skipped, with a free slot,
+    oldest first.
 
     A slot is free when rankings + other labelers' live leases < ``required_rankings``.
     """
     others_leases = live_leases(now=now).filter(task=OuterRef("pk")).exclude(labeler=labeler)
     return (
-        RankingTask.objects.exclude(Q(rankings__labeler=labeler) | Q(skips__labeler=labeler))
+        RankingTask.objects.filter(prompt__project__in=projects_labeled_by(labeler).values("pk"))
+        .exclude(Q(rankings__labeler=labeler) | Q(skips__labeler=labeler))
         .annotate(
             n_rankings=_count(Ranking.objects.filter(task=OuterRef("pk"))),
             n_leases=_count(others_leases),
@@ -53,9 +62,9 @@ def _compiled_first_page(alias: str, limit: int):
         stand_in_now = connection.ops.adapt_datetimefield_value(_STAND_IN_NOW)
         id_slots = [i for i, p in enumerate(params) if p == _STAND_IN_ID]
         now_slots = [i for i, p in enumerate(params) if p == stand_in_now]
-        # ranked, skipped, other labelers' leases: three ids; one lease expiry: one time. Anything else
-        # (a changed query) falls back to the ORM rather than guess.
-        expected = len(id_slots) == 3 and len(now_slots) == 1
+        # membership, ranked, skipped, other labelers' leases: four ids; one lease expiry: one time.
+        # Anything else (a changed query) falls back to the ORM rather than guess.
+        expected = len(id_slots) == 4 and len(now_slots) == 1
         _first_page_sql[key] = (sql, list(params), id_slots, now_slots) if expected else None
     return _first_page_sql[key]
 
@@ -81,18 +90,22 @@ def open_task_count(*, labeler, now: datetime) -> int:
     """``tasks_open_for(labeler=..., now=...).count()`` as one pass of joins over grouped counts: the
     ORM's form counts rankings and leases once per task (correlated subqueries), which Postgres ran in
     ~30 ms for 883 tasks against ~1 ms for this form."""
-    task, ranking, lease, skip = (m._meta.db_table for m in (RankingTask, Ranking, Assignment, Skip))
+    task, ranking, lease, skip, prompt, project, member = (
+        m._meta.db_table for m in (RankingTask, Ranking, Assignment, Skip, Prompt, Project, Membership))
     sql = f"""
         SELECT COUNT(*) FROM {task} t
+        JOIN {prompt} p ON p.id = t.prompt_id
+        JOIN {project} pr ON pr.id = p.project_id
         LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM {ranking} GROUP BY task_id) r ON r.task_id = t.id
         LEFT JOIN (SELECT task_id, COUNT(*) AS n FROM {lease}
                    WHERE status = %s AND expires_at > %s AND labeler_id <> %s GROUP BY task_id) a
                ON a.task_id = t.id
-        WHERE t.id NOT IN (SELECT task_id FROM {ranking} WHERE labeler_id = %s)
+        WHERE (pr.open_to_all OR pr.id IN (SELECT project_id FROM {member} WHERE user_id = %s))
+          AND t.id NOT IN (SELECT task_id FROM {ranking} WHERE labeler_id = %s)
           AND t.id NOT IN (SELECT task_id FROM {skip} WHERE labeler_id = %s)
           AND COALESCE(r.n, 0) < t.required_rankings - COALESCE(a.n, 0)"""  # only table names interpolated
     connection = connections[RankingTask.objects.db]
-    params = [Assignment.Status.ACTIVE.value, connection.ops.adapt_datetimefield_value(now)] + [labeler.pk] * 3
+    params = [Assignment.Status.ACTIVE.value, connection.ops.adapt_datetimefield_value(now)] + [labeler.pk] * 4
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]

@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,7 +14,8 @@ _CANDIDATES_PER_PAGE = 25
 
 
 def task_assign_next(*, labeler, now=None) -> Assignment | None:
-    """Lease the oldest task that still needs rankings and this labeler has not ranked or skipped.
+    """Lease the oldest task of the labeler's projects (``projects_labeled_by``) that still needs
+    rankings and this labeler has not ranked or skipped, for its project's lease minutes.
 
     Returns the labeler's current live lease if they hold one. Never gives a task to more labelers
     than it needs: each candidate task row is locked (``SELECT ... FOR UPDATE`` on Postgres; SQLite
@@ -38,7 +38,7 @@ def task_assign_next(*, labeler, now=None) -> Assignment | None:
             for task_id in rows:
                 tried.add(task_id)
                 # the prompt comes along for the page; only the task row is locked
-                task = (RankingTask.objects.select_related("prompt").select_for_update(of=("self",))
+                task = (RankingTask.objects.select_related("prompt__project").select_for_update(of=("self",))
                         .filter(pk=task_id).first())
                 if task is not None and task_free_slots(task=task, labeler=labeler, now=now) > 0:
                     return _lease(task=task, labeler=labeler, now=now)
@@ -51,7 +51,7 @@ def task_assign_next(*, labeler, now=None) -> Assignment | None:
 
 
 def _lease(*, task: RankingTask, labeler, now) -> Assignment:
-    expires_at = now + timedelta(minutes=settings.LABELING_LEASE_MINUTES)
+    expires_at = now + timedelta(minutes=task.prompt.project.lease_duration_minutes)
     existing = Assignment.objects.filter(task=task, labeler=labeler).first()
     if existing is not None:  # their own expired lease: renew it, keep the order they saw
         existing.status = Assignment.Status.ACTIVE

@@ -1,30 +1,41 @@
 """Writing imported prompts, tasks and preference pairs: all lines in one transaction, after all were validated.
 
 A prompt is stored through :func:`labeling.services.prompts.prompt_fields`: a conversation keeps its
-messages, with its plain text in ``text``.
+messages, with its plain text in ``text``. Everything goes into one project (``default`` unless
+given); an ``id`` is unique within its project, and a task's K must be in the project's range.
 """
 from __future__ import annotations
 
 from pathlib import PurePath
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from labeling import submission
 from labeling.errors import RejectedInput
 from labeling.import_formats import PreferenceSpec, PromptSpec, TaskSpec
-from labeling.models import TASK_SET_MAX_LENGTH, Completion, Prompt, Ranking, RankingTask
+from labeling.models import TASK_SET_MAX_LENGTH, Completion, Project, Prompt, Ranking, RankingTask, default_project_id
 from labeling.services.prompts import prompt_fields
 
 
-def _existing_ids(specs: list[PromptSpec]) -> set[str]:
+def _project(project: Project | None) -> Project:
+    return project if project is not None else Project.objects.get(pk=default_project_id())
+
+
+def _existing_ids(specs: list[PromptSpec], project: Project) -> set[str]:
     ids = [s.external_id for s in specs if s.external_id]
-    return set(Prompt.objects.filter(external_id__in=ids).values_list("external_id", flat=True))
+    return set(Prompt.objects.filter(project=project, external_id__in=ids).values_list("external_id", flat=True))
 
 
-def _refuse_existing(specs: list[PromptSpec], skip_existing: bool) -> set[str]:
-    existing = _existing_ids(specs)
+def _refuse_k_outside(project: Project, sizes: list[int]) -> None:
+    for number, k in enumerate(sizes, start=1):
+        if not project.k_min <= k <= project.k_max:
+            raise RejectedInput(f"task {number} has {k} completions; project {project.slug!r} takes "
+                                f"{project.k_min} to {project.k_max}", field="completions")
+
+
+def _refuse_existing(specs: list[PromptSpec], skip_existing: bool, project: Project) -> set[str]:
+    existing = _existing_ids(specs, project)
     if existing and not skip_existing:
         for spec in specs:
             if spec.external_id in existing:
@@ -38,12 +49,14 @@ def _task_set_name(task_set: str | None, source_detail: str) -> str:
     return task_set[:TASK_SET_MAX_LENGTH]
 
 
-def prompts_import(*, specs: list[PromptSpec], skip_existing: bool = False) -> list[Prompt]:
+def prompts_import(*, specs: list[PromptSpec], skip_existing: bool = False,
+                   project: Project | None = None) -> list[Prompt]:
     """Create the prompts; an ``id`` already present is an error unless ``skip_existing``."""
+    project = _project(project)
     with transaction.atomic():
-        existing = _refuse_existing(specs, skip_existing)
+        existing = _refuse_existing(specs, skip_existing, project)
         prompts = [
-            Prompt(**prompt_fields(s.value), external_id=s.external_id, metadata=s.metadata)
+            Prompt(**prompt_fields(s.value), project=project, external_id=s.external_id, metadata=s.metadata)
             for s in specs
             if not (s.external_id and s.external_id in existing)
         ]
@@ -54,26 +67,28 @@ def prompts_import(*, specs: list[PromptSpec], skip_existing: bool = False) -> l
 
 def tasks_import(
     *, specs: list[TaskSpec], source: str = Completion.Source.IMPORT, source_detail: str = "",
-    skip_existing: bool = False, task_set: str | None = None,
+    skip_existing: bool = False, task_set: str | None = None, project: Project | None = None,
 ) -> list[RankingTask]:
     """Create a prompt, a ranking task and its completions per spec; gold indexes become ids.
 
     The tasks form ``task_set``, by default the name of the file ``source_detail`` (its last path part).
     """
     task_set = _task_set_name(task_set, source_detail)
+    project = _project(project)
+    _refuse_k_outside(project, [len(spec.completions) for spec in specs])
     created = []
     with transaction.atomic():
-        existing = _refuse_existing([s.prompt for s in specs], skip_existing)
+        existing = _refuse_existing([s.prompt for s in specs], skip_existing, project)
         for spec in specs:
             if spec.prompt.external_id and spec.prompt.external_id in existing:
                 continue
             prompt = Prompt.objects.create(
-                **prompt_fields(spec.prompt.value), external_id=spec.prompt.external_id,
+                **prompt_fields(spec.prompt.value), project=project, external_id=spec.prompt.external_id,
                 metadata=spec.prompt.metadata,
             )
             task = RankingTask.objects.create(
                 prompt=prompt,
-                required_rankings=spec.required_rankings or settings.LABELING_DEFAULT_REQUIRED_RANKINGS,
+                required_rankings=spec.required_rankings or project.default_required_rankings,
                 task_set=task_set,
             )
             completions = Completion.objects.bulk_create(
@@ -105,8 +120,8 @@ def _external_labelers(names: set[str]) -> dict:
     return users
 
 
-def preferences_import(*, specs: list[PreferenceSpec], source_detail: str = "", task_set: str | None = None
-                       ) -> list[RankingTask]:
+def preferences_import(*, specs: list[PreferenceSpec], source_detail: str = "", task_set: str | None = None,
+                       project: Project | None = None) -> list[RankingTask]:
     """One K=2 task per (prompt, pair of texts) with one ranking per labeler who judged it.
 
     Each task needs exactly the rankings it gets, so labelers here are not asked for more. The
@@ -114,11 +129,13 @@ def preferences_import(*, specs: list[PreferenceSpec], source_detail: str = "", 
     unknown (``display_order`` empty), so they count for agreement and not for position bias.
     """
     task_set = _task_set_name(task_set, source_detail)
+    project = _project(project)
+    _refuse_k_outside(project, [len(spec.completions) for spec in specs])
     created = []
     with transaction.atomic():
         users = _external_labelers({who for spec in specs for who, _ in spec.judgements})
         for spec in specs:
-            prompt = Prompt.objects.create(**prompt_fields(spec.prompt))
+            prompt = Prompt.objects.create(**prompt_fields(spec.prompt), project=project)
             task = RankingTask.objects.create(prompt=prompt, required_rankings=min(len(spec.judgements), 50),
                                               task_set=task_set)
             completions = Completion.objects.bulk_create(

@@ -24,9 +24,10 @@ def model_version_register(
         config["adapter_base"] = adapter_base_path(path)
     elif not is_checkpoint_dir(path):
         raise ValueError(f"{path} is not a complete Hugging Face checkpoint (no config.json)")
+    project = {"project_id": run.project_id} if run is not None else {}  # a run's model is its project's
     version = ModelVersion(
         kind=kind, name=_next_name(kind), algorithm=algorithm, path=str(path), run=run, parent=parent,
-        config=config, metrics=metrics or {},
+        config=config, metrics=metrics or {}, **project,
     )
     version.full_clean()
     version.save()

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from labeling.errors import RejectedInput
-from labeling.models import ModelVersion, Prompt, Ranking, Run, TrainingRound
+from labeling.models import ModelVersion, Project, Prompt, Ranking, Run, TrainingRound, default_project_id
 from labeling.selectors.runs import prompts_with_fewest_tasks
 from labeling.services.runs import run_enqueue
 
@@ -55,34 +55,48 @@ def _merged(config: dict | None) -> dict:
     return merged
 
 
-def _new_rankings_since_last_round() -> int:
-    last = TrainingRound.objects.filter(status=TrainingRound.Status.SUCCEEDED).order_by("-created_at").first()
-    rankings = Ranking.objects.all()
+def _new_rankings_since_last_round(project: Project) -> int:
+    last = (TrainingRound.objects.filter(project=project, status=TrainingRound.Status.SUCCEEDED)
+            .order_by("-created_at").first())
+    rankings = Ranking.objects.filter(task__prompt__project=project)
     return rankings.filter(created_at__gt=last.created_at).count() if last else rankings.count()
 
 
+def starting_policy(project: Project) -> ModelVersion | None:
+    """The policy a project's next round improves: its latest policy version; a project with none yet
+    starts from the first policy of ``default`` (the bootstrapped SFT policy or the one registered by
+    path), which it never changes."""
+    latest = ModelVersion.objects.filter(project=project, kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id")
+    first = ModelVersion.objects.filter(project_id=default_project_id(), kind=ModelVersion.Kind.POLICY,
+                                        parent__isnull=True).order_by("created_at", "id")
+    return latest.first() or first.first()
+
+
 def round_start(*, algo: str, created_by=None, config: dict | None = None, prompt_ids: list[int] | None = None,
-                min_new_rankings: int | None = None) -> TrainingRound:
-    """Start a round from the latest policy version, or refuse with a message and write nothing."""
+                min_new_rankings: int | None = None, project: Project | None = None) -> TrainingRound:
+    """Start a round of ``project`` (``default`` without one) from its starting policy, or refuse with a
+    message and write nothing. The round reads only the project's rankings and prompts, and its new
+    versions belong to the project: no other project's loop moves."""
+    project = project or Project.objects.get(pk=default_project_id())
     if algo not in TrainingRound.Algo.values:
         raise RejectedInput(f"Choose the algorithm: {' or '.join(TrainingRound.Algo.values)}.", field="algo")
     merged = _merged(config)
     minimum = settings.ROUND_MIN_NEW_RANKINGS if min_new_rankings is None else min_new_rankings
     with transaction.atomic():
-        active = TrainingRound.objects.filter(active=True).first()
+        active = TrainingRound.objects.filter(project=project, active=True).first()
         if active is not None:
             raise RejectedInput(f"Round {active.pk} is still running; wait for it or cancel it.", field="round",
                                 status=409)
-        policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
+        policy = starting_policy(project)
         if policy is None:
             raise RejectedInput("There is no policy yet: train the default policy first.", field="policy", status=409)
-        new = _new_rankings_since_last_round()
+        new = _new_rankings_since_last_round(project)
         if new < minimum:
             raise RejectedInput(f"Only {new} new rankings since the last round; a round needs at least {minimum}.",
                                 field="rankings", status=409)
         if prompt_ids is None:
-            prompt_ids = prompts_with_fewest_tasks(count=settings.ROUND_SAMPLE_PROMPTS)
-        elif Prompt.objects.filter(pk__in=prompt_ids).count() != len(set(prompt_ids)):
+            prompt_ids = prompts_with_fewest_tasks(count=settings.ROUND_SAMPLE_PROMPTS, project=project)
+        elif Prompt.objects.filter(pk__in=prompt_ids, project=project).count() != len(set(prompt_ids)):
             raise RejectedInput("Some of the chosen prompts do not exist.", field="prompt_ids")
         if not prompt_ids:
             raise RejectedInput("There are no prompts for the new policy to sample: import prompts first.",
@@ -90,7 +104,8 @@ def round_start(*, algo: str, created_by=None, config: dict | None = None, promp
         try:
             with transaction.atomic():
                 training_round = TrainingRound.objects.create(
-                    algo=algo, config=merged, policy_in=policy, prompt_ids=list(prompt_ids), created_by=created_by
+                    algo=algo, config=merged, policy_in=policy, prompt_ids=list(prompt_ids), created_by=created_by,
+                    project=project,
                 )
         except IntegrityError:  # another admin started one at the same moment
             raise RejectedInput("Another round was just started.", field="round", status=409) from None
@@ -105,7 +120,8 @@ def _enqueue_step(training_round: TrainingRound, kind: str, *, created_by=None) 
     elif kind == Run.Kind.DPO:
         step_config, inputs = config["dpo"], {"round": training_round.pk, "policy_version": training_round.policy_in_id}
     elif kind == Run.Kind.PPO:
-        rollout_prompts = list(Prompt.objects.filter(tasks__rankings__isnull=False).distinct()
+        rollout_prompts = list(Prompt.objects.filter(project=training_round.project_id, tasks__rankings__isnull=False)
+                               .distinct()
                                .values_list("pk", flat=True)) or training_round.prompt_ids
         step_config = config["ppo"]
         inputs = {"round": training_round.pk, "policy_version": training_round.policy_in_id,
@@ -114,7 +130,8 @@ def _enqueue_step(training_round: TrainingRound, kind: str, *, created_by=None) 
         step_config = config["sample"]
         inputs = {"round": training_round.pk, "policy_version": training_round.policy_out_id,
                   "prompt_ids": training_round.prompt_ids}
-    run = run_enqueue(kind=kind, config=step_config, inputs=inputs, created_by=created_by)
+    run = run_enqueue(kind=kind, config=step_config, inputs=inputs, created_by=created_by,
+                      project=training_round.project)
     Run.objects.filter(pk=run.pk).update(training_round=training_round)
     return run
 
@@ -152,7 +169,7 @@ def round_stop(*, run_id: int, status: str, error: str = "") -> None:
 
 def round_revive(*, run: Run) -> None:
     """A failed step is being retried: its round runs again, unless another round is active now."""
-    if run.training_round_id is None or TrainingRound.objects.filter(active=True).exists():
+    if run.training_round_id is None or TrainingRound.objects.filter(project=run.project_id, active=True).exists():
         return
     TrainingRound.objects.filter(pk=run.training_round_id, status=TrainingRound.Status.FAILED).update(
         status=TrainingRound.Status.RUNNING, active=True, finished_at=None, error=""
@@ -160,9 +177,10 @@ def round_revive(*, run: Run) -> None:
 
 
 def round_autostart() -> TrainingRound | None:
-    """Start a round when ``ROUND_AUTO_START_EVERY`` new rankings have arrived (and none is running)."""
+    """Start a round of ``default`` when ``ROUND_AUTO_START_EVERY`` new rankings have arrived in it (and none
+    is running); other projects start rounds by hand for now."""
     every = settings.ROUND_AUTO_START_EVERY
-    if not every or TrainingRound.objects.filter(active=True).exists():
+    if not every or TrainingRound.objects.filter(project_id=default_project_id(), active=True).exists():
         return None
     try:
         return round_start(algo=settings.ROUND_AUTO_ALGO, min_new_rankings=every)

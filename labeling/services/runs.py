@@ -37,9 +37,12 @@ def _send(run_id: int, kind: str) -> None:
         logger.warning("could not send run %s to a worker (is Redis down?); it stays queued", run_id, exc_info=True)
 
 
-def run_enqueue(*, kind: str, config: dict | None = None, inputs: dict | None = None, created_by=None) -> Run:
-    """Create a queued run and send its id to a worker once the transaction commits."""
-    run = Run(kind=kind, config=config or {}, inputs=inputs or {}, created_by=created_by)
+def run_enqueue(*, kind: str, config: dict | None = None, inputs: dict | None = None, created_by=None,
+                project=None) -> Run:
+    """Create a queued run (in ``project``, else ``default``) and send its id to a worker once the
+    transaction commits."""
+    run = Run(kind=kind, config=config or {}, inputs=inputs or {}, created_by=created_by,
+              **({"project": project} if project is not None else {}))
     run.full_clean()
     run.save()
     transaction.on_commit(lambda: _send(run.pk, run.kind))

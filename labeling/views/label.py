@@ -36,6 +36,7 @@ def label_next(request):
         "assignment": assignment,
         "task": {"id": assignment.task_id, "k": len(cards)},
         "prompt": assignment.task.prompt,
+        "project": assignment.task.prompt.project,
         "cards": cards,
         "flag_choices": Ranking.Flag.choices,
         "skip_reasons": Skip.Reason.choices,

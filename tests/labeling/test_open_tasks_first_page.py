@@ -5,8 +5,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from labeling.models import Assignment, Ranking, Skip
-from labeling.selectors.tasks import labeler_progress, open_task_count, open_tasks_first_page, tasks_open_for
+from labeling.models import Assignment, Membership, Project, Ranking, RankingTask, Skip
+from labeling.selectors.tasks import _compiled_first_page, labeler_progress, open_task_count, open_tasks_first_page, tasks_open_for
 from tests.factories import UserFactory
 
 
@@ -26,6 +26,14 @@ def test_match_the_orm_query_for_each_labeler_and_time(labeler, other_labeler, t
     # tasks[4]: a submitted lease does not hold a slot
     Assignment.objects.create(task=tasks[4], labeler=third, expires_at=now + timedelta(minutes=5), display_order=[],
                               status=Assignment.Status.SUBMITTED)
+    # tasks[6:]: a closed project that only third belongs to
+    closed = Project.objects.create(slug="closed", name="Closed")
+    Membership.objects.create(project=closed, user=third)
+    for n in range(2):
+        prompt = task_factory().prompt
+        prompt.project = closed
+        prompt.save()
+        tasks.append(RankingTask.objects.get(prompt=prompt))
     for user in (labeler, other_labeler, third):
         for when in (now, now + timedelta(minutes=3)):
             orm = list(tasks_open_for(labeler=user, now=when).values_list("pk", flat=True))
@@ -36,3 +44,6 @@ def test_match_the_orm_query_for_each_labeler_and_time(labeler, other_labeler, t
     later = open_tasks_first_page(labeler=labeler, now=now + timedelta(minutes=3), limit=25)
     assert later == [tasks[3].pk, tasks[4].pk, tasks[5].pk]
     assert labeler_progress(labeler=labeler, now=now) == {"done": 1, "remaining": 2}
+    assert open_task_count(labeler=third, now=now) == 8 and tasks[6].pk in open_tasks_first_page(
+        labeler=third, now=now, limit=25)
+    assert _compiled_first_page(RankingTask.objects.db, 25) is not None  # the fast path, not the fallback

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labeling.errors import RejectedInput
 from labeling.models import TrainingRound
+from labeling.selectors.projects import project_by_slug
 from labeling.services.rounds import round_start
 
 
@@ -14,11 +15,12 @@ class Command(BaseCommand):
         parser.add_argument("--algo", choices=TrainingRound.Algo.values, required=True)
         parser.add_argument("--min-rankings", type=int, default=None,
                             help="new rankings needed since the last round (default: ROUND_MIN_NEW_RANKINGS)")
+        parser.add_argument("--project", default="", help="project slug (default: the default project)")
         parser.add_argument("--wait", action="store_true", help="wait until the round ends and print its steps")
 
-    def handle(self, *args, algo, min_rankings, wait, **options):
+    def handle(self, *args, algo, min_rankings, project, wait, **options):
         try:
-            training_round = round_start(algo=algo, min_new_rankings=min_rankings)
+            training_round = round_start(algo=algo, min_new_rankings=min_rankings, project=project_by_slug(project))
         except RejectedInput as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(f"Round {training_round.pk} ({algo}) started from {training_round.policy_in.name}.")
