@@ -85,3 +85,12 @@ def test_sft_on_two_processes_follows_the_one_process_loss_curve(tiny_chat_model
     assert curve(tmp_path / "two") == pytest.approx(curve(tmp_path / "one"), abs=2e-4)
     assert (tmp_path / "two" / "model.safetensors").is_file()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_ppo_refuses_several_processes(monkeypatch, capsys, tmp_path):
+    from modeling.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["ppo", "--policy", "p", "--reward", "r", "--prompts", "x", "--out", str(tmp_path / "o")]) == 2
+    assert "ppo runs on one process" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
