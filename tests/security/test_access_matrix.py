@@ -21,7 +21,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.authtoken.models import TokenProxy
 
-from labeling.models import Assignment, Completion, Prompt, Ranking, RankingTask, Skip
+from labeling.models import (Assignment, Completion, ModelVersion, Project, Prompt, Ranking, RankingTask, Run, Skip,
+                             TrainingRound)
 from tests.security.conftest import World, ranking_body
 
 PERSONAS = ("anonymous", "labeler", "other_labeler", "admin")
@@ -127,6 +128,10 @@ ADMIN_OBJECTS: dict[type, Callable[[World], object]] = {
     Skip: lambda w: w.skip,
     Group: lambda w: Group.objects.get_or_create(name="reviewers")[0],
     TokenProxy: lambda w: TokenProxy.objects.get_or_create(user=w.labeler)[0],
+    Project: lambda w: w.task.prompt.project,
+    Run: lambda w: w.run,
+    TrainingRound: lambda w: w.round,
+    ModelVersion: lambda w: w.v2,
 }
 AUTH_USER = "auth.user"
 
@@ -197,9 +202,19 @@ def test_admin_model_screens(world, route, persona):
     response = world.client(persona).get(url)
     if persona != "admin":
         _check(response, LOGIN)
+    elif screen == "add/" and not django_admin.site._registry[model].has_add_permission(_staff_request(world)):
+        _check(response, 403)  # rows only the workers write (runs, rounds, model versions)
     else:
         # "<id>/" alone redirects to the change screen; the rest render
         _check(response, 302 if screen == "<path:object_id>/" else 200)
+
+
+def _staff_request(world: World):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/admin/")
+    request.user = world.admin
+    return request
 
 
 def test_the_other_labeler_cannot_see_or_take_the_labelers_lease(world):
