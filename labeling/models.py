@@ -19,6 +19,19 @@ TASK_SET_MAX_LENGTH = 100
 DEFAULT_PROJECT_SLUG = "default"
 
 
+def default_flags() -> list[list[str]]:
+    """The flags a project offers unless it sets its own (those of every install before projects)."""
+    return [["instruction", "Fails to follow the instruction"], ["hallucination", "Hallucination"],
+            ["harmful", "Harmful or inappropriate"], ["sexual_violent", "Sexual or violent content"],
+            ["other", "Other"]]
+
+
+def default_skip_reasons() -> list[list[str]]:
+    return [["unclear", "The prompt is unclear"], ["expertise", "Needs expertise I lack"],
+            ["broken", "Completions are broken or identical"], ["unsafe", "I don't want to read this content"],
+            ["other", "Other"]]
+
+
 class Project(models.Model):
     """One labeling effort: its instructions and settings, its people (:class:`Membership`), its loop.
 
@@ -35,6 +48,28 @@ class Project(models.Model):
     required_rankings = models.PositiveSmallIntegerField(null=True, blank=True)
     lease_minutes = models.PositiveIntegerField(null=True, blank=True)
     open_to_all = models.BooleanField(default=False)
+    # Label settings. flags and skip_reasons: [[key, label], ...] (keys are what rankings store);
+    # scores: whether the 1-7 score is asked for, and the words at its two ends.
+    flags = models.JSONField(default=default_flags, blank=True)
+    skip_reasons = models.JSONField(default=default_skip_reasons, blank=True)
+    ask_scores = models.BooleanField(default=True)
+    score_label_low = models.CharField(max_length=60, blank=True, default="Very poor")
+    score_label_high = models.CharField(max_length=60, blank=True, default="Excellent")
+    # Gold tasks: a labeler whose accuracy on at least gold_min_tasks of them falls under
+    # gold_min_accuracy is shown to managers (null: no threshold).
+    gold_min_accuracy = models.FloatField(null=True, blank=True)
+    gold_min_tasks = models.PositiveSmallIntegerField(default=5)
+    # The loop. base_policy: the first policy of this project's lineage (null: the newest policy of
+    # the project, else RLHF_DEFAULT_POLICY's); reward_base: the reward model's starting checkpoint
+    # (blank: RLHF_REWARD_BASE_MODEL); round_defaults: {"dpo": {...}, "ppo": {...}, "reward": {...}}
+    # merged over the built-in round settings; auto_start_every: start a round after this many new
+    # rankings (null: ROUND_AUTO_START_EVERY, 0: never), with auto_algo (blank: ROUND_AUTO_ALGO).
+    base_policy = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reward_base = models.CharField(max_length=500, blank=True, default="")
+    round_defaults = models.JSONField(default=dict, blank=True)
+    auto_start_every = models.PositiveIntegerField(null=True, blank=True)
+    auto_algo = models.CharField(max_length=8, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,6 +82,10 @@ class Project(models.Model):
                                    name="project_required_rankings_range"),
             models.CheckConstraint(condition=Q(lease_minutes__isnull=True) | Q(lease_minutes__gte=1),
                                    name="project_lease_minutes_positive"),
+            models.CheckConstraint(condition=Q(gold_min_accuracy__isnull=True) |
+                                   (Q(gold_min_accuracy__gte=0) & Q(gold_min_accuracy__lte=1)),
+                                   name="project_gold_min_accuracy_range"),
+            models.CheckConstraint(condition=Q(auto_algo__in=["", "dpo", "ppo"]), name="project_auto_algo_valid"),
         ]
 
     def __str__(self):
@@ -96,6 +135,33 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.project} ({self.role})"
+
+
+class ProjectInvite(models.Model):
+    """A link that brings one person into a project with one role: single use, until it expires.
+
+    Only the SHA-256 of the link's token is stored; the token itself is shown once, to its maker."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invites")
+    role = models.CharField(max_length=16, choices=Membership.Role.choices, default=Membership.Role.LABELER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=["labeler", "reviewer", "manager"]),
+                                   name="invite_role_valid"),
+        ]
+
+    def __str__(self):
+        return f"Invite to {self.project} as {self.role}"
 
 
 def _project_field(related_name: str):
@@ -272,7 +338,8 @@ class Skip(models.Model):
 
     task = models.ForeignKey(RankingTask, on_delete=models.CASCADE, related_name="skips")
     labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips")
-    reason = models.CharField(max_length=16, choices=Reason.choices)
+    # A key of the project's skip_reasons (Reason: the default project's keys).
+    reason = models.CharField(max_length=40)
     note = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -280,10 +347,7 @@ class Skip(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["task", "labeler"], name="skip_one_per_task_labeler"),
-            models.CheckConstraint(
-                condition=Q(reason__in=["unclear", "expertise", "broken", "unsafe", "other"]),
-                name="skip_reason_valid",
-            ),
+            models.CheckConstraint(condition=~Q(reason=""), name="skip_reason_given"),
         ]
 
     def __str__(self):

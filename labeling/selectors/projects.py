@@ -1,8 +1,19 @@
-"""Looking projects up by slug for commands, views and the API."""
+"""Looking projects up, and what a user may do in one.
+
+Roles rank ``labeler`` < ``reviewer`` < ``manager`` (:class:`labeling.models.Membership`). Staff
+users act as managers of every project (the demo's ``admin`` and every install from before
+projects). A project that is ``open_to_all`` (``default``) makes every signed-in user a labeler
+there. Anyone else has no role in a project, and its pages and objects answer 404 to them (not
+403), so ids and slugs leak nothing; a member whose role is too low gets 403.
+"""
 from __future__ import annotations
 
+from django.db.models import QuerySet
+
 from labeling.errors import RejectedInput
-from labeling.models import DEFAULT_PROJECT_SLUG, Project, default_project_id
+from labeling.models import DEFAULT_PROJECT_SLUG, Membership, Project, default_project_id
+
+ROLE_ORDER = (Membership.Role.LABELER, Membership.Role.REVIEWER, Membership.Role.MANAGER)
 
 
 def project_by_slug(slug: str | None) -> Project:
@@ -14,3 +25,33 @@ def project_by_slug(slug: str | None) -> Project:
         raise RejectedInput(f"No project {slug!r} (manage.py project_create {slug} --name NAME makes one).",
                             field="project", status=404)
     return project
+
+
+def project_role(*, user, project: Project) -> str | None:
+    """``user``'s role in ``project`` (``manager`` for staff), or None when they have none."""
+    if not user.is_authenticated:
+        return None
+    if user.is_staff:
+        return Membership.Role.MANAGER
+    role = Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    if role is None and project.open_to_all:
+        return Membership.Role.LABELER
+    return role
+
+
+def role_at_least(role: str | None, needed: str) -> bool:
+    return role is not None and ROLE_ORDER.index(role) >= ROLE_ORDER.index(needed)
+
+
+def projects_where(*, user, role: str = Membership.Role.LABELER) -> QuerySet[Project]:
+    """The projects where ``user`` holds ``role`` or a higher one (all of them for staff)."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    if user.is_staff:
+        return Project.objects.all()
+    if role == Membership.Role.LABELER:
+        from labeling.selectors.tasks import projects_labeled_by
+
+        return projects_labeled_by(user)
+    roles = ROLE_ORDER[ROLE_ORDER.index(role):]
+    return Project.objects.filter(pk__in=Membership.objects.filter(user=user, role__in=roles).values("project"))
