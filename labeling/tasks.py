@@ -26,12 +26,11 @@ def stats_refresh() -> int:
 
 
 @shared_task(name="labeling.rounds_autostart")
-def rounds_autostart() -> int | None:
-    """Start a training round if enough new rankings arrived (ROUND_AUTO_START_EVERY)."""
+def rounds_autostart() -> list[int]:
+    """Start a training round in each project where enough new rankings arrived (its auto-start setting)."""
     from labeling.services.rounds import round_autostart
 
-    started = round_autostart()
-    return started.pk if started else None
+    return [training_round.pk for training_round in round_autostart()]
 
 
 @shared_task(name="labeling.runs_watchdog")

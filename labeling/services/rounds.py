@@ -44,15 +44,31 @@ DEFAULT_CONFIG = {
 }
 
 
-def _merged(config: dict | None) -> dict:
+def _merged(config: dict | None, project: Project | None = None) -> dict:
+    """The round's settings: the built-in defaults, then the project's reward base and round defaults,
+    then ``config`` (the form's or the caller's), each a {section: {key: value}} over the last."""
     merged = {section: dict(values) for section, values in DEFAULT_CONFIG.items()}
-    if settings.RLHF_REWARD_BASE_MODEL:
-        merged["reward"]["base_model"] = settings.RLHF_REWARD_BASE_MODEL
-    for section, values in (config or {}).items():
-        if section not in merged or not isinstance(values, dict):
-            raise RejectedInput(f"Unknown round setting {section!r}.", field="config")
-        merged[section].update(values)
+    reward_base = (project.reward_base if project is not None else "") or settings.RLHF_REWARD_BASE_MODEL
+    if reward_base:
+        merged["reward"]["base_model"] = reward_base
+    layers = [(project.round_defaults if project is not None else None, "round_defaults"), (config, "config")]
+    for layer, field in layers:
+        for section, values in (layer or {}).items():
+            if section not in merged or not isinstance(values, dict):
+                raise RejectedInput(f"Unknown round setting {section!r}.", field=field)
+            merged[section].update(values)
     return merged
+
+
+def round_defaults_check(round_defaults) -> None:
+    """Refuse a project's ``round_defaults`` that a round could not use (a section other than
+    reward / dpo / ppo / sample, or a section that is not an object)."""
+    if not isinstance(round_defaults, dict):
+        raise RejectedInput("Round defaults must be an object of sections.", field="round_defaults")
+    try:
+        _merged(round_defaults)
+    except RejectedInput as exc:
+        raise RejectedInput(exc.message, field="round_defaults") from None
 
 
 def _new_rankings_since_last_round(project: Project) -> int:
@@ -64,12 +80,12 @@ def _new_rankings_since_last_round(project: Project) -> int:
 
 def starting_policy(project: Project) -> ModelVersion | None:
     """The policy a project's next round improves: its latest policy version; a project with none yet
-    starts from the first policy of ``default`` (the bootstrapped SFT policy or the one registered by
-    path), which it never changes."""
+    starts from its ``base_policy``, else from the first policy of ``default`` (the bootstrapped SFT
+    policy or the one registered by path), which it never changes."""
     latest = ModelVersion.objects.filter(project=project, kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id")
     first = ModelVersion.objects.filter(project_id=default_project_id(), kind=ModelVersion.Kind.POLICY,
                                         parent__isnull=True).order_by("created_at", "id")
-    return latest.first() or first.first()
+    return latest.first() or project.base_policy or first.first()
 
 
 def round_start(*, algo: str, created_by=None, config: dict | None = None, prompt_ids: list[int] | None = None,
@@ -80,7 +96,7 @@ def round_start(*, algo: str, created_by=None, config: dict | None = None, promp
     project = project or Project.objects.get(pk=default_project_id())
     if algo not in TrainingRound.Algo.values:
         raise RejectedInput(f"Choose the algorithm: {' or '.join(TrainingRound.Algo.values)}.", field="algo")
-    merged = _merged(config)
+    merged = _merged(config, project)
     minimum = settings.ROUND_MIN_NEW_RANKINGS if min_new_rankings is None else min_new_rankings
     with transaction.atomic():
         active = TrainingRound.objects.filter(project=project, active=True).first()
@@ -176,13 +192,19 @@ def round_revive(*, run: Run) -> None:
     )
 
 
-def round_autostart() -> TrainingRound | None:
-    """Start a round of ``default`` when ``ROUND_AUTO_START_EVERY`` new rankings have arrived in it (and none
-    is running); other projects start rounds by hand for now."""
-    every = settings.ROUND_AUTO_START_EVERY
-    if not every or TrainingRound.objects.filter(project_id=default_project_id(), active=True).exists():
-        return None
-    try:
-        return round_start(algo=settings.ROUND_AUTO_ALGO, min_new_rankings=every)
-    except RejectedInput:
-        return None
+def round_autostart() -> list[TrainingRound]:
+    """Start a round in each project where its auto-start count of new rankings has arrived (the project's
+    ``auto_start_every``, else ``ROUND_AUTO_START_EVERY``; 0 never) and none is running, with its
+    ``auto_algo`` (else ``ROUND_AUTO_ALGO``). Returns the rounds started."""
+    started = []
+    busy = TrainingRound.objects.filter(active=True).values("project")
+    for project in Project.objects.exclude(pk__in=busy):
+        every = settings.ROUND_AUTO_START_EVERY if project.auto_start_every is None else project.auto_start_every
+        if not every:
+            continue
+        try:
+            started.append(round_start(algo=project.auto_algo or settings.ROUND_AUTO_ALGO, min_new_rankings=every,
+                                       project=project))
+        except RejectedInput:
+            continue
+    return started

@@ -43,3 +43,51 @@ def test_rounds_of_two_projects_run_side_by_side_and_stay_apart(policy, tiny_ber
     assert not ModelVersion.objects.filter(project=default).exclude(pk=policy.pk).exists()
     in_default.refresh_from_db()
     assert in_default.active  # untouched by the other project's round
+
+
+def test_a_project_round_uses_its_base_policy_reward_base_and_round_defaults(policy, tiny_policy_dir):  # noqa: F811
+    base = ModelVersion.objects.create(kind=ModelVersion.Kind.POLICY, name="their base", algorithm="external",
+                                       path=tiny_policy_dir)
+    other = Project.objects.create(slug="other", name="Other", base_policy=base, reward_base="/their/encoder",
+                                   round_defaults={"dpo": {"beta": 0.3}, "sample": {"k": 2}})
+    _ranked_tasks_in(other, "Other", n=2)
+    _ranked_tasks_in(policy.project, "Default", n=2)
+    assert starting_policy(other) == base  # not default's first policy
+    training_round = round_start(algo="dpo", config={"dpo": {"epochs": 1}}, min_new_rankings=0, project=other)
+    assert training_round.policy_in == base
+    assert training_round.config["reward"]["base_model"] == "/their/encoder"
+    assert training_round.config["dpo"]["beta"] == 0.3 and training_round.config["dpo"]["epochs"] == 1
+    assert training_round.config["sample"]["k"] == 2
+    default_round = round_start(algo="dpo", min_new_rankings=0)
+    assert default_round.config["dpo"]["beta"] == 0.1  # the other project's defaults stay there
+
+
+def test_bad_round_defaults_are_refused_by_name(db):
+    import pytest
+
+    from labeling.errors import RejectedInput
+    from labeling.services.rounds import round_defaults_check
+
+    round_defaults_check({"dpo": {"beta": 0.2}})
+    for bad in ({"rewards": {}}, {"dpo": 3}, [1]):
+        with pytest.raises(RejectedInput) as refused:
+            round_defaults_check(bad)
+        assert refused.value.field == "round_defaults"
+
+
+def test_auto_start_follows_each_projects_own_setting(policy, settings):  # noqa: F811
+    from labeling.services.rounds import round_autostart
+
+    settings.ROUND_AUTO_START_EVERY = 0  # the default project: only by hand
+    eager = Project.objects.create(slug="eager", name="Eager", auto_start_every=3, auto_algo="ppo")
+    patient = Project.objects.create(slug="patient", name="Patient", auto_start_every=100)
+    for project in (eager, patient, policy.project):
+        _ranked_tasks_in(project, project.slug, n=2)
+    labelers = [UserFactory(), UserFactory()]
+    for user in labelers:
+        for project in (eager, patient):
+            Membership.objects.create(project=project, user=user)
+    _rank_everything(labelers)
+    [started] = round_autostart()
+    assert (started.project, started.algo) == (eager, "ppo")
+    assert round_autostart() == []  # eager's round is running; patient has 4 < 100; default never
