@@ -22,6 +22,12 @@ class RoundStartForm(forms.Form):
                                 help_text="LoRA rank for the policy step (peft); 0 or blank: full fine-tuning. "
                                           "A LoRA version is an adapter over its base; the next round continues it.")
 
+    @staticmethod
+    def initial_from(merged: dict) -> dict:
+        """The form's starting values from a project's round settings (``services.rounds.round_settings``)."""
+        return {"epochs": merged["reward"].get("epochs", 2), "ppo_iterations": merged["ppo"].get("iterations", 10),
+                "k": merged["sample"].get("k", 4), "lora_r": merged["dpo"].get("lora_r") or 0}
+
     def round_config(self) -> dict:
         data = self.cleaned_data
         policy = {"dpo": {"beta": data["beta"], "learning_rate": data["learning_rate"], "epochs": data["epochs"]},

@@ -20,8 +20,8 @@ CHARTS: dict[str, list[tuple[str, list[str]]]] = {
 }
 
 
-def runs_recent(*, limit: int = 100) -> QuerySet[Run]:
-    return Run.objects.select_related("created_by").order_by("-created_at", "-id")[:limit]
+def runs_recent(*, project, limit: int = 100) -> QuerySet[Run]:
+    return Run.objects.filter(project=project).select_related("created_by").order_by("-created_at", "-id")[:limit]
 
 
 def run_charts(*, run: Run) -> list[str]:
@@ -49,14 +49,26 @@ def run_status(*, run: Run) -> dict:
     }
 
 
-def model_versions_all() -> QuerySet[ModelVersion]:
-    return ModelVersion.objects.select_related("parent", "run").order_by("kind", "-created_at")
+def model_versions_of(*, project) -> QuerySet[ModelVersion]:
+    return (ModelVersion.objects.filter(project=project).select_related("parent", "run")
+            .order_by("kind", "-created_at"))
 
 
-def rounds_recent(*, limit: int = 50):
+def policies_to_compare(*, project) -> QuerySet[ModelVersion]:
+    """The project's policy versions and the policies its rounds started from (a new project's first
+    round improves ``default``'s first policy or the project's base policy)."""
+    from django.db.models import Q
+
+    started_from = project.rounds.values("policy_in")
+    return (ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY)
+            .filter(Q(project=project) | Q(pk__in=started_from)).order_by("-created_at"))
+
+
+def rounds_recent(*, project, limit: int = 50):
     from labeling.models import TrainingRound
 
-    return TrainingRound.objects.select_related("policy_in", "policy_out", "reward", "created_by")[:limit]
+    return (TrainingRound.objects.filter(project=project)
+            .select_related("policy_in", "policy_out", "reward", "created_by")[:limit])
 
 
 def policy_comparison(*, version_a: ModelVersion, version_b: ModelVersion, limit: int = 50) -> list[dict]:

@@ -60,6 +60,11 @@ def _merged(config: dict | None, project: Project | None = None) -> dict:
     return merged
 
 
+def round_settings(*, project: Project) -> dict:
+    """What a round of ``project`` runs with before the form's choices: the page's starting values."""
+    return _merged(None, project)
+
+
 def round_defaults_check(round_defaults) -> None:
     """Refuse a project's ``round_defaults`` that a round could not use (a section other than
     reward / dpo / ppo / sample, or a section that is not an object)."""
@@ -97,6 +102,10 @@ def round_start(*, algo: str, created_by=None, config: dict | None = None, promp
     if algo not in TrainingRound.Algo.values:
         raise RejectedInput(f"Choose the algorithm: {' or '.join(TrainingRound.Algo.values)}.", field="algo")
     merged = _merged(config, project)
+    k = merged["sample"].get("k")
+    if isinstance(k, int) and not project.k_min <= k <= project.k_max:
+        raise RejectedInput(f"This project's tasks have {project.k_min} to {project.k_max} completions; "
+                            f"a round cannot sample {k}.", field="k")
     minimum = settings.ROUND_MIN_NEW_RANKINGS if min_new_rankings is None else min_new_rankings
     with transaction.atomic():
         active = TrainingRound.objects.filter(project=project, active=True).first()

@@ -1,4 +1,4 @@
-"""A model version's checkpoint as a zip for staff, written while it is sent (no copy on disk or in memory).
+"""A model version's checkpoint as a zip for its project's managers, written while it is sent (no copy on disk or in memory).
 
 Unzipped, the folder named after the version is an ordinary Hugging Face checkpoint:
 ``AutoModelForCausalLM.from_pretrained("policy-v1")`` (or ``AutoModelForSequenceClassification`` for
@@ -7,13 +7,15 @@ a reward model).
 import re
 from pathlib import Path
 
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from labeling.models import ModelVersion
 from labeling.selectors.exports import checkpoint_zip_chunks
-from labeling.views.access import staff_required
+from labeling.models import Membership
+from labeling.views.access import require_project_role
 from modeling.models.lora import is_checkpoint_dir
 
 
@@ -21,10 +23,12 @@ def _file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "model"
 
 
-@staff_required
+@login_required
 @require_GET
 def model_version_download(request, version_id: int):
-    version = get_object_or_404(ModelVersion, pk=version_id)
+    """For the version's project's managers (a version of another project: 404)."""
+    version = get_object_or_404(ModelVersion.objects.select_related("project"), pk=version_id)
+    require_project_role(request, version.project, Membership.Role.MANAGER)
     directory = Path(version.path)
     if not is_checkpoint_dir(directory):
         raise Http404("This version's checkpoint is no longer on disk.")

@@ -1,40 +1,53 @@
-"""Admin pages for training rounds: start one, watch its steps."""
+"""Pages for training rounds of one project (``?project=SLUG``, default ``default``): its reviewers
+watch, its managers start one (the form starts from the project's round settings)."""
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from labeling.errors import RejectedInput
 from labeling.forms import RoundStartForm
-from labeling.models import TrainingRound
+from labeling.models import Membership, TrainingRound
 from labeling.selectors.runs import prompts_with_fewest_tasks, rounds_recent
-from labeling.services.rounds import round_start
-from labeling.views.access import staff_required
+from labeling.services.rounds import round_settings, round_start
+from labeling.views.access import project_role_required, require_project_role
+
+REVIEWER, MANAGER = Membership.Role.REVIEWER, Membership.Role.MANAGER
 
 
-@staff_required
+@project_role_required(REVIEWER)
 @require_http_methods(["GET", "POST"])
 def rounds_page(request):
-    form = RoundStartForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            training_round = round_start(
-                algo=form.cleaned_data["algo"], created_by=request.user, config=form.round_config(),
-                prompt_ids=prompts_with_fewest_tasks(count=form.cleaned_data["sample_prompts"]),
-            )
-        except RejectedInput as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, f"Round {training_round.pk} started.")
-            return redirect("round-detail", round_id=training_round.pk)
+    project = request.project
+    can_start = request.project_role == MANAGER
+    form = RoundStartForm(request.POST or None, initial=RoundStartForm.initial_from(round_settings(project=project)))
+    if request.method == "POST":
+        if not can_start:
+            require_project_role(request, project, MANAGER)  # 403
+        if form.is_valid():
+            try:
+                training_round = round_start(
+                    algo=form.cleaned_data["algo"], created_by=request.user, config=form.round_config(),
+                    prompt_ids=prompts_with_fewest_tasks(count=form.cleaned_data["sample_prompts"], project=project),
+                    project=project,
+                )
+            except RejectedInput as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Round {training_round.pk} started.")
+                return redirect("round-detail", round_id=training_round.pk)
     status = 400 if request.method == "POST" else 200
-    context = {"form": form, "rounds": rounds_recent(), "min_rankings": settings.ROUND_MIN_NEW_RANKINGS}
+    context = {"form": form, "rounds": rounds_recent(project=project), "project": project, "can_start": can_start,
+               "min_rankings": settings.ROUND_MIN_NEW_RANKINGS}
     return render(request, "labeling/rounds.html", context, status=status)
 
 
-@staff_required
+@login_required
 @require_GET
 def round_detail(request, round_id: int):
-    training_round = get_object_or_404(TrainingRound, pk=round_id)
+    training_round = get_object_or_404(TrainingRound.objects.select_related("project"), pk=round_id)
+    require_project_role(request, training_round.project, REVIEWER)
     runs = training_round.runs.order_by("created_at", "pk")
-    return render(request, "labeling/round_detail.html", {"round": training_round, "runs": runs})
+    return render(request, "labeling/round_detail.html",
+                  {"round": training_round, "runs": runs, "project": training_round.project})
