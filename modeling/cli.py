@@ -41,3 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        _close_process_group()
+
+
+def _close_process_group() -> None:
+    """Under ``accelerate launch``: leave the process group before exiting. A process that exits with
+    gloo's threads still running can abort ("terminate called without an active exception", SIGABRT),
+    which failed a two-process run now and then after it had finished its work."""
+    if "torch" not in sys.modules:
+        return
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
