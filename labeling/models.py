@@ -292,20 +292,13 @@ class Assignment(models.Model):
 
 
 class Ranking(models.Model):
-    class Flag(models.TextChoices):
-        INSTRUCTION = "instruction", "Fails to follow the instruction"
-        HALLUCINATION = "hallucination", "Hallucination"
-        HARMFUL = "harmful", "Harmful or inappropriate"
-        SEXUAL_VIOLENT = "sexual_violent", "Sexual or violent content"
-        OTHER = "other", "Other"
-
     task = models.ForeignKey(RankingTask, on_delete=models.CASCADE, related_name="rankings")
     labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rankings")
     # Completion ids best to worst; a tier of two or more is a tie.
     tiers = models.JSONField()
     # {"<completion id>": 1..7}; completions without a score are absent.
     scores = models.JSONField(default=dict, blank=True)
-    # {"<completion id>": ["hallucination", ...]}; completions without a flag are absent.
+    # {"<completion id>": ["hallucination", ...]}, keys of the project's flags; completions without a flag are absent.
     flags = models.JSONField(default=dict, blank=True)
     comment = models.TextField(blank=True, default="")
     seconds = models.FloatField(null=True, blank=True)
@@ -329,6 +322,8 @@ class Ranking(models.Model):
 
 
 class Skip(models.Model):
+    # The default project's reasons (default_skip_reasons()), for code that writes skips itself
+    # (the simulated labelers); the skip service accepts the task's project's keys.
     class Reason(models.TextChoices):
         UNCLEAR = "unclear", "The prompt is unclear"
         EXPERTISE = "expertise", "Needs expertise I lack"

@@ -80,8 +80,9 @@ def clean_scores(scores, completion_ids: set[int]) -> dict[str, int]:
     return clean
 
 
-def clean_flags(flags, completion_ids: set[int], allowed: set[str]) -> dict[str, list[str]]:
-    """Optional flags per completion: ``{"<completion id>": ["hallucination", ...]}``."""
+def clean_flags(flags, completion_ids: set[int], allowed: list[str]) -> dict[str, list[str]]:
+    """Optional flags per completion: ``{"<completion id>": ["hallucination", ...]}``, each one of
+    ``allowed`` (the project's flag keys, in the order its refusal lists them)."""
     if flags in (None, ""):
         return {}
     if not isinstance(flags, dict):
@@ -91,11 +92,10 @@ def clean_flags(flags, completion_ids: set[int], allowed: set[str]) -> dict[str,
         cid = _completion_key(key, completion_ids, "flags")
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise RejectedInput(f"The flags of completion {cid} must be a list of flag names.", field="flags")
-        unknown = sorted(set(values) - allowed)
+        unknown = sorted(set(values) - set(allowed))
         if unknown:
-            raise RejectedInput(
-                f"Unknown flag {unknown[0]!r}; choose from {', '.join(sorted(allowed))}.", field="flags"
-            )
+            choose = f"choose from {', '.join(allowed)}" if allowed else "this project has no flags"
+            raise RejectedInput(f"Unknown flag {unknown[0]!r}; {choose}.", field="flags")
         if values:
             clean[cid] = sorted(set(values))
     return clean

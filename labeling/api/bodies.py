@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from labeling.import_formats import MAX_K, MAX_TEXT_CHARS, MIN_K
-from labeling.models import Ranking, Skip, TrainingRound
+from labeling.models import TrainingRound
 from labeling.submission import MAX_SECONDS, SCORE_MAX, SCORE_MIN
 from modeling.formats.conversation import MAX_MESSAGES, ROLES
 
@@ -37,9 +37,12 @@ class RankingBody(serializers.Serializer):
     tiers = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
                                   help_text="Every completion id of the task exactly once, best tier first.")
     scores = serializers.DictField(child=serializers.IntegerField(min_value=SCORE_MIN, max_value=SCORE_MAX),
-                                   required=False, help_text="Completion id -> score from 1 to 7.")
-    flags = serializers.DictField(child=serializers.ListField(child=serializers.ChoiceField(Ranking.Flag.values)),
-                                  required=False, help_text="Completion id -> list of flags.")
+                                   required=False, help_text="Completion id -> score from 1 to 7. Only where the "
+                                                             "task's project asks for scores (ask_scores).")
+    flags = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(
+            max_length=40, help_text="One of the project's flag keys.")),
+        required=False, help_text="Completion id -> list of flags, each one of the task's project's flag keys.")
     comment = serializers.CharField(required=False, allow_blank=True)
     seconds = serializers.FloatField(required=False, min_value=0, max_value=MAX_SECONDS)
     submission_id = serializers.CharField(required=False, max_length=64,
@@ -47,7 +50,7 @@ class RankingBody(serializers.Serializer):
 
 
 class SkipBody(serializers.Serializer):
-    reason = serializers.ChoiceField(Skip.Reason.values)
+    reason = serializers.CharField(max_length=40, help_text="One of the task's project's skip reason keys.")
     note = serializers.CharField(required=False, allow_blank=True)
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from labeling import submission
 from labeling.errors import RejectedInput
+from labeling.label_choices import label_choices
 from labeling.models import Assignment, Ranking, Skip
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,10 @@ class Submitted:
 
 
 def _locked_assignment(*, labeler, assignment_id) -> Assignment:
+    # The task's project comes along for its label settings; only the assignment row is locked.
     assignment = (
-        Assignment.objects.select_for_update().select_related("task").filter(pk=assignment_id).first()
+        Assignment.objects.select_for_update(of=("self",)).select_related("task__prompt__project")
+        .filter(pk=assignment_id).first()
         if isinstance(assignment_id, int)
         else None
     )
@@ -73,13 +76,14 @@ def ranking_submit(
                 return Submitted(existing, created=False)
             raise RejectedInput("You have already ranked this task.", field="task", status=409)
         _require_live(assignment, now)
+        project = assignment.task.prompt.project
         completion_ids = set(assignment.task.completions.values_list("pk", flat=True))
         ranking = Ranking(
             task_id=assignment.task_id,
             labeler=labeler,
             tiers=submission.clean_tiers(tiers, completion_ids),
-            scores=submission.clean_scores(scores, completion_ids),
-            flags=submission.clean_flags(flags, completion_ids, set(Ranking.Flag.values)),
+            scores=_clean_scores(scores, completion_ids, ask_scores=project.ask_scores),
+            flags=submission.clean_flags(flags, completion_ids, [key for key, _ in label_choices(project.flags)]),
             comment=submission.clean_comment(comment, settings.LABELING_COMMENT_MAX_CHARS),
             seconds=submission.clean_seconds(seconds),
             display_order=assignment.display_order,
@@ -101,6 +105,13 @@ def ranking_submit(
     return Submitted(ranking, created=True)
 
 
+def _clean_scores(scores, completion_ids: set[int], *, ask_scores: bool) -> dict[str, int]:
+    clean = submission.clean_scores(scores, completion_ids)
+    if clean and not ask_scores:
+        raise RejectedInput("This project does not ask for scores: send the ranking without them.", field="scores")
+    return clean
+
+
 def _check_autostart() -> None:
     """After the ranking is committed: ask a worker whether a round should start. Redis being down
     must not fail a submission that is already stored, so a failed publish is only logged."""
@@ -113,13 +124,16 @@ def _check_autostart() -> None:
 
 
 def task_skip(*, labeler, assignment_id: int, reason, note=None, now=None) -> Skip:
-    """Record that the labeler passes on their leased task; it goes to someone else. Idempotent."""
+    """Record that the labeler passes on their leased task; it goes to someone else. Idempotent.
+
+    ``reason`` is a key of the task's project's ``skip_reasons``."""
     now = now or timezone.now()
-    if reason not in Skip.Reason.values:
-        raise RejectedInput(f"Choose a reason for skipping: {', '.join(Skip.Reason.values)}.", field="reason")
     note = submission.clean_comment(note, settings.LABELING_COMMENT_MAX_CHARS)
     with transaction.atomic():
         assignment = _locked_assignment(labeler=labeler, assignment_id=assignment_id)
+        reasons = [key for key, _ in label_choices(assignment.task.prompt.project.skip_reasons)]
+        if reason not in reasons:
+            raise RejectedInput(f"Choose a reason for skipping: {', '.join(reasons)}.", field="reason")
         existing = Skip.objects.filter(task_id=assignment.task_id, labeler=labeler).first()
         if existing is not None:
             return existing

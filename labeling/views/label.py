@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from labeling.models import Ranking, Skip
+from labeling.label_choices import label_choices
 from labeling.selectors.tasks import labeler_progress
 from labeling.services.assignment import task_assign_next
 from labeling.services.ranking import ranking_submit, task_skip
@@ -32,14 +32,15 @@ def label_next(request):
         {"id": cid, "text": texts[cid], "position": position}
         for position, cid in enumerate(assignment.display_order, start=1)
     ]
+    project = assignment.task.prompt.project
     context = {
         "assignment": assignment,
         "task": {"id": assignment.task_id, "k": len(cards)},
         "prompt": assignment.task.prompt,
-        "project": assignment.task.prompt.project,
+        "project": project,
         "cards": cards,
-        "flag_choices": Ranking.Flag.choices,
-        "skip_reasons": Skip.Reason.choices,
+        "flag_choices": label_choices(project.flags),
+        "skip_reasons": label_choices(project.skip_reasons),
         "progress": progress,
         "submit_url": reverse("label-submit", args=[assignment.pk]),
         "skip_url": reverse("label-skip", args=[assignment.pk]),

@@ -17,6 +17,10 @@
       serverOrder.push(id);
     });
     var K = serverOrder.length;
+    // The project decides whether scores are asked for and which flags exist; the server renders
+    // the controls only when they are.
+    var asksScores = !!list.querySelector(".score-btn");
+    var hasFlags = !!list.querySelector(".flag-input");
 
     function letterOf(id) {
       return cardsById[id].dataset.letter;
@@ -74,12 +78,12 @@
           }
         });
         var flagButton = card.querySelector(".flag-toggle");
-        flagButton.querySelector(".flag-count").textContent = flags.length ? " (" + flags.length + ")" : "";
+        if (flagButton) flagButton.querySelector(".flag-count").textContent = flags.length ? " (" + flags.length + ")" : "";
         card.classList.toggle("is-flagged", flags.length > 0);
 
         var status = "Rank " + (index + 1) + " of " + K + ": response " + letterOf(id) + ".";
         if (tied) status += " Tied with response " + letterOf(state.order[index - 1]) + ".";
-        status += score ? " Score " + score + " of " + Ranking.SCORE_MAX + "." : " No score.";
+        if (asksScores) status += score ? " Score " + score + " of " + Ranking.SCORE_MAX + "." : " No score.";
         if (flags.length) status += " " + flags.length + (flags.length === 1 ? " flag." : " flags.");
         card.querySelector(".card-status").textContent = status;
       });
@@ -127,6 +131,8 @@
     return {
       K: K,
       serverOrder: serverOrder,
+      asksScores: asksScores,
+      hasFlags: hasFlags,
       letterOf: letterOf,
       render: render,
       flash: flash,

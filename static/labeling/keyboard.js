@@ -17,7 +17,7 @@
   }
 
   /* The document keydown handler. page is the controller label.js builds: it has the fields
-   * state, K, activeId, finished and submitting, and the actions used below.
+   * state, K, activeId, finished, submitting, asksScores and hasFlags, and the actions used below.
    * A submit chord counts only when its Ctrl (or Cmd) went down on this page, and never as a held
    * key's auto-repeat: holding Ctrl and pressing Enter twice, or a second press that lands after the
    * next task has loaded, must not submit that task unseen in the order it was shown. */
@@ -74,7 +74,8 @@
       } else if (key === "Home" || key === "End") {
         page.focusCard(order[key === "Home" ? 0 : K - 1]);
       } else if (event.shiftKey && digit >= 0 && digit <= Ranking.SCORE_MAX) {
-        page.setScore(activeId, digit);
+        if (page.asksScores) page.setScore(activeId, digit);
+        else page.announce("This project does not ask for scores.");
       } else if (!event.shiftKey && digit >= 1 && digit <= 9) {
         if (digit > K) {
           page.announce("There are only " + K + " responses.");
@@ -85,7 +86,8 @@
       } else if (key === "t" || key === "T") {
         page.toggleTie(activeId);
       } else if (key === "f" || key === "F") {
-        page.openFlags(activeId);
+        if (page.hasFlags) page.openFlags(activeId);
+        else page.announce("This project has no flags.");
       } else if (key === "s" || key === "S") {
         page.openSkip();
       } else if (key === "c" || key === "C") {

@@ -46,6 +46,8 @@
   var page = {
     state: state,
     K: view.K,
+    asksScores: view.asksScores, // the project's settings: without them, Shift+digit and F do nothing
+    hasFlags: view.hasFlags,
     activeId: view.serverOrder[0],
     finished: false, // set once the server has the ranking or skip: stop saving
     submitting: false,
@@ -236,6 +238,7 @@
 
   drafts.pruneOthers();
   var restored = drafts.restore(state, view.serverOrder);
+  if (!page.asksScores) state.scores = {}; // a draft from before the project stopped asking for scores
   page.activeId = state.order[0];
   commentBox.value = state.comment;
   render();

@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from labeling.models import Assignment, Ranking
+from labeling.models import Assignment, Project, Prompt, Ranking
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -278,6 +278,31 @@ def test_skip_with_a_reason(browser, live_server, labeler, task_factory):
     press(browser, "2", Keys.ENTER)  # second reason, confirm
     WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
     assert task.skips.get(labeler=labeler).reason == "expertise"
+
+
+def test_a_projects_own_flags_and_reasons_by_keyboard(browser, live_server, labeler, task_factory):
+    """Number keys pick the project's flags and skip reasons by their place in its lists; where the
+    project asks for no scores there is no score control and Shift+digit scores nothing."""
+    tone = Project.objects.create(slug="tone", name="Tone", open_to_all=True, ask_scores=False,
+                                  flags=[["tone", "Wrong tone"], ["long", "Too long"]],
+                                  skip_reasons=[["offtopic", "Off topic"], ["dup", "Duplicate"]])
+    ranked, skipped = task_factory(k=2), task_factory(k=2)
+    Prompt.objects.filter(pk__in=[ranked.prompt_id, skipped.prompt_id]).update(project=tone)
+    log_in(browser, live_server, labeler)
+    first_assignment = browser.find_element(By.ID, "labeler").get_attribute("data-assignment-id")
+    assert browser.find_elements(By.CSS_SELECTOR, ".score-btn") == []
+    flagged = active_card_id(browser)
+    press(browser, "f", "2", Keys.ESCAPE)  # the project's second flag
+    chord(browser, Keys.SHIFT, "5")  # no scores here: nothing to set
+    chord(browser, Keys.CONTROL, Keys.ENTER)
+    wait_for_task(browser, not_assignment=first_assignment)
+    ranking = wait_for_ranking(ranked, labeler)
+    assert ranking.flags == {str(flagged): ["long"]} and ranking.scores == {}
+    press(browser, "s")
+    press(browser, "2", Keys.ENTER)  # the project's second reason, confirm
+    WebDriverWait(browser, WAIT_S).until(lambda driver: "Nothing to rank" in driver.page_source)
+    assert skipped.skips.get(labeler=labeler).reason == "dup"
+    assert_no_script_errors(browser)
 
 
 MARKDOWN_QUESTION = ("Compare these:\n\n| lang | typing |\n|------|--------|\n| Python | dynamic |\n\n"

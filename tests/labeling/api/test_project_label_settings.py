@@ -1,0 +1,57 @@
+"""The API's ranking and skip keep to the task's project's flags, skip reasons and scores, as the page does."""
+import pytest
+
+from labeling.models import Assignment, Project, Prompt, Ranking, Skip
+from labeling.services.assignment import task_assign_next
+from tests.labeling.api.conftest import assert_error
+
+
+@pytest.fixture
+def tone_lease(labeler, task_factory):
+    tone = Project.objects.create(slug="tone", name="Tone", open_to_all=True, flags=[["tone", "Wrong tone"]],
+                                  skip_reasons=[["offtopic", "Off topic"]], ask_scores=False)
+    task = task_factory(k=3)
+    Prompt.objects.filter(pk=task.prompt_id).update(project=tone)
+    return task_assign_next(labeler=labeler)
+
+
+def rank(api, labeler, assignment, **extra):
+    payload = {"tiers": [assignment.display_order], **extra}
+    return api(labeler).post(f"/api/v1/tasks/{assignment.task_id}/ranking/", payload, format="json")
+
+
+def skip(api, labeler, assignment, reason):
+    return api(labeler).post(f"/api/v1/tasks/{assignment.task_id}/skip/", {"reason": reason}, format="json")
+
+
+def assert_nothing_written(assignment):
+    assignment.refresh_from_db()
+    assert assignment.status == Assignment.Status.ACTIVE
+    assert Ranking.objects.count() == 0 and Skip.objects.count() == 0
+
+
+def test_refusals_name_the_field_and_the_projects_keys(api, labeler, tone_lease):
+    first = str(tone_lease.display_order[0])
+    assert_error(rank(api, labeler, tone_lease, flags={first: ["harmful"]}), 400, "flags", "choose from tone")
+    assert_error(rank(api, labeler, tone_lease, scores={first: 5}), 400, "scores", "does not ask for scores")
+    assert_error(skip(api, labeler, tone_lease, "unclear"), 400, "reason", "offtopic")
+    assert_nothing_written(tone_lease)
+
+
+def test_the_projects_flag_is_stored(api, labeler, tone_lease):
+    first = str(tone_lease.display_order[0])
+    assert rank(api, labeler, tone_lease, flags={first: ["tone"]}).status_code == 201
+    assert Ranking.objects.get().flags == {first: ["tone"]}
+
+
+def test_the_projects_skip_reason_is_stored(api, labeler, tone_lease):
+    assert skip(api, labeler, tone_lease, "offtopic").status_code == 201
+    assert Skip.objects.get().reason == "offtopic"
+
+
+def test_the_schema_leaves_the_choices_to_the_project(client):
+    schemas = client.get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    flag = schemas["RankingBodyRequest"]["properties"]["flags"]["additionalProperties"]["items"]
+    reason = schemas["SkipBodyRequest"]["properties"]["reason"]
+    assert flag["type"] == reason["type"] == "string" and "enum" not in flag and "enum" not in reason
+    assert "project's flag keys" in flag["description"] and "project's skip reason keys" in reason["description"]
