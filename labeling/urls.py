@@ -1,9 +1,9 @@
 from django.urls import path
 
-from labeling.views import health, label, model_download, rounds, runs, stats
+from labeling.views import home, health, invites, label, members, model_download, projects, rounds, runs, stats
 
 urlpatterns = [
-    path("", label.home, name="home"),
+    path("", home.home, name="home"),
     path("label/", label.label_next, name="label"),
     path("label/assignments/<int:assignment_id>/ranking", label.label_submit, name="label-submit"),
     path("label/assignments/<int:assignment_id>/skip", label.label_skip, name="label-skip"),
@@ -22,4 +22,13 @@ urlpatterns = [
     path("models/<int:version_id>/download.zip", model_download.model_version_download, name="model-version-download"),
     path("rounds/", rounds.rounds_page, name="rounds"),
     path("rounds/<int:round_id>/", rounds.round_detail, name="round-detail"),
+    path("projects/", projects.projects_list, name="projects"),
+    path("projects/new", projects.project_create_view, name="project-create"),
+    path("projects/<slug:project>/settings/", projects.project_settings, name="project-settings"),
+    path("projects/<slug:project>/members/", members.project_members_page, name="project-members"),
+    path("projects/<slug:project>/members/remove", members.member_remove, name="project-member-remove"),
+    path("projects/<slug:project>/invites/", members.invite_create_view, name="project-invite-create"),
+    path("projects/<slug:project>/invites/<int:invite_id>/revoke", members.invite_revoke_view,
+         name="project-invite-revoke"),
+    path("invites/<str:token>/", invites.invite_accept_view, name="invite-accept"),
 ]

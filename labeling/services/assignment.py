@@ -13,7 +13,7 @@ from labeling.selectors.tasks import open_tasks_first_page, task_free_slots, tas
 _CANDIDATES_PER_PAGE = 25
 
 
-def task_assign_next(*, labeler, now=None) -> Assignment | None:
+def task_assign_next(*, labeler, now=None, project=None) -> Assignment | None:
     """Lease the oldest task of the labeler's projects (``projects_labeled_by``) that still needs
     rankings and this labeler has not ranked or skipped, for its project's lease minutes.
 
@@ -21,18 +21,27 @@ def task_assign_next(*, labeler, now=None) -> Assignment | None:
     than it needs: each candidate task row is locked (``SELECT ... FOR UPDATE`` on Postgres; SQLite
     runs write transactions one at a time with ``BEGIN IMMEDIATE``) and its free slots recounted
     before the lease is written. Returns ``None`` when nothing is left for this labeler.
+
+    ``project``: only that project's tasks (the labeler home's "Label" button); the labeler's live
+    lease in another project stays theirs until it expires or they submit it.
     """
     now = now or timezone.now()
     with transaction.atomic():
         current = (
             Assignment.objects.select_related("task__prompt")
-            .filter(labeler=labeler, status=Assignment.Status.ACTIVE, expires_at__gt=now)
+            .filter(labeler=labeler, status=Assignment.Status.ACTIVE, expires_at__gt=now,
+                    **({"task__prompt__project": project} if project is not None else {}))
             .order_by("created_at")
             .first()
         )
         if current is not None:
             return current
-        rows = open_tasks_first_page(labeler=labeler, now=now, limit=_CANDIDATES_PER_PAGE)
+        candidates = tasks_open_for(labeler=labeler, now=now)
+        if project is None:
+            rows = open_tasks_first_page(labeler=labeler, now=now, limit=_CANDIDATES_PER_PAGE)
+        else:
+            candidates = candidates.filter(prompt__project=project)
+            rows = list(candidates.values_list("pk", flat=True)[:_CANDIDATES_PER_PAGE])
         tried: set[int] = set()
         while rows:
             for task_id in rows:
@@ -43,7 +52,7 @@ def task_assign_next(*, labeler, now=None) -> Assignment | None:
                 if task is not None and task_free_slots(task=task, labeler=labeler, now=now) > 0:
                     return _lease(task=task, labeler=labeler, now=now)
             rows = list(
-                tasks_open_for(labeler=labeler, now=now)
+                candidates
                 .exclude(pk__in=tried)
                 .values_list("pk", flat=True)[:_CANDIDATES_PER_PAGE]
             )

@@ -1,32 +1,50 @@
 """The labeler page and the two calls it makes: submit a ranking, skip a task."""
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.http import Http404
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from labeling.errors import RejectedInput
 from labeling.label_choices import label_choices
+from labeling.models import Membership
+from labeling.selectors.projects import project_by_slug
 from labeling.selectors.tasks import labeler_progress
 from labeling.services.assignment import task_assign_next
 from labeling.services.ranking import ranking_submit, task_skip
+from labeling.views.access import require_project_role
 from labeling.views.json_io import json_body, json_endpoint
 
 
-@require_GET
-def home(request):
-    if request.user.is_authenticated and request.user.is_staff:
-        return redirect("admin:index")
-    return redirect("label")
+def _chosen_project(request):
+    """The project the labeler chose on their home page (``?project=SLUG``, kept in the session until
+    they choose another; ``?project=all`` or none chosen: every project they label in). A project they
+    do not label in answers 404."""
+    slug = request.GET.get("project")
+    if slug is not None:
+        request.session["label_project"] = "" if slug == "all" else slug
+    slug = request.session.get("label_project") or ""
+    if not slug:
+        return None
+    try:
+        project = project_by_slug(slug)
+    except RejectedInput:
+        request.session["label_project"] = ""
+        raise Http404("No such project.") from None
+    require_project_role(request, project, Membership.Role.LABELER)
+    return project
 
 
 @login_required
 @require_GET
 def label_next(request):
-    assignment = task_assign_next(labeler=request.user)
-    progress = labeler_progress(labeler=request.user, now=timezone.now())
+    chosen = _chosen_project(request)
+    assignment = task_assign_next(labeler=request.user, project=chosen)
+    progress = labeler_progress(labeler=request.user, now=timezone.now(), project=chosen)
     if assignment is None:
-        return render(request, "labeling/label_empty.html", {"progress": progress})
+        return render(request, "labeling/label_empty.html", {"progress": progress, "chosen": chosen})
     texts = dict(assignment.task.completions.values_list("pk", "text"))
     cards = [
         {"id": cid, "text": texts[cid], "position": position}

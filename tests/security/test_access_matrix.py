@@ -23,6 +23,8 @@ from rest_framework.authtoken.models import TokenProxy
 
 from labeling.models import (Assignment, Completion, ModelVersion, Project, Prompt, Ranking, RankingTask, Run, Skip,
                              TrainingRound)
+from labeling.models import ProjectInvite
+from labeling.selectors.people import invite_token_hash
 from tests.security.conftest import World, ranking_body
 
 PERSONAS = ("anonymous", "labeler", "other_labeler", "admin")
@@ -46,9 +48,30 @@ def _api(path: str) -> Callable[[World], str]:
     return lambda w: "/api/v1/" + path.format(w=w)
 
 
+MATRIX_INVITE_TOKEN = "matrix-invite-token"
+
+
+def _open_invite(w: World) -> ProjectInvite:
+    """An open invite to the world's project whose token is known, for the invite rows."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    invite, _ = ProjectInvite.objects.get_or_create(
+        token_hash=invite_token_hash(MATRIX_INVITE_TOKEN),
+        defaults={"project": w.task.prompt.project, "created_by": w.admin,
+                  "expires_at": timezone.now() + timedelta(days=1)})
+    return invite
+
+
+def _project_page(rest: str) -> Callable[[World], str]:
+    """A page of the world's project (``default``: its labelers are labelers there, not managers)."""
+    return lambda w: f"/projects/{w.task.prompt.project.slug}/{rest.format(invite=_open_invite(w).pk)}"
+
+
 ROWS: dict[str, Row] = {
     # --- labeler pages and the page's two JSON calls
-    "": Row(lambda w: "/", (302, 302, 302, 302)),
+    "": Row(lambda w: "/", (LOGIN, 200, 200, 200)),  # the home page: the projects a person labels in
     "label/": Row(lambda w: "/label/", (LOGIN, 200, 200, 200)),
     "label/assignments/<int:assignment_id>/ranking": Row(
         lambda w: f"/label/assignments/{w.assignment.pk}/ranking", (401, 201, 403, 403), "post", ranking_body),
@@ -71,6 +94,17 @@ ROWS: dict[str, Row] = {
     "models/<int:version_id>/download.zip": Row(lambda w: f"/models/{w.v2.pk}/download.zip", STAFF_PAGE),
     "rounds/": Row(lambda w: "/rounds/", STAFF_PAGE),
     "rounds/<int:round_id>/": Row(lambda w: f"/rounds/{w.round.pk}/", STAFF_PAGE),
+    # --- project managers' pages (staff manage every project; an empty form answers 400)
+    "projects/": Row(lambda w: "/projects/", STAFF_PAGE),
+    "projects/new": Row(lambda w: "/projects/new", (LOGIN, 403, 403, 400), "post"),
+    "projects/<slug:project>/settings/": Row(_project_page("settings/"), STAFF_PAGE),
+    "projects/<slug:project>/members/": Row(_project_page("members/"), STAFF_PAGE),
+    "projects/<slug:project>/members/remove": Row(_project_page("members/remove"), (LOGIN, 403, 403, 400), "post"),
+    "projects/<slug:project>/invites/": Row(_project_page("invites/"), (LOGIN, 403, 403, 400), "post"),
+    "projects/<slug:project>/invites/<int:invite_id>/revoke": Row(_project_page("invites/{invite}/revoke"),
+                                                                  STAFF_POST, "post"),
+    # an open invite's link is for whoever holds it (unusable links: tests/labeling/test_invites.py)
+    "invites/<str:token>/": Row(lambda w: _open_invite(w) and f"/invites/{MATRIX_INVITE_TOKEN}/", (200, 200, 200, 200)),
     # --- accounts (Django's auth views; login is the rate-limited one)
     "accounts/login/": Row(lambda w: "/accounts/login/", (200, 200, 200, 200)),
     "accounts/logout/": Row(lambda w: "/accounts/logout/", (302, 302, 302, 302), "post"),
