@@ -43,6 +43,11 @@ ALLOWED = {
     "!unusable": "Django's unusable-password marker",
     "right-one": "a test password (login throttle test)",
     "wrong": "a test's wrong password",
+    "long-enough-pass-42": "a test password (invite sign-up tests)",
+    "a-new-long-pass-77": "a test password (password reset test)",
+    "matrix-invite-token": "the access matrix's throwaway invite link",
+    "xss-invite-token": "the XSS test's throwaway invite link",
+    "not-a-real-token": "an invite test's unknown link",
 }
 
 

@@ -23,9 +23,28 @@ from django.conf import settings
 from django.contrib import admin as django_admin
 
 from labeling.models import Completion, ModelVersion, Prompt, Run
+from labeling.models import Membership, Project, ProjectInvite
+from labeling.selectors.people import invite_token_hash
 from modeling.formats.conversation import parse_prompt, prompt_text
 from tests.factories import make_task
 from tests.security.conftest import ATTR, ESCAPED, EVIL_NAME, RAW, SCRIPT, World
+
+XSS_INVITE_TOKEN = "xss-invite-token"
+
+
+def _hostile_project(w: World) -> str:
+    """The world's project named with a payload, the hostile user its member and an invite's maker."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    project = w.task.prompt.project
+    Project.objects.filter(pk=project.pk).update(name=SCRIPT, instructions=f"{ATTR}\n\n{SCRIPT}")
+    Membership.objects.get_or_create(project=project, user=w.evil, defaults={"role": "manager"})
+    ProjectInvite.objects.get_or_create(token_hash=invite_token_hash(XSS_INVITE_TOKEN), defaults={
+        "project": project, "created_by": w.evil, "expires_at": timezone.now() + timedelta(days=1)})
+    return project.slug
+
 
 # (persona, url, payloads the page must show escaped)
 PAGES = {
@@ -43,6 +62,10 @@ PAGES = {
     "API tasks (browsable)": ("admin", lambda w: "/api/v1/tasks/", [SCRIPT]),
     "API runs (browsable)": ("admin", lambda w: "/api/v1/runs/", [SCRIPT]),
     "API docs page": ("admin", lambda w: "/api/v1/docs/", []),
+    "projects page": ("admin", lambda w: _hostile_project(w) and "/projects/", [SCRIPT]),
+    "project settings page": ("admin", lambda w: f"/projects/{_hostile_project(w)}/settings/", [SCRIPT, ATTR]),
+    "project members page": ("admin", lambda w: f"/projects/{_hostile_project(w)}/members/", [SCRIPT, EVIL_NAME]),
+    "invite page": ("anonymous", lambda w: _hostile_project(w) and f"/invites/{XSS_INVITE_TOKEN}/", [SCRIPT]),
     # reflected: hostile query strings
     "login page next=": ("anonymous", lambda w: f"/accounts/login/?next={ATTR}", [ATTR]),
     "stats filter": ("admin", lambda w: f"/stats/?task_set={SCRIPT}&sort={ATTR}", [SCRIPT]),

@@ -1,0 +1,93 @@
+"""A project's people, for its managers: members and their roles, and invite links.
+
+The members page answers every form on it: a POST there gives a user a role (adds them or changes
+theirs); removing, making an invite and revoking one have their own POST routes and render the
+same page, with the refusal or, once, the new invite's link.
+"""
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from labeling.errors import RejectedInput
+from labeling.models import Membership
+from labeling.project_forms import InviteCreateForm, MemberRemoveForm, MemberRoleForm, add_refusal
+from labeling.selectors.people import invites_open, project_members
+from labeling.services.invites import invite_create, invite_revoke
+from labeling.services.projects import project_add_member, project_remove_member
+from labeling.views.access import project_role_required
+
+MANAGER = Membership.Role.MANAGER
+
+
+@project_role_required(MANAGER)
+@require_http_methods(["GET", "POST"])
+def project_members_page(request):
+    if request.method == "GET":
+        return _page(request)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            membership = project_add_member(project=request.project, **form.cleaned_data)
+        except RejectedInput as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(request, f"{membership.user.username} is a {membership.role} of this project.")
+            return redirect("project-members", project=request.project.slug)
+    return _page(request, member_form=form, status=400)
+
+
+@project_role_required(MANAGER)
+@require_POST
+def member_remove(request):
+    form = MemberRemoveForm(request.POST)
+    if form.is_valid():
+        try:
+            project_remove_member(project=request.project, username=form.cleaned_data["username"])
+        except RejectedInput as exc:
+            add_refusal(form, exc)
+        else:
+            messages.success(request, f"{form.cleaned_data['username']} is no longer a member.")
+            return redirect("project-members", project=request.project.slug)
+    return _page(request, remove_form=form, status=400)
+
+
+@project_role_required(MANAGER)
+@require_POST
+def invite_create_view(request):
+    form = InviteCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            invite, token = invite_create(project=request.project, created_by=request.user, **form.cleaned_data)
+        except RejectedInput as exc:
+            add_refusal(form, exc)
+        else:  # the token is shown on this response only; only its hash is stored
+            link = request.build_absolute_uri(reverse("invite-accept", args=[token]))
+            return _page(request, new_invite=invite, new_invite_link=link, status=201)
+    return _page(request, invite_form=form, status=400)
+
+
+@project_role_required(MANAGER)
+@require_POST
+def invite_revoke_view(request, invite_id: int):
+    try:
+        invite_revoke(project=request.project, invite_id=invite_id)
+    except RejectedInput as exc:
+        messages.error(request, exc.message)
+        return _page(request, status=exc.status)
+    messages.success(request, "Invite revoked: its link no longer works.")
+    return redirect("project-members", project=request.project.slug)
+
+
+def _page(request, *, member_form=None, remove_form=None, invite_form=None, status: int = 200, **extra):
+    context = {
+        "project": request.project,
+        "members": project_members(project=request.project),
+        "invites": invites_open(project=request.project),
+        "roles": Membership.Role.choices,
+        "member_form": member_form or MemberRoleForm(),
+        "remove_form": remove_form,
+        "invite_form": invite_form or InviteCreateForm(),
+        **extra,
+    }
+    return render(request, "labeling/project_members.html", context, status=status)
