@@ -42,7 +42,22 @@ def check_labeling_settings(app_configs, **kwargs):
             errors.append(Error(f"{name} must be set.", id="labeling.E002"))
     if not str(getattr(settings, "REDIS_URL", "")).startswith(("redis://", "rediss://", "unix://")):
         errors.append(Error("REDIS_URL must be a redis://, rediss:// or unix:// URL.", id="labeling.E003"))
+    errors += _mail_errors()
     accelerate_config = getattr(settings, "RLHF_TRAINING_ACCELERATE_CONFIG", "")
     if accelerate_config and not Path(accelerate_config).is_file():
         errors.append(Error(f"RLHF_TRAINING_ACCELERATE_CONFIG is not a file: {accelerate_config}", id="labeling.E004"))
+    return errors
+
+
+def _mail_errors() -> list[Error]:
+    """A bad mail setting would only show when someone asks for a password reset."""
+    errors = []
+    port = getattr(settings, "EMAIL_PORT", None)
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        errors.append(Error(f"EMAIL_PORT must be a port number (1-65535), got {port!r}.", id="labeling.E006"))
+    if getattr(settings, "EMAIL_USE_TLS", False) and getattr(settings, "EMAIL_USE_SSL", False):
+        errors.append(Error("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on (STARTTLS or implicit TLS).",
+                            id="labeling.E006"))
+    if "@" not in str(getattr(settings, "DEFAULT_FROM_EMAIL", "")):
+        errors.append(Error("DEFAULT_FROM_EMAIL must be an email address.", id="labeling.E006"))
     return errors

@@ -138,6 +138,25 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD", "rlhf-demo")
 # Seconds /healthz waits for the worker heartbeat task before reporting the worker down.
 HEALTHZ_WORKER_TIMEOUT_SECONDS = env_int("HEALTHZ_WORKER_TIMEOUT_SECONDS", 3)
 
+# --- Mail (password reset links) ----------------------------------------------------------------
+# The SMTP server that sends mail. Empty: no SMTP; mail is printed on the web process's console.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+# SMTP when EMAIL_HOST is set, else the console (a password reset link then appears in the web log).
+EMAIL_BACKEND = ("django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+                 else "django.core.mail.backends.console.EmailBackend")
+# The SMTP server's port (587: mail submission with STARTTLS; 465 with EMAIL_USE_SSL; 25 a plain relay).
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+# The account the SMTP server is logged into with; empty: no login.
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+# That account's password.
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+# Implicit TLS from the first byte (port 465) instead of STARTTLS.
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+# STARTTLS on the SMTP connection (on unless EMAIL_USE_SSL; 0 only for a local relay).
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+# The sender address of the mail the site sends (password resets).
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "rlhf-loop@localhost")
+
 # --- Login rate limiting (labeling/login_throttle.py) ------------------------------------------
 # Failed logins for one username from one IP address that lock that pair out (429 on the login page).
 LOGIN_THROTTLE_FAILURES = env_int("LOGIN_THROTTLE_FAILURES", 5)

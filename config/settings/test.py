@@ -15,3 +15,5 @@ DEMO_PASSWORD = "rlhf-demo"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # Login failures counted per test process, never carried over between runs (tests may set their own).
 LOGIN_THROTTLE_DIR = Path(os.environ.get("LOGIN_THROTTLE_DIR") or tempfile.mkdtemp(prefix="rlhf-login-throttle-"))
+# Mail goes to django.core.mail.outbox, where tests read it.
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

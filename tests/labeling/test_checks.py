@@ -33,3 +33,20 @@ def test_the_shipped_settings_pass_the_checks(settings):
     from labeling.checks import check_labeling_settings
 
     assert check_labeling_settings(None) == []
+
+
+@pytest.mark.parametrize("name, value", [
+    ("EMAIL_PORT", "587"), ("EMAIL_PORT", 0), ("EMAIL_PORT", 70000), ("DEFAULT_FROM_EMAIL", "nobody"),
+])
+def test_nonsensical_mail_settings_are_refused_at_start_up(settings, name, value):
+    from labeling.checks import check_labeling_settings
+
+    setattr(settings, name, value)
+    assert [e.id for e in check_labeling_settings(None) if name in e.msg] == ["labeling.E006"]
+
+
+def test_starttls_and_implicit_tls_together_are_refused(settings):
+    from labeling.checks import check_labeling_settings
+
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = True
+    assert [e.id for e in check_labeling_settings(None) if "EMAIL_USE_SSL" in e.msg] == ["labeling.E006"]
