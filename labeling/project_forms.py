@@ -6,7 +6,7 @@ every range) by the services (:func:`labeling.services.project_settings.project_
 """
 from django import forms
 
-from labeling.models import Membership, Project, TrainingRound
+from labeling.models import Membership, ModelVersion, Project, TrainingRound, default_project_id
 
 
 def labels_as_lines(pairs) -> str:
@@ -54,12 +54,22 @@ class ProjectSettingsForm(forms.Form):
                                      help_text='Round settings under the form\'s, e.g. {"dpo": {"beta": 0.2}}. '
                                                "Sections: reward, dpo, ppo, sample.")
 
+    base_policy = forms.ModelChoiceField(queryset=ModelVersion.objects.none(), required=False,
+                                         empty_label="None: the project's newest policy, else default's first",
+                                         help_text="The first policy of this project's lineage.")
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["base_policy"].queryset = ModelVersion.objects.filter(
+            kind=ModelVersion.Kind.POLICY, project_id__in=[project.pk, default_project_id()])
+
     def clean_round_defaults(self):
         return self.cleaned_data["round_defaults"] or {}
 
     @classmethod
     def initial_for(cls, project: Project) -> dict:
         initial = {name: getattr(project, name) for name in cls.base_fields}
+        initial["base_policy"] = project.base_policy_id
         initial.update(flags=labels_as_lines(project.flags), skip_reasons=labels_as_lines(project.skip_reasons))
         return initial
 

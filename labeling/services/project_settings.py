@@ -11,12 +11,12 @@ import math
 import re
 
 from labeling.errors import RejectedInput
-from labeling.models import TrainingRound
+from labeling.models import ModelVersion, TrainingRound, default_project_id
 
 SETTINGS_FIELDS = (
     "name", "instructions", "k_min", "k_max", "required_rankings", "lease_minutes", "flags", "skip_reasons",
     "ask_scores", "score_label_low", "score_label_high", "gold_min_accuracy", "gold_min_tasks",
-    "auto_start_every", "auto_algo", "reward_base", "round_defaults",
+    "auto_start_every", "auto_algo", "reward_base", "round_defaults", "base_policy",
 )
 NAME_MAX_LENGTH = 200
 INSTRUCTIONS_MAX_CHARS = 50_000
@@ -30,12 +30,13 @@ AUTO_START_EVERY_MAX = 1_000_000
 REWARD_BASE_MAX_LENGTH = 500
 
 
-def project_settings_validate(values: dict) -> dict:
+def project_settings_validate(values: dict, *, project_id: int | None = None) -> dict:
     """``values`` (every key of :data:`SETTINGS_FIELDS`) checked and normalised; RejectedInput names
     the first bad field. Ranges: 2 <= k_min <= k_max <= 9, 1 <= required_rankings <= 50 (or None),
     1 <= lease_minutes <= a week (or None), 0 <= gold_min_accuracy <= 1 (or None), auto_start_every
     >= 0 (or None), auto_algo blank, dpo or ppo; round_defaults as rounds take them
-    (:func:`labeling.services.rounds.round_defaults_check`)."""
+    (:func:`labeling.services.rounds.round_defaults_check`); base_policy None or a policy version of
+    the project (``project_id``) or of ``default``, never another project's."""
     missing = set(SETTINGS_FIELDS) - set(values)
     if missing:
         raise TypeError(f"project settings without {sorted(missing)}")
@@ -70,7 +71,18 @@ def project_settings_validate(values: dict) -> dict:
     from labeling.services.rounds import round_defaults_check
 
     round_defaults_check(v["round_defaults"])
+    _check_base_policy(v["base_policy"], project_id)
     return v
+
+
+def _check_base_policy(version, project_id: int | None) -> None:
+    if version is None:
+        return
+    allowed = {default_project_id(), project_id}
+    if not isinstance(version, ModelVersion) or version.kind != ModelVersion.Kind.POLICY \
+            or version.project_id not in allowed:
+        raise RejectedInput("base_policy must be a policy version of this project or of default.",
+                            field="base_policy")
 
 
 def _text(value, field: str, max_length: int) -> str:

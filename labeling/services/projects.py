@@ -42,7 +42,7 @@ def project_update(*, project: Project, **changes) -> Project:
     if unknown:
         raise TypeError(f"project_update cannot change {sorted(unknown)}")
     current = {field: getattr(project, field) for field in SETTINGS_FIELDS}
-    values = project_settings_validate({**current, **changes})
+    values = project_settings_validate({**current, **changes}, project_id=project.pk)
     candidate = copy.copy(project)
     for field, value in values.items():
         setattr(candidate, field, value)

@@ -47,7 +47,7 @@ def project_settings(request):
     """GET: the form; POST: save it (or, with ``preview``, only show the instructions rendered)."""
     project = request.project
     data = request.POST if request.method == "POST" else None
-    form = ProjectSettingsForm(data, initial=ProjectSettingsForm.initial_for(project))
+    form = ProjectSettingsForm(data, initial=ProjectSettingsForm.initial_for(project), project=project)
     preview = project.instructions
     if request.method == "POST" and form.is_valid():
         preview = form.cleaned_data["instructions"]

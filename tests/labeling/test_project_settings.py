@@ -176,3 +176,32 @@ def test_round_defaults_are_edited_as_json_and_checked_like_a_round_would(projec
     refused = client.post(SETTINGS_URL, _form(project_a, round_defaults='{"sft": {}}'))
     assert refused.status_code == 400 and "Unknown round setting" in refused.content.decode()
     assert Project.objects.get(pk=project_a.pk).round_defaults == {"dpo": {"beta": 0.2}}
+
+
+def _policy(project, name, kind="policy"):
+    from labeling.models import ModelVersion
+
+    return ModelVersion.objects.create(project=project, kind=kind, name=name, algorithm="external", path="/x")
+
+
+def test_base_policy_is_one_of_the_projects_or_defaults_policies(project_a, project_b):
+    from labeling.models import default_project_id
+
+    own, shared = _policy(project_a, "a-v1"), _policy(Project.objects.get(pk=default_project_id()), "sft")
+    for version in (own, shared, None):
+        assert project_update(project=project_a, base_policy=version).base_policy == version
+    for version in (_policy(project_b, "b-v1"), _policy(project_a, "a-rm", kind="reward")):
+        with pytest.raises(RejectedInput) as refused:
+            project_update(project=project_a, base_policy=version)
+        assert refused.value.field == "base_policy"
+    assert Project.objects.get(pk=project_a.pk).base_policy is None
+
+
+def test_the_page_offers_no_other_projects_policy(project_a, project_b, manager_a):
+    own, other = _policy(project_a, "a-v1"), _policy(project_b, "b-secret-policy")
+    client = signed_in(manager_a)
+    page = client.get(SETTINGS_URL).content.decode()
+    assert "a-v1" in page and "b-secret-policy" not in page
+    assert client.post(SETTINGS_URL, _form(project_a, base_policy=other.pk)).status_code == 400
+    assert client.post(SETTINGS_URL, _form(project_a, base_policy=own.pk)).status_code == 302
+    assert Project.objects.get(pk=project_a.pk).base_policy == own
