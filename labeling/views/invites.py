@@ -39,7 +39,7 @@ def invite_accept_view(request, token: str):
             if not signed_in:
                 login(request, membership.user, backend=SIGNUP_BACKEND)
             messages.success(request, f"You are a {membership.role} of {membership.project.name}.")
-            return redirect("label")
+            return redirect("home")  # the projects they label in, the new one among them
     status = 400 if form is not None and form.errors else 200
     return render(request, "labeling/invite_accept.html", {"invite": invite, "form": form}, status=status)
 

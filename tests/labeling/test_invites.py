@@ -219,8 +219,9 @@ def test_a_visitor_creates_an_account_through_the_link_and_is_signed_in(project_
     page = client.get(f"/invites/{token}/")
     assert page.status_code == 200 and "Helpfulness" in page.content.decode()
     response = client.post(f"/invites/{token}/", _signup("erin"))
-    assert response.status_code == 302 and response["Location"] == "/label/"
-    assert client.get("/label/").context["user"].username == "erin"
+    assert response.status_code == 302 and response["Location"] == "/"
+    home = client.get("/")
+    assert home.context["user"].username == "erin" and "Helpfulness" in home.content.decode()
     assert _roles(project_a) == {"carol": "manager", "erin": "labeler"}
     assert client.get(f"/invites/{token}/").status_code == 404
 
