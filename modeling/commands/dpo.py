@@ -41,12 +41,13 @@ def check_output(path: str) -> None:
 
 def progress_bar(desc: str, unit: str, hidden: set[str]):
     """A tqdm bar on stderr (rank 0 only) and the progress callback that moves it; with
-    ``RLHF_PROGRESS=jsonl`` also one ``{"event": "progress", "step", "total", "metrics"}`` line per step
-    on stdout (rank 0 only), before the final metrics line."""
+    ``RLHF_PROGRESS=jsonl`` instead one ``{"event": "progress", "step", "total", "metrics"}`` line per step
+    on stdout (rank 0 only), before the final metrics line. No bar then: its carriage-return output,
+    read from the same pipe, would glue itself to the start of the next JSON line."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=not is_main_process())
     as_json = os.environ.get("RLHF_PROGRESS") == "jsonl" and is_main_process()
+    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, disable=not is_main_process() or as_json)
 
     def progress(step: int, total: int, metrics: dict) -> None:
         if as_json:  # for a program that relays progress (the web app's training worker: labeling/jobs/launch.py)

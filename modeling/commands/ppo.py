@@ -1,4 +1,7 @@
-"""``python -m modeling ppo``: policy + reward model + prompts JSONL -> improved policy checkpoint."""
+"""``python -m modeling ppo``: policy + reward model + prompts JSONL -> improved policy checkpoint.
+
+Under ``accelerate launch`` (DDP) the processes share each rollout batch by whole prompt groups
+(:mod:`modeling.training.ppo`); only the main process prints the metrics line."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +10,6 @@ from pathlib import Path
 from modeling.commands._config_flags import add_config_flags, config_values
 from modeling.commands.dpo import (check_checkpoint, check_output, file_sha256,
                                    train_and_report)
-from modeling.training.distributed import refuse_several_processes
 from modeling.errors import InputError
 
 NAME = "ppo"
@@ -27,7 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    refuse_several_processes("ppo")
     from modeling.commands.sample import read_prompts
     from modeling.training.ppo import PPOConfig, train_ppo
 

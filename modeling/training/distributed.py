@@ -12,6 +12,8 @@ groups, so each process scales its loss by ``world_size * local_groups / global_
 DDP averages the gradients, they are the gradients of the global batch's loss. A process whose
 shard is empty (a step with fewer groups than processes) still runs a forward and backward pass on
 the first item, with weight 0, because every DDP process must take part in every reduction.
+``ppo`` applies the same rule to its rollouts by whole prompt groups and sums its gradients itself
+(:mod:`modeling.training.ppo_shards`).
 
 Only the main process writes checkpoints, logs, progress and the final metrics line; the others
 wait for it (:meth:`Distributed.wait`). On a CPU-only machine accelerate 1.15 starts several
@@ -94,6 +96,20 @@ class Distributed:
         summed = self.accelerator.reduce(local, reduction="sum").tolist()
         return dict(zip(metrics, summed))
 
+    def all_reduce_sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        """``tensor`` summed over the processes, in place on this process's device (itself with one)."""
+        if self.accelerator is None:
+            return tensor
+        tensor = tensor.to(self.device)
+        torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
+        return tensor
+
+    def broadcast_(self, tensors) -> None:
+        """Overwrite each tensor with the main process's copy (as DDP does with the parameters at the start)."""
+        if self.accelerator is not None:
+            for tensor in tensors:
+                torch.distributed.broadcast(tensor, src=0)
+
     def wait(self) -> None:
         if self.accelerator is not None:
             self.accelerator.wait_for_everyone()
@@ -103,10 +119,3 @@ def is_main_process() -> bool:
     """Whether this process prints and writes: rank 0 of a launch, or a process started on its own."""
     return int(os.environ.get("RANK", "0")) == 0
 
-
-def refuse_several_processes(command: str) -> None:
-    """For a command that does not shard its work yet: one clear error instead of N racing writers."""
-    from modeling.errors import InputError
-
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        raise InputError(f"{command} runs on one process; start it without accelerate launch (or --num_processes 1)")

@@ -14,6 +14,18 @@ model). With several responses per prompt the leave-one-out baseline already rem
 would: a value model trained from scratch on a few thousand responses only adds its own error to the
 advantages (Ahmadian et al. 2024, "Back to Basics"), so rounds turn it off.
 
+Several processes (``accelerate launch``, DDP only): each iteration's prompt groups are split
+round-robin, each process samples its groups with its own seed (``seed + rank``, mixed with the
+iteration), and the whitening, the KL controller, the metrics and every minibatch are global
+(:mod:`modeling.training.ppo_shards`): the same global ``minibatch_size`` and number of optimizer steps
+as one process. Gradients are summed by one explicit all-reduce of the trainable parameters' gradients
+per step, not by wrapping the model in DDP: an iteration calls ``generate``, the reference (the policy
+with its adapter disabled, under LoRA) and up to two forwards per step (policy, PPO-ptx) on the same
+model, plus a separate value model, and a process may hold no rows of a minibatch; DDP needs exactly
+one forward per backward on every process. FSDP and DeepSpeed shard the weights, which this cannot
+all-reduce, so ppo refuses them. Only the main process reports progress, checkpoints and publishes;
+a run may resume with another process count.
+
 Output directory: the policy as a Hugging Face checkpoint, ``value_model/`` (when one is learned),
 ``training_config.json`` and ``metrics.json`` (final + one history row per iteration).
 """
@@ -21,18 +33,22 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
+from modeling.errors import InputError
 from modeling.models import checkpoints, lora
-from modeling.training.gae import (AdaptiveKLController, FixedKLController, generalized_advantages, leave_one_out_scores,
-                          whiten)
+from modeling.training.distributed import Distributed
+from modeling.training.gae import AdaptiveKLController, FixedKLController, generalized_advantages, leave_one_out_scores
 from modeling.training.policy_losses import clipped_policy_loss, clipped_value_loss, kl_penalized_rewards, masked_mean
 from modeling.models.policy_model import load_policy
-from modeling.training.ppo_rollout import (ScoreFn, generate_responses, load_value_model, response_logprobs, response_values,
-                                  reward_model_scorer)
+from modeling.training.ppo_rollout import (Responses, ScoreFn, generate_responses, load_value_model, response_logprobs,
+                                           response_values, reward_model_scorer)
+from modeling.training.ppo_shards import (RolloutShard, global_masked_means, global_means, global_stat_means,
+                                          global_whiten, minibatch_order, sum_gradients)
 from modeling.training.seeding import seed_everything
 from modeling.training.ppo_config import PPOConfig  # noqa: F401  (re-exported)
 
@@ -51,13 +67,42 @@ class _Demonstrations:
         self.examples = [encode_demonstration(tokenizer, d.prompt, d.completion, max_length) for d in rows]
         self.batch_size, self.position, self.pad_id = config.ptx_batch_size, 0, tokenizer.pad_token_id
 
-    def loss(self, model, device) -> torch.Tensor:
+    def loss(self, model, device, dist: Distributed) -> tuple[torch.Tensor | None, float]:
+        """``(LM loss of this process's share of the next batch, its weight)``: the share's target tokens
+        over the batch's, so the weighted losses of all processes add up to the batch's (None: no share)."""
         from modeling.training.sft import collate
 
         batch = [self.examples[(self.position + i) % len(self.examples)] for i in range(self.batch_size)]
         self.position = (self.position + self.batch_size) % len(self.examples)
+        weight = 1.0
+        if dist.world_size > 1:
+            targets = lambda examples: sum(t != -100 for _, labels in examples for t in labels[1:])  # noqa: E731
+            everyone, batch = targets(batch), batch[dist.rank :: dist.world_size]
+            if not batch:
+                return None, 0.0
+            weight = targets(batch) / max(everyone, 1)
         tensors = {k: v.to(device) for k, v in collate(batch, self.pad_id).items()}
-        return model(**tensors).loss
+        return model(**tensors).loss, weight
+
+
+@dataclass
+class _Round:
+    """What every iteration of a PPO round works with."""
+
+    config: PPOConfig
+    policy: torch.nn.Module
+    reference: torch.nn.Module | None  # None: the policy with its LoRA adapter disabled
+    value_model: torch.nn.Module | None
+    tokenizer: object
+    score_fn: ScoreFn
+    optimizer: torch.optim.Optimizer
+    controller: AdaptiveKLController | FixedKLController
+    demonstrations: _Demonstrations | None
+    dist: Distributed
+
+    @property
+    def device(self):
+        return self.dist.device
 
 
 def _rollout_prompts(prompts: Sequence[str], iteration: int, size: int, seed: int) -> list[str]:
@@ -66,6 +111,18 @@ def _rollout_prompts(prompts: Sequence[str], iteration: int, size: int, seed: in
     if size <= len(prompts):
         return rng.sample(list(prompts), size)
     return [rng.choice(list(prompts)) for _ in range(size)]
+
+
+def _check_processes(config: PPOConfig, dist: Distributed) -> None:
+    if dist.accelerator is None:
+        return
+    kind = str(dist.accelerator.distributed_type).rsplit(".", 1)[-1]
+    if kind in ("FSDP", "DEEPSPEED", "MEGATRON_LM"):
+        raise InputError(f"ppo runs under DDP only (every process holds the whole model), not {kind}: "
+                         "launch it without an FSDP or DeepSpeed config")
+    if config.rollout_batch_size // config.samples_per_prompt < dist.world_size:
+        raise InputError(f"ppo needs at least one prompt per process: rollout_batch_size / samples_per_prompt "
+                         f"({config.rollout_batch_size // config.samples_per_prompt}) < {dist.world_size} processes")
 
 
 def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: ProgressCallback | None = None,
@@ -79,7 +136,9 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
         raise ValueError(f"rollout_batch_size ({config.rollout_batch_size}) must be a multiple of samples_per_prompt "
                          f"({config.samples_per_prompt})")
     seed_everything(config.seed)
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dist = Distributed(config.device)  # one process, or one of an accelerate launch (module docstring)
+    _check_processes(config, dist)
+    device = dist.device
     lora.check_lora_settings(config, device)
     policy, tokenizer = load_policy(config.policy, device, load_in_4bit=config.load_in_4bit)
     policy = lora.prepare_for_training(policy, config, "CAUSAL_LM")
@@ -109,24 +168,29 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
         history, controller.value = extra["history"], extra["kl_beta"]
         if demonstrations is not None:
             demonstrations.position = extra.get("ptx_position", 0)
+    dist.broadcast_([p.data for group in optimizer.param_groups for p in group["params"]])  # as DDP does
+    state = _Round(config, policy, reference, value_model, tokenizer, score_fn, optimizer, controller,
+                   demonstrations, dist)
 
     latest: dict = {}
     while iteration < config.iterations:
         drawn = _rollout_prompts(prompts, iteration, config.rollout_batch_size // config.samples_per_prompt, config.seed)
-        batch_prompts = [prompt for prompt in drawn for _ in range(config.samples_per_prompt)]  # groups in a row
-        latest = ppo_iteration(config, policy, reference, value_model, tokenizer, score_fn, optimizer,
-                               controller, batch_prompts, demonstrations, device)
+        latest = ppo_iteration(state, drawn, iteration)
         iteration += 1
         history.append({"iteration": iteration, **latest})
-        if progress_callback is not None:
+        if progress_callback is not None and dist.is_main:
             progress_callback(iteration, config.iterations, latest)
-        if config.checkpoint_every and iteration % config.checkpoint_every == 0 and iteration < config.iterations:
+        if (config.checkpoint_every and iteration % config.checkpoint_every == 0 and iteration < config.iterations
+                and dist.is_main):
             extra = {"history": history, "kl_beta": controller.value,
                      "ptx_position": demonstrations.position if demonstrations else 0}
             checkpoints.save_checkpoint(out_dir, step=iteration, model=trained, optimizer=optimizer, config=config,
                                         extra=extra)
 
-    metrics = {**latest, "ppo/iterations": iteration}
+    metrics = {**latest, "ppo/iterations": iteration, "world_size": dist.world_size}
+    if not dist.is_main:  # the main process publishes; the others are done
+        dist.wait()
+        return out_dir, {}
 
     def extra(staged: Path) -> None:
         if value_model is not None:
@@ -137,87 +201,147 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
     critic = "policy copy + scalar head per token" if value_model is not None else "none (advantage = return to go)"
     published = checkpoints.publish_model(out_dir, policy, tokenizer,
                                           {**checkpoints.config_to_dict(config), "device": str(device),
-                                           "value_model": critic},
+                                           "value_model": critic, "world_size": dist.world_size},
                                           {"final": metrics, "history": history}, extra=extra)
+    dist.wait()
     return published, {**metrics, "history": history}
 
 
-def ppo_iteration(config: PPOConfig, policy, reference, value_model, tokenizer, score_fn, optimizer, controller,
-                  prompts: list[str], demonstrations, device) -> dict:
-    """One rollout batch and its PPO updates; returns the iteration's metrics.
+@dataclass
+class _Rollout:
+    """One process's share of a rollout batch, scored, with its advantages; tensors ``(local B, T)``."""
 
-    ``reference`` None: the KL anchor is ``policy`` with its LoRA adapter disabled."""
+    responses: Responses
+    old_logps: torch.Tensor
+    old_values: torch.Tensor
+    advantages: torch.Tensor
+    returns: torch.Tensor
+    scores: torch.Tensor  # (local B,) the score minus the missing-EOS penalty
+    raw_scores: torch.Tensor  # (local B,)
+    kl_per_response: torch.Tensor  # (local B,)
+
+
+def ppo_iteration(state: _Round, drawn: list, iteration: int) -> dict:
+    """One rollout batch (this process's groups of the ``drawn`` prompts) and its PPO updates; returns the
+    iteration's metrics, global means over every process."""
+    config, dist = state.config, state.dist
+    shard = RolloutShard(dist, len(drawn), config.samples_per_prompt)
+    prompts = [prompt for prompt in shard.groups(drawn) for _ in range(config.samples_per_prompt)]  # groups in a row
+    if dist.world_size > 1:  # each process samples its own responses, the same ones when a run resumes
+        torch.manual_seed(((config.seed + dist.rank) * 100_003 + iteration) * 2)
     started = time.perf_counter()
-    responses = generate_responses(policy, tokenizer, prompts, max_new_tokens=config.max_new_tokens,
+    rollout = _rollout(state, prompts, shard)
+    rollout_seconds = time.perf_counter() - started
+    mask = rollout.responses.response_mask
+    shard.set_lengths(mask)
+
+    started = time.perf_counter()
+    stats = _update(state, rollout, shard, iteration)
+    update_seconds = time.perf_counter() - started
+
+    means = global_means(dist, {"ppo/reward": rollout.scores, "ppo/score": rollout.raw_scores,
+                                "ppo/kl": rollout.kl_per_response, "ppo/response_length": mask.sum(dim=1).float(),
+                                "ppo/eos_rate": rollout.responses.ended.float()})
+    kl, beta = means["ppo/kl"], state.controller.value
+    state.controller.update(kl, shard.size)
+    response_tokens = shard.tokens
+    return {
+        "ppo/reward": means["ppo/reward"],
+        "ppo/score": means["ppo/score"],
+        "ppo/kl": kl,
+        "ppo/non_score_reward": -beta * kl,
+        "ppo/beta": beta,
+        **stats,
+        "ppo/response_length": means["ppo/response_length"],
+        "ppo/eos_rate": means["ppo/eos_rate"],
+        **global_masked_means(dist, {"ppo/advantage_mean": rollout.advantages, "ppo/return_mean": rollout.returns},
+                              mask),
+        "perf/rollout_tokens_per_second": response_tokens / rollout_seconds if rollout_seconds else 0.0,
+        "perf/update_tokens_per_second": response_tokens * config.ppo_epochs / update_seconds if update_seconds else 0.0,
+    }
+
+
+def _rollout(state: _Round, prompts: list, shard: RolloutShard) -> _Rollout:
+    """Sample, score and compute the advantages of this process's responses (whitened over all processes)."""
+    config, policy, value_model, device = state.config, state.policy, state.value_model, state.device
+    responses = generate_responses(policy, state.tokenizer, prompts, max_new_tokens=config.max_new_tokens,
                                    temperature=config.temperature, batch_size=config.generation_batch_size)
     ids, attention, mask, width = (responses.input_ids, responses.attention_mask, responses.response_mask,
                                    responses.prompt_width)
     with torch.no_grad(), lora.autocast(device, config.bf16):
         old_logps, _ = response_logprobs(policy, ids, attention, width)  # (B, T)
-        with lora.reference_model(policy, reference) as scorer:
+        with lora.reference_model(policy, state.reference) as scorer:
             ref_logps, _ = response_logprobs(scorer, ids, attention, width)  # (B, T)
         old_values = (response_values(value_model, ids, attention, width) if value_model is not None
                       else torch.zeros_like(old_logps))  # (B, T)
-        raw_scores = score_fn(prompts, responses.texts).to(device).float()  # (B,)
+        raw_scores = state.score_fn(prompts, responses.texts).to(device).float()  # (B,)
         scores = raw_scores - config.missing_eos_penalty * (~responses.ended).float()
-        relative = leave_one_out_scores(scores, config.samples_per_prompt)  # prompts come in groups (train_ppo)
-        rewards = kl_penalized_rewards(old_logps, ref_logps, relative, mask, controller.value)  # (B, T)
+        relative = leave_one_out_scores(scores, config.samples_per_prompt)  # prompts come in whole groups
+        rewards = kl_penalized_rewards(old_logps, ref_logps, relative, mask, state.controller.value)  # (B, T)
         lam = config.lam if value_model is not None else 1.0  # no critic: GAE(V = 0, lambda 1) = return to go
         advantages, returns = generalized_advantages(rewards, old_values, mask, config.gamma, lam)
         if config.whiten_advantages:
-            advantages = whiten(advantages, mask)
+            advantages = global_whiten(state.dist, advantages, mask)
         kl_per_response = ((old_logps - ref_logps) * mask).sum(dim=1)  # (B,)
-    rollout_seconds = time.perf_counter() - started
-    response_tokens = int(mask.sum())
+    return _Rollout(responses, old_logps, old_values, advantages, returns, scores, raw_scores, kl_per_response)
 
-    started = time.perf_counter()
-    stats: dict[str, list[float]] = {}
-    size = len(prompts)
+
+def _update(state: _Round, rollout: _Rollout, shard: RolloutShard, iteration: int) -> dict:
+    """``ppo_epochs`` passes of global minibatches over the rollout batch; the mean minibatch statistics."""
+    config, dist, optimizer = state.config, state.dist, state.optimizer
+    keys = ((["ppo/value_loss", "ppo/value_clipfrac"] if state.value_model is not None else [])
+            + (["ppo/ptx_loss"] if state.demonstrations is not None else [])
+            + ["ppo/policy_loss", "ppo/clipfrac", "ppo/approx_kl", "ppo/entropy"])
+    sums = dict.fromkeys(keys, 0.0)  # of weight * value over the minibatches
     trainable = [p for group in optimizer.param_groups for p in group["params"]]  # what the clip must cover
+    same_everywhere = torch.Generator().manual_seed((config.seed * 100_003 + iteration) * 2 + 1)
+    steps = 0
     for _ in range(config.ppo_epochs):
-        order = torch.randperm(size, device=device)
-        for start in range(0, size, config.minibatch_size):
-            mb = order[start : start + config.minibatch_size]
-            with lora.autocast(device, config.bf16):
-                logps, entropy = response_logprobs(policy, ids[mb], attention[mb], width, with_entropy=True)
-                policy_out = clipped_policy_loss(logps, old_logps[mb], advantages[mb], mask[mb], config.clip_range)
-                loss = policy_out.loss
-                if value_model is not None:
-                    values = response_values(value_model, ids[mb], attention[mb], width)
-                    value_loss, value_clipfrac = clipped_value_loss(values, old_values[mb], returns[mb], mask[mb],
-                                                                    config.value_clip_range)
-                    loss = loss + config.value_coef * value_loss
-                    stats.setdefault("ppo/value_loss", []).append(float(value_loss.detach()))
-                    stats.setdefault("ppo/value_clipfrac", []).append(float(value_clipfrac.detach()))
-                if demonstrations is not None:
-                    ptx = demonstrations.loss(policy, device)
-                    loss = loss + config.ptx_coef * ptx
-                    stats.setdefault("ppo/ptx_loss", []).append(ptx.item())
+        order = minibatch_order(dist, shard.size, same_everywhere, state.device)
+        for start in range(0, shard.size, config.minibatch_size):
+            rows, weight = shard.share(order[start : start + config.minibatch_size])
+            loss = _minibatch_loss(state, rollout, rows, weight, sums)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if loss is not None:
+                loss.backward()
+            sum_gradients(dist, trainable)
             if config.max_grad_norm:
                 torch.nn.utils.clip_grad_norm_(trainable, config.max_grad_norm)
             optimizer.step()
-            for key, value in (("ppo/policy_loss", policy_out.loss),
-                               ("ppo/clipfrac", policy_out.clipfrac), ("ppo/approx_kl", policy_out.approx_kl),
-                               ("ppo/entropy", masked_mean(entropy.detach(), mask[mb]))):
-                stats.setdefault(key, []).append(float(value.detach()))
-    update_seconds = time.perf_counter() - started
+            steps += 1
+    return global_stat_means(dist, sums, steps)
 
-    kl = float(kl_per_response.mean())
-    beta = controller.value
-    controller.update(kl, size)
-    return {
-        "ppo/reward": float(scores.mean()),
-        "ppo/score": float(raw_scores.mean()),
-        "ppo/kl": kl,
-        "ppo/non_score_reward": -beta * kl,
-        "ppo/beta": beta,
-        **{key: sum(values) / len(values) for key, values in stats.items()},
-        "ppo/response_length": float(mask.sum(dim=1).float().mean()),
-        "ppo/eos_rate": float(responses.ended.float().mean()),
-        "ppo/advantage_mean": float(masked_mean(advantages, mask)),
-        "ppo/return_mean": float(masked_mean(returns, mask)),
-        "perf/rollout_tokens_per_second": response_tokens / rollout_seconds if rollout_seconds else 0.0,
-        "perf/update_tokens_per_second": response_tokens * config.ppo_epochs / update_seconds if update_seconds else 0.0,
-    }
+
+def _minibatch_loss(state: _Round, rollout: _Rollout, rows: torch.Tensor, weight: float, sums: dict):
+    """This process's weighted loss on its ``rows`` of a minibatch (None when it has nothing to train on);
+    adds ``weight * value`` of each statistic to ``sums``."""
+    config, device = state.config, state.device
+    mask, width = rollout.responses.response_mask[rows], rollout.responses.prompt_width
+    ids, attention = rollout.responses.input_ids[rows], rollout.responses.attention_mask[rows]
+    loss, stats = None, []
+    with lora.autocast(device, config.bf16):
+        if len(rows):
+            logps, entropy = response_logprobs(state.policy, ids, attention, width, with_entropy=True)
+            policy_out = clipped_policy_loss(logps, rollout.old_logps[rows], rollout.advantages[rows], mask,
+                                             config.clip_range)
+            loss = policy_out.loss
+            if state.value_model is not None:
+                values = response_values(state.value_model, ids, attention, width)
+                value_loss, value_clipfrac = clipped_value_loss(values, rollout.old_values[rows], rollout.returns[rows],
+                                                                mask, config.value_clip_range)
+                loss = loss + config.value_coef * value_loss
+                stats += [("ppo/value_loss", value_loss, weight), ("ppo/value_clipfrac", value_clipfrac, weight)]
+            if weight != 1.0:
+                loss = loss * weight
+            stats += [("ppo/policy_loss", policy_out.loss, weight), ("ppo/clipfrac", policy_out.clipfrac, weight),
+                      ("ppo/approx_kl", policy_out.approx_kl, weight),
+                      ("ppo/entropy", masked_mean(entropy.detach(), mask), weight)]
+        if state.demonstrations is not None:
+            ptx, ptx_weight = state.demonstrations.loss(state.policy, device, state.dist)
+            if ptx is not None:
+                term = config.ptx_coef * (ptx if ptx_weight == 1.0 else ptx * ptx_weight)
+                loss = term if loss is None else loss + term
+                stats.append(("ppo/ptx_loss", ptx, ptx_weight))
+    for key, value, share in stats:
+        sums[key] += share * float(value.detach())
+    return loss

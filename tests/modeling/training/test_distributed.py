@@ -1,5 +1,6 @@
 """``accelerate launch`` with 2 CPU processes: the same global batches, the same loss curve, one writer."""
 import json
+import math
 import os
 import socket
 import subprocess
@@ -87,10 +88,34 @@ def test_sft_on_two_processes_follows_the_one_process_loss_curve(tiny_chat_model
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
-def test_ppo_refuses_several_processes(monkeypatch, capsys, tmp_path):
-    from modeling.cli import main
+def test_ppo_on_two_processes_writes_one_checkpoint_and_a_finite_reward(tiny_policy_dir, tiny_bert_path, tmp_path):
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text("".join(json.dumps({"prompt": f"List {n} {thing}."}) + "\n"
+                               for n in (2, 3) for thing in ("fruits", "tools", "colors")))
+    out = tmp_path / "ppo"
+    # 5 groups of 2 responses: 3 on one process, 2 on the other; minibatches of 3 split unevenly
+    metrics = launch(2, "ppo", "--policy", str(tiny_policy_dir), "--reward", str(tiny_bert_path), "--prompts",
+                     str(prompts), "--out", str(out), "--iterations", "2", "--rollout-batch-size", "10",
+                     "--samples-per-prompt", "2", "--minibatch-size", "3", "--ppo-epochs", "2", "--max-new-tokens",
+                     "6", "--reward-max-length", "32", "--ptx-coef", "0.1", "--ptx-batch-size", "3", "--device", "cpu")
+    assert metrics["world_size"] == 2 and metrics["ppo/iterations"] == 2
+    assert all(math.isfinite(metrics[key]) for key in ("ppo/reward", "ppo/kl", "ppo/policy_loss", "ppo/ptx_loss"))
+    assert metrics["ppo/kl"] > 0  # the first update moved the policy away from its reference
+    saved = json.loads((out / "metrics.json").read_text())
+    assert [row["iteration"] for row in saved["history"]] == [1, 2] and saved["history"][0]["ppo/kl"] == 0.0
+    assert (out / "model.safetensors").is_file() and (out / "value_model" / "config.json").is_file()
+    assert json.loads((out / "training_config.json").read_text())["world_size"] == 2
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # one writer, no staging left
 
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    assert main(["ppo", "--policy", "p", "--reward", "r", "--prompts", "x", "--out", str(tmp_path / "o")]) == 2
-    assert "ppo runs on one process" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
+
+def test_ppo_refuses_fewer_prompt_groups_than_processes_and_sharded_weights():
+    from modeling.training.ppo import PPOConfig, _check_processes
+
+    class TwoProcesses:  # what Distributed answers inside a 2-process DDP launch
+        world_size, accelerator = 2, type("Accelerator", (), {"distributed_type": "DistributedType.MULTI_CPU"})()
+
+    with pytest.raises(ValueError, match="at least one prompt per process"):
+        _check_processes(PPOConfig(rollout_batch_size=4, samples_per_prompt=4), TwoProcesses())
+    TwoProcesses.accelerator.distributed_type = "DistributedType.DEEPSPEED"
+    with pytest.raises(ValueError, match="ppo runs under DDP only"):
+        _check_processes(PPOConfig(rollout_batch_size=8, samples_per_prompt=2), TwoProcesses())
