@@ -66,6 +66,9 @@ PAGES = {
     "project settings page": ("admin", lambda w: f"/projects/{_hostile_project(w)}/settings/", [SCRIPT, ATTR]),
     "project members page": ("admin", lambda w: f"/projects/{_hostile_project(w)}/members/", [SCRIPT, EVIL_NAME]),
     "invite page": ("anonymous", lambda w: _hostile_project(w) and f"/invites/{XSS_INVITE_TOKEN}/", [SCRIPT]),
+    "home page": ("labeler", lambda w: _hostile_project(w) and "/", [SCRIPT]),
+    "runs page's project bar": ("admin", lambda w: _hostile_project(w) and "/runs/", [SCRIPT]),
+    "labeler page's instructions": ("labeler", lambda w: _hostile_project(w) and "/label/", [SCRIPT]),
     # reflected: hostile query strings
     "login page next=": ("anonymous", lambda w: f"/accounts/login/?next={ATTR}", [ATTR]),
     "stats filter": ("admin", lambda w: f"/stats/?task_set={SCRIPT}&sort={ATTR}", [SCRIPT]),
