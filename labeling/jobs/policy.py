@@ -63,8 +63,12 @@ def job_ppo(run: Run, reporter: RunReporter):
                      reference=first.path, reward_model=reward.path,
                      inputs={"policy_version": policy.pk, "reward_version": reward.pk, "prompts": len(prompts)})
     with checkpointed_output(config.output_dir, reporter):
-        _write_prompts(run, prompts)  # kept with the run; PPO trains in the worker (one process) for now
-        checkpoint, metrics = train_ppo(config, prompts, reporter)
+        path = _write_prompts(run, prompts)  # kept with the run; what the launched ppo command reads
+        checkpoint, metrics = run_training(
+            run_directory(run), reporter, lambda: train_ppo(config, prompts, reporter), command="ppo",
+            own_args=["--policy", policy.path, "--reward", reward.path, "--prompts", path,
+                      "--out", config.output_dir],
+            config=config, skip={"output_dir", "policy", "reward_model", "inputs"})
     return _register(run, policy, "ppo", checkpoint, metrics)
 
 

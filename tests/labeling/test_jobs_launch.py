@@ -13,7 +13,7 @@ from labeling.jobs.reporter import run_directory
 from labeling.services.runs import run_cancel, run_enqueue
 from modeling.commands._config_flags import add_config_flags, config_flags, config_values
 from modeling.training.dpo_config import DPOConfig
-from tests.factories import UserFactory, make_task
+from tests.factories import PromptFactory, UserFactory, make_task
 from tests.labeling.test_jobs import _rank_everything
 
 pytestmark = pytest.mark.slow
@@ -79,6 +79,24 @@ def test_a_dpo_run_trains_in_two_processes(db, tiny_policy_dir):
     assert run_execute(run_id=run.pk) == Run.Status.SUCCEEDED, Run.objects.get(pk=run.pk).error
     version = ModelVersion.objects.get(kind="policy", run=run)
     assert version.metrics["world_size"] == 2 and version.parent == policy
+    AutoModelForCausalLM.from_pretrained(version.path)
+
+
+def test_a_ppo_run_trains_in_two_processes_and_its_row_follows(db, tiny_policy_dir, tiny_bert_path):
+    prompts = [PromptFactory(text=f"List {n} fruits.") for n in range(2, 6)]
+    policy = model_version_register(kind="policy", algorithm="external", path=tiny_policy_dir)
+    reward = model_version_register(kind="reward", algorithm="external", path=tiny_bert_path)
+    run = run_enqueue(kind=Run.Kind.PPO, config={"iterations": 2, "rollout_batch_size": 6, "samples_per_prompt": 2,
+                                                 "minibatch_size": 4, "ppo_epochs": 1, "max_new_tokens": 6,
+                                                 "reward_max_length": 32, "use_value_model": False, "device": "cpu"},
+                      inputs={"policy_version": policy.pk, "reward_version": reward.pk,
+                              "prompt_ids": [p.pk for p in prompts]})
+    assert run_execute(run_id=run.pk) == Run.Status.SUCCEEDED, Run.objects.get(pk=run.pk).error
+    run.refresh_from_db()
+    version = ModelVersion.objects.get(kind="policy", run=run)
+    assert version.metrics["world_size"] == 2 and version.parent == policy and "ppo/reward" in version.metrics
+    assert run.progress == 100 and [row["step"] for row in run.metrics] == [1, 2]  # relayed progress lines
+    assert "launching 2 training processes" in run.log_tail and "-m modeling ppo" in run.log_tail
     AutoModelForCausalLM.from_pretrained(version.path)
 
 
