@@ -175,7 +175,7 @@ REST_FRAMEWORK = {
         # The logged-in pages' session, with DRF's CSRF check on unsafe methods.
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Every endpoint needs a user; staff-only ones add labeling.api.permissions.IsStaff.
+    # Every endpoint needs a user; the staff ones (one project each) add labeling.api.permissions.ProjectRolePermission.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Request bodies are JSON only (the browsable API's raw-data form sends JSON too), refused with
     # a 400 when a string holds what the database cannot store (a NUL, an unpaired surrogate).

@@ -12,7 +12,7 @@ import re
 
 from labeling.errors import RejectedInput
 from labeling.import_formats import PromptSpec, TaskSpec, parse_prompts, parse_tasks
-from labeling.models import Prompt
+from labeling.models import Project, Prompt
 
 _LINE_PREFIX = re.compile(r"^line \d+: ")
 _QUOTED_FIELD = re.compile(r'^"(\w+(?:\[\d+\])?(?:\.\w+)?)"')
@@ -38,28 +38,29 @@ def _spec(index: int, item, parse):
         raise RejectedInput(f"item {index}: {message}", field=f"{index}.{field}" if field else str(index)) from None
 
 
-def _check_ids(prompts: list[PromptSpec]) -> None:
-    """Ids unique within the request and new to the database (the service checks again, atomically)."""
+def _check_ids(prompts: list[PromptSpec], project: Project) -> None:
+    """Ids unique within the request and new to the project (the service checks again, atomically)."""
     first: dict[str, int] = {}
     for index, spec in enumerate(prompts):
         if spec.external_id and spec.external_id in first:
             raise RejectedInput(f'item {index}: "id" {spec.external_id!r} repeats item {first[spec.external_id]}',
                                 field=f"{index}.id")
         first.setdefault(spec.external_id, index)
-    taken = set(Prompt.objects.filter(external_id__in=[i for i in first if i]).values_list("external_id", flat=True))
+    taken = set(Prompt.objects.filter(project=project, external_id__in=[i for i in first if i])
+                .values_list("external_id", flat=True))
     for index, spec in enumerate(prompts):
         if spec.external_id in taken:
             raise RejectedInput(f'item {index}: "id" {spec.external_id!r} is already in the database',
                                 field=f"{index}.id", status=409)
 
 
-def prompt_specs(items: list) -> list[PromptSpec]:
+def prompt_specs(items: list, *, project: Project) -> list[PromptSpec]:
     specs = [_spec(index, item, parse_prompts) for index, item in enumerate(items)]
-    _check_ids(specs)
+    _check_ids(specs, project)
     return specs
 
 
-def task_specs(items: list) -> list[TaskSpec]:
+def task_specs(items: list, *, project: Project) -> list[TaskSpec]:
     specs = [_spec(index, item, parse_tasks) for index, item in enumerate(items)]
-    _check_ids([spec.prompt for spec in specs])
+    _check_ids([spec.prompt for spec in specs], project)
     return specs

@@ -5,7 +5,7 @@ from dataclasses import fields
 
 from labeling.jobs.launch import run_training
 from labeling.jobs.output import checkpointed_output
-from labeling.jobs.reward import export_rankings
+from labeling.jobs.reward import run_rankings_write
 from labeling.models import ModelVersion, Prompt, Run
 from labeling.selectors.runs import policy_lineage_root
 from labeling.services.model_versions import model_version_register
@@ -31,11 +31,11 @@ def _register(run: Run, parent: ModelVersion, algorithm: str, checkpoint, metric
 
 
 def job_dpo(run: Run, reporter: RunReporter):
-    """``inputs``: ``policy_version``; trains on the stored rankings (see ``export_rankings``)."""
+    """``inputs``: ``policy_version``; trains on the stored rankings (see ``run_rankings_write``)."""
     from modeling.training.dpo import DPOConfig, train_dpo
 
     policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
-    rankings, path = export_rankings(run)
+    rankings, path = run_rankings_write(run)
     reporter.log(f"DPO from {policy.name} on {len(rankings)} rankings ({path})")
     first = policy_lineage_root(policy)  # the reference stays the first (SFT) policy, round after round
     reporter.log(f"reference: {first.name}")

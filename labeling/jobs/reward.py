@@ -6,27 +6,22 @@ from dataclasses import fields
 
 from labeling.jobs.launch import run_training
 from labeling.jobs.output import checkpointed_output
-from labeling.models import ModelVersion, Ranking, Run
+from labeling.models import ModelVersion, Run
 from labeling.selectors.exports import rankings_records
+from labeling.selectors.rankings import ranking_filter_parse, rankings_selected
 from labeling.services.model_versions import model_version_register
 from labeling.jobs.reporter import RunReporter, run_directory
 
 
-def _rankings_queryset(inputs: dict, project_id: int):
-    queryset = Ranking.objects.filter(task__prompt__project_id=project_id)  # never another project's
-    if inputs.get("task_ids"):
-        queryset = queryset.filter(task_id__in=inputs["task_ids"])
-    if not inputs.get("include_gold", True):
-        queryset = queryset.filter(task__gold_tiers__isnull=True)
-    return queryset
-
-
-def export_rankings(run: Run) -> tuple[list, str]:
-    """Write the run's rankings to ``rankings.jsonl`` in its directory; return them parsed."""
+def run_rankings_write(run: Run) -> tuple[list, str]:
+    """Write the run's rankings to ``rankings.jsonl`` in its directory; return them parsed. Which
+    rankings: its project's, narrowed by its ``inputs`` (``task_ids``; ``include_gold``, default true)."""
     from modeling.formats.rankings import parse_ranking, write_jsonl_atomic
 
+    filters = ranking_filter_parse(project=run.project, task_ids=run.inputs.get("task_ids"),
+                                   include_gold=run.inputs.get("include_gold", True))
     path = run_directory(run) / "rankings.jsonl"
-    records = list(rankings_records(rankings=_rankings_queryset(run.inputs, run.project_id)))
+    records = list(rankings_records(rankings=rankings_selected(filters)))
     write_jsonl_atomic(records, path)
     return [parse_ranking(record) for record in records], str(path)
 
@@ -35,7 +30,7 @@ def job_train_reward(run: Run, reporter: RunReporter):
     from modeling.training.reward_config import RewardConfig
     from modeling.training.reward_training import train_reward_model
 
-    rankings, path = export_rankings(run)
+    rankings, path = run_rankings_write(run)
     reporter.log(f"{len(rankings)} rankings exported to {path}")
     known = {f.name for f in fields(RewardConfig)} - {"output_dir"}
     config = RewardConfig(output_dir=str(run_directory(run) / "reward"),

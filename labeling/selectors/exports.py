@@ -5,17 +5,16 @@ indexes into ``completions``, which are the task's completions in id order (the 
 every labeler of a task, so their rankings share one comparison group in training). A conversation's
 ``prompt`` is its list of ``{"role", "content"}`` messages (``Prompt.value``).
 
-Also the filtered ranking set that exports read (:func:`rankings_for_export`) and a model version's
-checkpoint directory as zip bytes written as they are read (:func:`checkpoint_zip_chunks`).
+Which rankings an export reads is chosen by :mod:`labeling.selectors.rankings`. Also a model
+version's checkpoint directory as zip bytes written as they are read (:func:`checkpoint_zip_chunks`).
 """
 from __future__ import annotations
 
-import datetime as dt
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from labeling.models import Completion, Ranking
 
@@ -47,30 +46,6 @@ def rankings_by_task(*, rankings: QuerySet[Ranking], chunk_size: int = 500) -> I
     """The rankings with their task, prompt, completions and labeler, task by task (a task's rankings
     are consecutive, oldest first). Two queries per ``chunk_size`` rankings, whatever their number."""
     yield from _with_task(rankings).order_by("task_id", "pk").iterator(chunk_size=chunk_size)
-
-
-def rankings_for_export(
-    *, round_id: int | None = None, labeler_id: int | None = None, min_agreement: float | None = None,
-    exclude_gold: bool = True, since: dt.date | None = None, until: dt.date | None = None,
-) -> QuerySet[Ranking]:
-    """Rankings on tasks of that round (made by its sample step, as on the stats page), by that
-    labeler, on tasks whose cached pairwise agreement is at least ``min_agreement`` (tasks with no
-    pair two labelers both ordered have none and are left out), gold tasks left out unless asked,
-    submitted between the UTC dates ``since`` and ``until`` (both included)."""
-    q = Q()
-    if round_id is not None:
-        q &= Q(task__source_run__training_round_id=round_id)
-    if labeler_id is not None:
-        q &= Q(labeler_id=labeler_id)
-    if min_agreement is not None:
-        q &= Q(task__agreement__share__gte=min_agreement)
-    if exclude_gold:
-        q &= Q(task__gold_tiers__isnull=True)
-    if since is not None:
-        q &= Q(created_at__gte=dt.datetime.combine(since, dt.time.min, dt.timezone.utc))
-    if until is not None:
-        q &= Q(created_at__lt=dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, dt.timezone.utc))
-    return Ranking.objects.filter(q)
 
 
 # Weights hardly compress; deflating them would only cost CPU on the web process.

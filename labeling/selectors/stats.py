@@ -1,4 +1,4 @@
-"""What the agreement dashboard shows, read from daily roll-ups of the cached agreement figures.
+"""What the agreement dashboard shows, read from the cached agreement figures of one project.
 
 ``labeling/services/stats.py`` keeps per-ranking, per-pair and per-task rows current as rankings
 arrive, and sums them per UTC day (``LabelerDay``, ``PairDay``, ``TaskDay``). A page sums a few
@@ -6,79 +6,107 @@ hundred roll-up rows whatever the number of rankings; only the lowest-agreement 
 walk on ``TaskAgreement.share``) and the median seconds (an index walk per labeler) touch the
 per-row tables.
 
-Filtering. :class:`StatsFilter` holds the date range (UTC dates, both ends included), a training
-round and a task set. A ranking is in the range when it was submitted in it; a pair of rankings when
-its later ranking was (the moment the two became comparable); a task when its latest ranking was (its
-figures cover all its rankings). A task is in a round when that round's sample step made it
-(``RankingTask.source_run.training_round``), and in a set by its ``task_set``; every cached row and
-roll-up carries both keys, so a filtered page is still a sum over roll-ups.
+Filtering: a :class:`labeling.selectors.rankings.RankingFilter`, of which the figures read the
+project, task sets, rounds and date range (UTC dates, both ends included). A ranking is in the range
+when it was submitted in it; a pair of rankings when its later ranking was (the moment the two became
+comparable); a task when its latest ranking was (its figures cover all its rankings). A task is in a
+round when that round's sample step made it (``RankingTask.source_run.training_round``), and in a
+set by its ``task_set``; every cached row and roll-up carries both keys.
 
-Reward-model agreement: :func:`reward_model_agreement` reads the newest reward ``ModelVersion``'s
-held-out accuracy per labeler (``reward/agreement/<username>``) and the labeler table shows it as one
-more column.
+Projects: the per-row tables are read through their task's project. The daily roll-ups carry no
+project key, so they are summed only while the filter's project is the one project with counted
+rankings (every install with one project, the demo); otherwise the same sums are taken over the
+project's per-row rows (``RankingStats``, ``RankingPair``, ``TaskAgreement``), which gives the same
+figures at a cost that grows with the project's rankings.
+
+Reward-model agreement: :func:`reward_model_agreement` reads the project's newest reward
+``ModelVersion``'s held-out accuracy per labeler (``reward/agreement/<username>``) and the labeler
+table shows it as one more column.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 
 from labeling import agreement
 from labeling.models import (
-    LabelerDay, ModelVersion, PairDay, RankingStats, RankingTask, Skip, TaskAgreement, TaskDay, TrainingRound,
+    LabelerDay, ModelVersion, PairDay, Project, Prompt, RankingPair, RankingStats, RankingTask, Skip, TaskAgreement,
+    TaskDay, TrainingRound,
 )
+from labeling.selectors.rankings import RankingFilter, submitted_between
 
 MIN_PAIRS_FOR_OUTLIER = 20  # a labeler with fewer compared pairs is not judged on that figure
+_LABELER_SUMS = ("consensus_agree", "consensus_compared", "gold_agree", "gold_compared", "first_shown_credit",
+                 "first_shown_chance")
 
 
-@dataclass(frozen=True)
-class StatsFilter:
-    since: dt.date | None = None
-    until: dt.date | None = None
-    training_round: int | None = None  # a TrainingRound id: tasks its sample step made
-    task_set: str | None = None  # a RankingTask.task_set
+def _keys(f: RankingFilter, *, through_task: bool = False) -> Q:
+    """The round and task-set keys: on a cached row itself, or (``through_task``) on a row's task."""
+    q = Q()
+    if f.rounds:
+        q &= Q(**{"task__source_run__training_round__in" if through_task else "training_round__in": f.rounds})
+    if f.task_sets:
+        q &= Q(**{"task__task_set__in" if through_task else "task_set__in": f.task_sets})
+    return q
 
-    def _keys(self, *, through_task: bool) -> Q:
-        q = Q()
-        if self.training_round is not None:
-            q &= Q(**{"task__source_run__training_round" if through_task else "training_round": self.training_round})
-        if self.task_set is not None:
-            q &= Q(**{"task__task_set" if through_task else "task_set": self.task_set})
-        return q
 
-    def days(self) -> Q:
-        """Roll-up rows (keyed by UTC ``day``, task set and round) in the filter."""
-        q = self._keys(through_task=False)
-        if self.since:
-            q &= Q(day__gte=self.since)
-        if self.until:
-            q &= Q(day__lte=self.until)
-        return q
+def _days(f: RankingFilter) -> Q:
+    """Cached rows and roll-ups (keyed by UTC ``day``, task set and round) in the filter."""
+    q = _keys(f)
+    if f.since:
+        q &= Q(day__gte=f.since)
+    if f.until:
+        q &= Q(day__lte=f.until)
+    return q
 
-    def rows(self, field: str, *, through_task: bool = False) -> Q:
-        """Rows whose ``field`` (a datetime) falls in the range, of tasks in the round and set: cached
-        rows carry both keys; source rows (``through_task``) are matched through their task."""
-        q = self._keys(through_task=through_task)
-        if self.since:
-            q &= Q(**{f"{field}__gte": dt.datetime.combine(self.since, dt.time.min, dt.timezone.utc)})
-        if self.until:
-            q &= Q(**{f"{field}__lt": dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time.min, dt.timezone.utc)})
-        return q
+
+def _in_project(f: RankingFilter) -> Q:
+    return Q(task__prompt__project=f.project)
+
+
+def _rollups_are_the_projects(project: Project) -> bool:
+    """True while no other project has a counted ranking: the roll-ups then hold this project's only.
+    Read from the other projects' prompts down (indexed), never by scanning the rankings."""
+    others = list(Project.objects.exclude(pk=project.pk).values_list("pk", flat=True))
+    return not Prompt.objects.filter(project__in=others, tasks__rankings__stats__isnull=False).exists()
+
+
+def _labeler_source(f: RankingFilter):
+    """(rows, sums): the LabelerDay rows in the filter, or the RankingStats rows they sum, and an
+    aggregate per LabelerDay column that sums it over either."""
+    sums = {name: Sum(name) for name in _LABELER_SUMS}
+    if _rollups_are_the_projects(f.project):
+        return LabelerDay.objects.filter(_days(f)), {
+            **sums, "rankings": Sum("rankings"), "follows_display_order": Sum("follows_display_order")}
+    return RankingStats.objects.filter(_days(f), _in_project(f)), {
+        **sums, "rankings": Count("pk"), "follows_display_order": Count("pk", filter=Q(follows_display_order=True))}
+
+
+def _pair_source(f: RankingFilter):
+    """(rows, sums) as :func:`_labeler_source`, for PairDay or the RankingPair rows it sums."""
+    sums = {"a": Sum("agree"), "c": Sum("compared")}
+    if _rollups_are_the_projects(f.project):
+        return PairDay.objects.filter(_days(f)), {**sums, "tau": Sum("tau_b_sum"), "tau_n": Sum("tau_b_count")}
+    return RankingPair.objects.filter(_days(f), _in_project(f)), {**sums, "tau": Sum("tau_b"), "tau_n": Count("tau_b")}
 
 
 def _pct(agree, compared):
     return agreement.ratio(agree or 0, compared or 0)
 
 
-def stats_task_days(f: StatsFilter) -> dict[int | None, dict]:
-    """TaskDay roll-ups summed per training round (None: tasks of no round): ``tasks``,
-    ``tasks_multi`` and alpha's coincidence ``cells``. Decoding these cells is the dearest read of
-    the page, so the view reads them once for the totals and the by-round table."""
+def stats_task_days(f: RankingFilter) -> dict[int | None, dict]:
+    """Tasks summed per training round (None: tasks of no round): ``tasks``, ``tasks_multi`` and
+    alpha's coincidence ``cells``. Decoding these cells is the dearest read of the page, so the view
+    reads them once for the totals and the by-round table."""
     by_round: dict[int | None, dict] = defaultdict(lambda: {"tasks": 0, "tasks_multi": 0, "cells": {}})
-    rows = TaskDay.objects.filter(f.days()).values_list("training_round", "tasks", "tasks_multi", "coincidences")
+    if _rollups_are_the_projects(f.project):
+        rows = TaskDay.objects.filter(_days(f)).values_list("training_round", "tasks", "tasks_multi", "coincidences")
+    else:
+        rows = ((round_id, 1, int(n >= 2), cells) for round_id, n, cells in TaskAgreement.objects.filter(
+            _days(f), _in_project(f)).values_list("training_round", "n_rankings", "coincidences").iterator(5000))
     for round_id, n, multi, cells in rows:
         total = by_round[round_id]
         total["tasks"] += n
@@ -87,10 +115,15 @@ def stats_task_days(f: StatsFilter) -> dict[int | None, dict]:
     return dict(by_round)
 
 
-def stats_totals(f: StatsFilter, *, task_days: dict | None = None) -> dict:
-    rankings = LabelerDay.objects.filter(f.days()).aggregate(n=Sum("rankings"), labelers=Count("labeler", distinct=True))
-    pairs = PairDay.objects.filter(f.days()).aggregate(
-        a=Sum("agree"), c=Sum("compared"), tau=Sum("tau_b_sum"), tau_n=Sum("tau_b_count"))
+def _skips(f: RankingFilter):
+    return Skip.objects.filter(_in_project(f), _keys(f, through_task=True), submitted_between(f, "created_at"))
+
+
+def stats_totals(f: RankingFilter, *, task_days: dict | None = None) -> dict:
+    rows, sums = _labeler_source(f)
+    rankings = rows.aggregate(n=sums["rankings"], labelers=Count("labeler", distinct=True))
+    pair_rows, pair_sums = _pair_source(f)
+    pairs = pair_rows.aggregate(**pair_sums)
     tasks = tasks_multi = 0
     coincidences: dict = {}
     for part in (stats_task_days(f) if task_days is None else task_days).values():
@@ -101,7 +134,7 @@ def stats_totals(f: StatsFilter, *, task_days: dict | None = None) -> dict:
         "labelers": rankings["labelers"],
         "tasks_ranked": tasks,
         "tasks_multi": tasks_multi,
-        "skips": Skip.objects.filter(f.rows("created_at", through_task=True)).count(),
+        "skips": _skips(f).count(),
         "pairs_compared": pairs["c"] or 0,
         "agreement": _pct(pairs["a"], pairs["c"]),
         "tau_b": agreement.ratio(pairs["tau"] or 0, pairs["tau_n"] or 0),
@@ -109,24 +142,24 @@ def stats_totals(f: StatsFilter, *, task_days: dict | None = None) -> dict:
     }
 
 
-def stats_throughput(f: StatsFilter) -> list[tuple[dt.date, int]]:
+def stats_throughput(f: RankingFilter) -> list[tuple[dt.date, int]]:
     """Rankings per UTC day."""
-    rows = LabelerDay.objects.filter(f.days()).values("day").annotate(n=Sum("rankings")).order_by("day")
-    return [(row["day"], row["n"]) for row in rows]
+    rows, sums = _labeler_source(f)
+    return [(row["day"], row["n"]) for row in rows.values("day").annotate(n=sums["rankings"]).order_by("day")]
 
 
-def stats_agreement_by_week(f: StatsFilter) -> list[tuple[dt.date, float | None, int]]:
+def stats_agreement_by_week(f: RankingFilter) -> list[tuple[dt.date, float | None, int]]:
     """(Monday, pairwise agreement, pairs compared) per week."""
     weeks: dict[dt.date, list[int]] = defaultdict(lambda: [0, 0])
-    rows = PairDay.objects.filter(f.days()).values("day").annotate(a=Sum("agree"), c=Sum("compared")).order_by()
-    for row in rows:
+    rows, sums = _pair_source(f)
+    for row in rows.values("day").annotate(a=sums["a"], c=sums["c"]).order_by():
         week = weeks[row["day"] - dt.timedelta(days=row["day"].weekday())]
         week[0] += row["a"]
         week[1] += row["c"]
     return [(monday, _pct(a, c), c) for monday, (a, c) in sorted(weeks.items())]
 
 
-def stats_agreement_by_round(f: StatsFilter, *, task_days: dict | None = None) -> list[dict]:
+def stats_agreement_by_round(f: RankingFilter, *, task_days: dict | None = None) -> list[dict]:
     """Agreement on the tasks of each training round (the round whose sample step made them).
 
     One dict per round with rankings in the filter, oldest round first, after one for the tasks of
@@ -134,15 +167,16 @@ def stats_agreement_by_round(f: StatsFilter, *, task_days: dict | None = None) -
     or None), ``rankings``, ``pairs_compared``, ``agreement``, ``tau_b`` and ``alpha``.
     """
     by_round: dict[int | None, dict] = defaultdict(lambda: {"rankings": 0, "a": 0, "c": 0, "tau": 0.0, "tau_n": 0})
-    for row in LabelerDay.objects.filter(f.days()).values("training_round").annotate(n=Sum("rankings")).order_by():
+    rows, sums = _labeler_source(f)
+    for row in rows.values("training_round").annotate(n=sums["rankings"]).order_by():
         by_round[row["training_round"]]["rankings"] += row["n"]
-    for row in PairDay.objects.filter(f.days()).values("training_round").annotate(
-            a=Sum("agree"), c=Sum("compared"), tau=Sum("tau_b_sum"), tau_n=Sum("tau_b_count")).order_by():
+    pair_rows, pair_sums = _pair_source(f)
+    for row in pair_rows.values("training_round").annotate(**pair_sums).order_by():
         totals = by_round[row["training_round"]]
         for key in ("a", "c", "tau", "tau_n"):
             totals[key] += row[key] or 0
     cells = {pk: part["cells"] for pk, part in (stats_task_days(f) if task_days is None else task_days).items()}
-    rounds = TrainingRound.objects.in_bulk([pk for pk in by_round if pk is not None])
+    rounds = TrainingRound.objects.filter(project=f.project).in_bulk([pk for pk in by_round if pk is not None])
     order = sorted(by_round, key=lambda pk: (pk is not None, pk or 0))
     return [{"round": rounds.get(pk), "rankings": by_round[pk]["rankings"], "pairs_compared": by_round[pk]["c"],
              "agreement": _pct(by_round[pk]["a"], by_round[pk]["c"]),
@@ -151,27 +185,29 @@ def stats_agreement_by_round(f: StatsFilter, *, task_days: dict | None = None) -
             for pk in order if by_round[pk]["rankings"] and (pk is None or pk in rounds)]
 
 
-def stats_round_choices() -> list[tuple[int, str]]:
-    """(id, label) of every training round, oldest first (the filter's choices)."""
-    return [(r.pk, str(r)) for r in TrainingRound.objects.order_by("pk").only("pk", "algo", "status")]
+def stats_round_choices(project: Project) -> list[tuple[int, str]]:
+    """(id, label) of the project's training rounds, oldest first (the filter's choices)."""
+    rounds = TrainingRound.objects.filter(project=project).order_by("pk").only("pk", "algo", "status")
+    return [(r.pk, str(r)) for r in rounds]
 
 
-def stats_task_sets() -> list[str]:
-    """The task sets there are, by name (the filter's choices)."""
-    return list(RankingTask.objects.exclude(task_set="").order_by("task_set")
+def stats_task_sets(project: Project) -> list[str]:
+    """The project's task sets, by name (the filter's choices)."""
+    return list(RankingTask.objects.filter(prompt__project=project).exclude(task_set="").order_by("task_set")
                 .values_list("task_set", flat=True).distinct())
 
 
-def stats_pair_cells(f: StatsFilter) -> dict[tuple[int, int], tuple[int, int]]:
+def stats_pair_cells(f: RankingFilter) -> dict[tuple[int, int], tuple[int, int]]:
     """(labeler a, labeler b) with a < b -> (agreeing pairs, compared pairs)."""
-    rows = (PairDay.objects.filter(f.days()).values("labeler_a", "labeler_b")
-            .annotate(a=Sum("agree"), c=Sum("compared")).order_by())
+    rows, sums = _pair_source(f)
+    rows = rows.values("labeler_a", "labeler_b").annotate(a=sums["a"], c=sums["c"]).order_by()
     return {(row["labeler_a"], row["labeler_b"]): (row["a"], row["c"]) for row in rows}
 
 
-def _median_seconds(f: StatsFilter) -> dict[int, float]:
+def _median_seconds(f: RankingFilter) -> dict[int, float]:
     """Each labeler's median seconds per ranking: one count, then one index walk per labeler."""
-    timed = RankingStats.objects.filter(f.rows("created_at"), seconds__isnull=False)
+    timed = RankingStats.objects.filter(_in_project(f), _keys(f), submitted_between(f, "created_at"),
+                                        seconds__isnull=False)
     counts = timed.values("labeler").annotate(n=Count("*")).order_by().values_list("labeler", "n")
     medians = {}
     for labeler_id, n in counts:
@@ -184,15 +220,15 @@ def _median_seconds(f: StatsFilter) -> dict[int, float]:
 REWARD_AGREEMENT_PREFIX = "reward/agreement/"
 
 
-def reward_model_agreement() -> dict[str, float]:
-    """Username -> agreement of the newest reward model with that labeler on held-out tasks.
+def reward_model_agreement(project: Project) -> dict[str, float]:
+    """Username -> agreement of the project's newest reward model with that labeler on held-out tasks.
 
     ``modeling/training/reward_training.py`` writes ``"reward/agreement/<username>": rate`` into the reward
     ``ModelVersion.metrics``: the share of the labeler's held-out comparisons (their rankings of
     prompts kept out of training, ties left out) that the model scores the same way round. Values
     that are not a number from 0 to 1 are ignored. Empty until a reward model exists.
     """
-    latest = (ModelVersion.objects.filter(kind=ModelVersion.Kind.REWARD).order_by("-created_at", "-id")
+    latest = (ModelVersion.objects.filter(project=project, kind=ModelVersion.Kind.REWARD).order_by("-created_at", "-id")
               .values_list("metrics", flat=True).first())
     return {key[len(REWARD_AGREEMENT_PREFIX):]: float(value) for key, value in (latest or {}).items()
             if key.startswith(REWARD_AGREEMENT_PREFIX) and len(key) > len(REWARD_AGREEMENT_PREFIX)
@@ -213,21 +249,21 @@ COLUMNS = [
 ]
 
 
-def stats_labeler_rows(f: StatsFilter, *, cells=None) -> list[dict]:
+def stats_labeler_rows(f: RankingFilter, *, cells=None) -> list[dict]:
     """One row per labeler with rankings or skips in range: the figures of COLUMNS and ``flags``."""
-    per = {row["labeler"]: row for row in LabelerDay.objects.filter(f.days()).values("labeler").annotate(
-        rankings=Sum("rankings"), cons_a=Sum("consensus_agree"), cons_c=Sum("consensus_compared"),
-        gold_a=Sum("gold_agree"), gold_c=Sum("gold_compared"), shown=Sum("follows_display_order"),
-        credit=Sum("first_shown_credit"), chance=Sum("first_shown_chance"),
+    source, sums = _labeler_source(f)
+    per = {row["labeler"]: row for row in source.values("labeler").annotate(
+        rankings=sums["rankings"], cons_a=sums["consensus_agree"], cons_c=sums["consensus_compared"],
+        gold_a=sums["gold_agree"], gold_c=sums["gold_compared"], shown=sums["follows_display_order"],
+        credit=sums["first_shown_credit"], chance=sums["first_shown_chance"],
     ).order_by()}
-    skips = dict(Skip.objects.filter(f.rows("created_at", through_task=True)).values("labeler")
-                 .annotate(n=Count("pk")).values_list("labeler", "n"))
+    skips = dict(_skips(f).values("labeler").annotate(n=Count("pk")).values_list("labeler", "n"))
     pairs: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for (a, b), (agree, compared) in (stats_pair_cells(f) if cells is None else cells).items():
         for labeler in (a, b):
             pairs[labeler][0] += agree
             pairs[labeler][1] += compared
-    seconds, reward = _median_seconds(f), reward_model_agreement()
+    seconds, reward = _median_seconds(f), reward_model_agreement(f.project)
     names = dict(get_user_model().objects.filter(pk__in=set(per) | set(skips)).values_list("pk", "username"))
     rows = []
     for labeler_id, name in sorted(names.items(), key=lambda item: item[1].lower()):
@@ -268,9 +304,10 @@ def _preview(text: str, messages: list | None) -> str:
     return messages[-1]["content"] if messages else text
 
 
-def stats_lowest_tasks(f: StatsFilter, *, limit: int = 10) -> list[dict]:
+def stats_lowest_tasks(f: RankingFilter, *, limit: int = 10) -> list[dict]:
     """Tasks with two or more rankings whose labelers agreed least (walks the index on ``share``)."""
-    rows = (TaskAgreement.objects.filter(f.rows("last_ranked_at"), n_rankings__gte=2, share__isnull=False)
+    rows = (TaskAgreement.objects.filter(_in_project(f), _keys(f), submitted_between(f, "last_ranked_at"),
+                                         n_rankings__gte=2, share__isnull=False)
             .order_by("share", "-compared", "task_id")
             .values("task_id", "task__prompt__text", "task__prompt__messages", "n_rankings", "share", "compared",
                     "tau_b_mean")[:limit])
@@ -280,10 +317,9 @@ def stats_lowest_tasks(f: StatsFilter, *, limit: int = 10) -> list[dict]:
 
 
 def stats_task_detail(*, task_id: int) -> dict | None:
-    """One task's rankings side by side, with each pair's agreement and tau-b computed afresh."""
-    from labeling.models import RankingTask
-
-    task = RankingTask.objects.select_related("prompt").filter(pk=task_id).first()
+    """One task's rankings side by side, with each pair's agreement and tau-b computed afresh
+    (``task.prompt.project`` says whose it is: the caller checks the reader's role there)."""
+    task = RankingTask.objects.select_related("prompt__project").filter(pk=task_id).first()
     if task is None:
         return None
     completions = list(task.completions.order_by("id").values("id", "text"))
@@ -304,3 +340,20 @@ def stats_task_detail(*, task_id: int) -> dict | None:
     gold = [[letter.get(cid, "?") for cid in tier] for tier in task.gold_tiers] if task.gold_tiers else None
     return {"task": task, "completions": [{**c, "letter": letter[c["id"]]} for c in completions],
             "columns": columns, "pairs": pairs, "gold": gold}
+
+
+def stats_figures(f: RankingFilter) -> dict:
+    """Everything the dashboard shows, as the page and ``GET /api/v1/stats/`` both use it: ``totals``,
+    ``labelers`` (rows with ``flags``), ``cells`` (the labeler-pair agreement matrix), ``rounds``,
+    ``weeks``, ``throughput`` and ``lowest_tasks``."""
+    task_days = stats_task_days(f)
+    cells = stats_pair_cells(f)
+    return {
+        "totals": stats_totals(f, task_days=task_days),
+        "labelers": stats_labeler_rows(f, cells=cells),
+        "cells": cells,
+        "rounds": stats_agreement_by_round(f, task_days=task_days),
+        "weeks": stats_agreement_by_week(f),
+        "throughput": stats_throughput(f),
+        "lowest_tasks": stats_lowest_tasks(f),
+    }

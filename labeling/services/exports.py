@@ -5,7 +5,9 @@ is ``per_labeler`` (every labeler's judgement is a row, as the reward model trai
 ``export_stream`` checks its arguments before it returns, so a view can answer 400 before it
 starts streaming; it reads the rankings task by task, ``chunk_size`` at a time (two queries per
 chunk), never all at once. ``export_to_path`` writes to a temporary file beside the target and
-renames it into place, so a failed export leaves no half-written file.
+renames it into place, so a failed export leaves no half-written file. Which rankings: a
+:class:`labeling.selectors.rankings.RankingFilter` (one project), built and checked by
+``ranking_filter_parse`` before it gets here.
 
 A ``min_agreement`` filter first counts rankings the agreement cache has not seen yet
 (:func:`labeling.services.stats.stats_refresh`), so the figure is current.
@@ -13,24 +15,20 @@ A ``min_agreement`` filter first counts rankings the agreement cache has not see
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
-import math
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
 from itertools import groupby
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from labeling import export_formats as formats
 from labeling.errors import RejectedInput
-from labeling.models import TrainingRound
-from labeling.selectors.exports import ranking_record, rankings_by_task, rankings_for_export
+from labeling.selectors.exports import ranking_record, rankings_by_task
+from labeling.selectors.rankings import RankingFilter, rankings_selected
 from labeling.csv_cells import csv_cell
 
 STREAM_FORMATS = ("rankings", "pairs", "csv")
@@ -40,45 +38,7 @@ _PAIRS_ALIASES = {"drop_ties": formats.DEFAULT_PAIRS_MODE}
 
 
 class ExportError(RejectedInput, ValueError):
-    """An unknown format or filter, or an output path that cannot be written; nothing was written."""
-
-
-@dataclass(frozen=True)
-class ExportFilters:
-    round_id: int | None = None  # rankings on tasks the round's sample step made (TrainingRound id)
-    labeler: str | None = None  # a username
-    min_agreement: float | None = None  # tasks whose pairwise agreement (TaskAgreement.share) >= this
-    exclude_gold: bool = True  # gold (quality-check) tasks left out unless False
-    since: dt.date | None = None  # UTC date of submission, included
-    until: dt.date | None = None  # UTC date of submission, included
-
-    def describe(self) -> str:
-        parts = [f"{f.name}={getattr(self, f.name)}" for f in fields(self) if getattr(self, f.name) is not None]
-        return ", ".join(parts)
-
-
-def _parsed(name: str, text: str | None, parse, expected: str):
-    if text is None or text == "":
-        return None
-    try:
-        return parse(text)
-    except ValueError:
-        raise ExportError(f"{name} must be {expected}, not {text!r}.", field=name) from None
-
-
-def export_filters_parse(*, round: str | None = None, labeler: str | None = None, min_agreement: str | None = None,
-                         include_gold: bool = False, since: str | None = None, until: str | None = None
-                         ) -> ExportFilters:
-    """Filters from text (command-line options, query parameters); ExportError names a malformed one.
-    Whether the round and labeler exist is checked when the export runs."""
-    return ExportFilters(
-        round_id=_parsed("round", round, int, "a round id"),
-        labeler=labeler or None,
-        min_agreement=_parsed("min_agreement", min_agreement, float, "a number from 0 to 1"),
-        exclude_gold=not include_gold,
-        since=_parsed("since", since, dt.date.fromisoformat, "a date YYYY-MM-DD"),
-        until=_parsed("until", until, dt.date.fromisoformat, "a date YYYY-MM-DD"),
-    )
+    """An unknown format or pairs mode, or an output path that cannot be written; nothing was written."""
 
 
 def _pairs_mode(mode: str) -> str:
@@ -93,40 +53,21 @@ def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
         raise ExportError(f"Unknown export format {fmt!r}: choose {', '.join(allowed)}.", field="format")
 
 
-def _is_date(value) -> bool:
-    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+def export_options_check(*, fmt: str, pairs_mode: str, to_path: bool) -> None:
+    """ExportError on an unknown format (of a file when ``to_path``, else of a stream) or pairs mode:
+    checked before the filters are parsed, so a mistyped option needs no database."""
+    _check_format(fmt, PATH_FORMATS if to_path else STREAM_FORMATS)
+    _pairs_mode(pairs_mode)
 
 
-def export_rankings(*, filters: ExportFilters) -> QuerySet:
-    """The rankings the filters select, after checking each filter; ExportError names a bad one."""
-    labeler_id = None
-    if filters.round_id is not None:
-        if isinstance(filters.round_id, bool) or not isinstance(filters.round_id, int):
-            raise ExportError(f"round must be a round id, not {filters.round_id!r}.", field="round")
-        if not TrainingRound.objects.filter(pk=filters.round_id).exists():
-            raise ExportError(f"There is no round {filters.round_id}.", field="round")
-    if filters.labeler is not None:
-        labeler_id = get_user_model().objects.filter(username=filters.labeler).values_list("pk", flat=True).first()
-        if labeler_id is None:
-            raise ExportError(f"There is no labeler named {filters.labeler!r}.", field="labeler")
-    agreement = filters.min_agreement
-    if agreement is not None and (isinstance(agreement, bool) or not isinstance(agreement, (int, float))
-                                  or math.isnan(agreement) or not 0 <= agreement <= 1):
-        raise ExportError(f"min_agreement must be a number from 0 to 1, not {agreement!r}.", field="min_agreement")
-    for name in ("since", "until"):
-        value = getattr(filters, name)
-        if value is not None and not _is_date(value):
-            raise ExportError(f"{name} must be a date (YYYY-MM-DD), not {value!r}.", field=name)
-    if filters.since and filters.until and filters.since > filters.until:
-        raise ExportError(f"since ({filters.since}) is after until ({filters.until}).", field="since")
-    if not isinstance(filters.exclude_gold, bool):
-        raise ExportError("exclude_gold must be true or false.", field="exclude_gold")
-    if agreement is not None:
+def export_selection(*, filters: RankingFilter) -> QuerySet:
+    """The rankings an export of ``filters`` writes: :func:`rankings_selected`, after counting new
+    rankings into the agreement cache when the filter reads it (``min_agreement``)."""
+    if filters.min_agreement is not None:
         from labeling.services.stats import stats_refresh
 
-        stats_refresh()
-    return rankings_for_export(round_id=filters.round_id, labeler_id=labeler_id, min_agreement=agreement,
-                               exclude_gold=filters.exclude_gold, since=filters.since, until=filters.until)
+        stats_refresh(project=filters.project)
+    return rankings_selected(filters)
 
 
 def _csv_line(row: list) -> str:
@@ -163,13 +104,13 @@ def _lines(fmt: str, rankings: QuerySet, pairs_mode: str, chunk_size: int, on_ra
                 yield from (formats.json_line(pair) for pair in formats.labeler_pairs(record))
 
 
-def export_stream(*, fmt: str, filters: ExportFilters, pairs_mode: str = formats.DEFAULT_PAIRS_MODE,
+def export_stream(*, fmt: str, filters: RankingFilter, pairs_mode: str = formats.DEFAULT_PAIRS_MODE,
                   chunk_size: int = 500, on_ranking: Callable[[int], None] | None = None) -> Iterator[str]:
     """Lines (each ending in a newline) of the export; ExportError here, before the first line, on
-    an unknown format, pairs mode or filter. ``on_ranking(n)`` is told after each task's n rankings."""
+    an unknown format or pairs mode. ``on_ranking(n)`` is told after each task's n rankings."""
     _check_format(fmt, STREAM_FORMATS)
     mode = _pairs_mode(pairs_mode)
-    return _lines(fmt, export_rankings(filters=filters), mode, chunk_size, on_ranking)
+    return _lines(fmt, export_selection(filters=filters), mode, chunk_size, on_ranking)
 
 
 def _check_target(path: Path, *, directory: bool) -> None:
@@ -198,7 +139,7 @@ def _write_lines(lines: Iterator[str], path: Path) -> int:
     return count
 
 
-def _write_dataset(rankings: QuerySet, path: Path, pairs_mode: str, filters: ExportFilters, on_ranking) -> dict:
+def _write_dataset(rankings: QuerySet, path: Path, pairs_mode: str, filters: RankingFilter, on_ranking) -> dict:
     """train.jsonl (pairs), rankings.jsonl and a dataset card, in a temp directory renamed to ``path``."""
     # datasets.load_dataset refuses a column of strings and lists mixed: once the export holds a
     # conversation, its string prompts go out as one user message each (what a string prompt means).
@@ -221,7 +162,7 @@ def _write_dataset(rankings: QuerySet, path: Path, pairs_mode: str, filters: Exp
         if not counts["lines"]:
             raise ExportError("No preference pairs match the filters; a dataset needs at least one.", field="filters")
         card = formats.dataset_card(pairs=counts["lines"], rankings=counts["rankings"], pairs_mode=pairs_mode,
-                                    filters=filters.describe() or "none")
+                                    filters=filters.describe())
         (tmp / "README.md").write_text(card, encoding="utf-8")
         tmp.chmod(0o755)  # mkdtemp's 0700 is for the temporary directory only
         if path.is_dir():
@@ -233,7 +174,7 @@ def _write_dataset(rankings: QuerySet, path: Path, pairs_mode: str, filters: Exp
     return counts
 
 
-def export_to_path(*, fmt: str, path: Path, filters: ExportFilters, pairs_mode: str = formats.DEFAULT_PAIRS_MODE,
+def export_to_path(*, fmt: str, path: Path, filters: RankingFilter, pairs_mode: str = formats.DEFAULT_PAIRS_MODE,
                    progress: Callable[[int], None] | None = None) -> dict:
     """Write the export to ``path`` (``hf``: a directory ``datasets.load_dataset`` reads) whole or
     not at all. Returns ``{"format", "path", "rankings", "lines", "pairs_mode"}``; ``lines`` counts
@@ -242,7 +183,7 @@ def export_to_path(*, fmt: str, path: Path, filters: ExportFilters, pairs_mode: 
     mode = _pairs_mode(pairs_mode)
     path = Path(path)
     _check_target(path, directory=fmt == "hf")
-    rankings = export_rankings(filters=filters)
+    rankings = export_selection(filters=filters)
     seen = {"rankings": 0}
 
     def on_ranking(n: int) -> None:

@@ -9,9 +9,10 @@ and is picked up by the next :func:`stats_refresh`. A large backlog is counted t
 batch and rolled up once at the end.
 
 :func:`stats_refresh` finds rankings without a ``RankingStats`` row and rebuilds their tasks. The
-dashboard calls it when the backlog is small and otherwise enqueues the ``labeling.stats_refresh``
-Celery task. Editing a task's gold tiers or task set, or deleting rankings, leaves figures stale
-until ``manage.py stats_rebuild`` (or :func:`stats_rebuild_all`) runs.
+dashboard's :func:`stats_catch_up` calls it when the project's backlog is small and otherwise
+enqueues the ``labeling.stats_refresh`` Celery task. Editing a task's gold tiers or task set, or
+deleting rankings, leaves figures stale until ``manage.py stats_rebuild`` (or
+:func:`stats_rebuild_all`) runs.
 
 Every cached row and roll-up carries its task's ``task_set`` and training round (the round of the
 sample run that made the task), so the dashboard's filters by set and round are sums too.
@@ -22,16 +23,19 @@ import datetime as dt
 from collections import defaultdict
 from itertools import combinations
 
+from django.core.cache import cache
 from django.db import transaction
 
 from labeling import agreement
 from django.db.models import Count, Q, Sum
 
 from labeling.models import (
-    LabelerDay, PairDay, Ranking, RankingPair, RankingStats, RankingTask, Run, TaskAgreement, TaskDay,
+    LabelerDay, PairDay, Project, Ranking, RankingPair, RankingStats, RankingTask, Run, TaskAgreement, TaskDay,
 )
+from labeling.selectors.rankings import RankingFilter, rankings_selected
 
 BATCH_TASKS = 500
+SYNC_REFRESH_TASKS = 300  # stats_catch_up counts up to this many tasks' new rankings in the request
 
 
 def _utc_day(moment: dt.datetime) -> dt.date:
@@ -159,9 +163,10 @@ def rollups_rebuild(*, days=None) -> None:
                                      for (day, task_set, round_id), t in per_day.items()), batch_size=1000)
 
 
-def stats_pending_tasks(*, limit: int | None = None) -> list[int]:
-    """Ids of tasks with a ranking the cache has not counted yet."""
-    pending = Ranking.objects.filter(stats__isnull=True).order_by("task_id").values_list("task_id", flat=True).distinct()
+def stats_pending_tasks(*, limit: int | None = None, project: Project | None = None) -> list[int]:
+    """Ids of tasks (of ``project``, or of all projects) with a ranking the cache has not counted yet."""
+    rankings = Ranking.objects.all() if project is None else rankings_selected(RankingFilter(project=project))
+    pending = rankings.filter(stats__isnull=True).order_by("task_id").values_list("task_id", flat=True).distinct()
     return list(pending[:limit] if limit else pending)
 
 
@@ -176,9 +181,31 @@ def _rebuild(task_ids: list[int]) -> int:
     return counted
 
 
-def stats_refresh(*, max_tasks: int | None = None) -> int:
-    """Count every ranking not yet counted (up to ``max_tasks`` tasks); returns rankings counted."""
-    return _rebuild(stats_pending_tasks(limit=max_tasks))
+def stats_refresh(*, max_tasks: int | None = None, project: Project | None = None) -> int:
+    """Count every ranking (of ``project``, else of all) not yet counted (up to ``max_tasks`` tasks);
+    returns rankings counted."""
+    return _rebuild(stats_pending_tasks(limit=max_tasks, project=project))
+
+
+def stats_catch_up(*, project: Project) -> int:
+    """Before the dashboard reads the cache: count ``project``'s new rankings now if they are on at
+    most SYNC_REFRESH_TASKS tasks, otherwise hand every new ranking to the worker (the
+    ``labeling.stats_refresh`` task, asked at most once a minute per process). Returns the project's
+    tasks still waiting to be counted."""
+    pending = stats_pending_tasks(limit=SYNC_REFRESH_TASKS + 1, project=project)
+    if not pending:
+        return 0
+    if len(pending) <= SYNC_REFRESH_TASKS:
+        stats_refresh(max_tasks=SYNC_REFRESH_TASKS, project=project)
+        return 0
+    from labeling.tasks import stats_refresh as refresh_task
+
+    if cache.add("labeling:stats-refresh-enqueued", True, timeout=60):
+        try:
+            refresh_task.apply_async(expires=600)
+        except Exception:  # noqa: BLE001 - Redis down: the page still shows what is counted
+            pass
+    return len(stats_pending_tasks(project=project))
 
 
 def stats_rebuild_all() -> int:

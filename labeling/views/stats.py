@@ -1,65 +1,35 @@
-"""The agreement dashboard for staff: the page, its CSV export, and one task's rankings side by side."""
+"""The agreement dashboard of one project (``?project=SLUG``, default ``default``) for its reviewers
+and managers: the page, its CSV export, and one task's rankings side by side (the task's project)."""
 from __future__ import annotations
 
 import csv
 import datetime as dt
 
-from django import forms
-from django.core.cache import cache
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from labeling import charts
 from labeling.csv_cells import csv_cell
+from labeling.errors import RejectedInput
+from labeling.models import Membership
 from labeling.selectors import stats as selectors
-from labeling.services.stats import stats_pending_tasks, stats_refresh
-from labeling.views.access import staff_required
+from labeling.selectors.projects import projects_where
+from labeling.selectors.rankings import RankingFilter, filter_inputs, ranking_filter_parse
+from labeling.services.stats import stats_catch_up
+from labeling.views.access import project_role_required, require_project_role
 
-# Up to this many tasks with new rankings are counted during the request; more go to the worker.
-SYNC_REFRESH_TASKS = 300
-
-
-class StatsFilterForm(forms.Form):
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    round = forms.TypedChoiceField(required=False, label="Round", coerce=int, empty_value=None)
-    task_set = forms.ChoiceField(required=False, label="Task set")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["round"].choices = [("", "All rounds")] + selectors.stats_round_choices()
-        self.fields["task_set"].choices = [("", "All task sets")] + [(s, s) for s in selectors.stats_task_sets()]
-
-    def clean(self):
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            raise forms.ValidationError("“From” must not be after “To”.")
-        return data
-
-    def stats_filter(self) -> selectors.StatsFilter:
-        data = self.cleaned_data if self.is_valid() else {}
-        return selectors.StatsFilter(since=data.get("since"), until=data.get("until"),
-                                     training_round=data.get("round"), task_set=data.get("task_set") or None)
+REVIEWER = Membership.Role.REVIEWER
+FILTER_PARAMETERS = ("since", "until", "round", "task_set")
 
 
-def _catch_up() -> int:
-    """Count new rankings now if there are few; otherwise hand them to the worker. Returns tasks left."""
-    pending = stats_pending_tasks(limit=SYNC_REFRESH_TASKS + 1)
-    if not pending:
-        return 0
-    if len(pending) <= SYNC_REFRESH_TASKS:
-        stats_refresh(max_tasks=SYNC_REFRESH_TASKS)
-        return 0
-    from labeling.tasks import stats_refresh as refresh_task
-
-    # One request a minute per process is enough; the task counts everything pending when it runs.
-    if cache.add("labeling:stats-refresh-enqueued", True, timeout=60):
-        try:
-            refresh_task.apply_async(expires=600)
-        except Exception:  # noqa: BLE001 - Redis down: the page still shows what is counted
-            pass
-    return len(stats_pending_tasks())
+def _stats_filter(request) -> tuple[RankingFilter, str | None]:
+    """The page's filter; a bad one is shown as a message over the unfiltered figures."""
+    try:
+        return ranking_filter_parse(project=request.project, **filter_inputs(request.GET, FILTER_PARAMETERS)), None
+    except RejectedInput as exc:
+        return RankingFilter(project=request.project), exc.message
 
 
 def _sorted_rows(rows: list[dict], key: str, descending: bool) -> list[dict]:
@@ -106,53 +76,63 @@ def _round_chart(rounds: list[dict]):
     return charts.line_chart_svg(points, label="Pairwise agreement by round", reference=0.726)
 
 
+def _filter_form(request, project) -> dict:
+    """What the filter bar shows: the values asked for and the project's rounds and task sets."""
+    return {
+        "values": {name: request.GET.get(name, "") for name in FILTER_PARAMETERS},
+        "rounds": [(str(pk), label) for pk, label in selectors.stats_round_choices(project)],
+        "task_sets": selectors.stats_task_sets(project),
+        "filtered": any(request.GET.get(name) for name in FILTER_PARAMETERS),
+        "projects": projects_where(user=request.user, role=REVIEWER).order_by("name"),
+    }
+
+
 @require_GET
-@staff_required
+@project_role_required(REVIEWER)
 def stats_dashboard(request):
-    form = StatsFilterForm(request.GET or None)
-    f = form.stats_filter()
-    pending = _catch_up()
-    cells = selectors.stats_pair_cells(f)
-    rows = selectors.stats_labeler_rows(f, cells=cells)
+    project = request.project
+    f, filter_error = _stats_filter(request)
+    pending = stats_catch_up(project=project)
+    figures = selectors.stats_figures(f)
+    rows, rounds, weeks = figures["labelers"], figures["rounds"], figures["weeks"]
     sort, descending = request.GET.get("sort", "name"), request.GET.get("dir") == "desc"
-    weeks = selectors.stats_agreement_by_week(f)
     query = request.GET.copy()
     for name in ("sort", "dir"):
-        query.pop(name, None)
-    task_days = selectors.stats_task_days(f)
-    rounds = selectors.stats_agreement_by_round(f, task_days=task_days)
+        query.pop(name, None)  # ``project`` stays: every link of the page keeps to this project
     for row in rounds:
         if row["round"] is not None:  # the page filtered by that round, the other filters kept
             by_round = query.copy()
             by_round["round"] = row["round"].pk
             row["filter_query"] = by_round.urlencode()
     context = {
-        "form": form,
+        "project": project,
+        "filter": _filter_form(request, project),
+        "filter_error": filter_error,
         "pending_tasks": pending,
-        "totals": selectors.stats_totals(f, task_days=task_days),
+        "totals": figures["totals"],
         "rows": _sorted_rows(rows, sort, descending),
         "columns": [{"key": "name", "heading": "Labeler"}]
         + [{"key": key, "heading": heading} for key, heading, _w, _f in selectors.COLUMNS],
         "sort": sort, "descending": descending, "filter_query": query.urlencode(),
         "flagged": [r for r in rows if r["flags"]],
-        "heatmap": _matrix(rows, cells),
-        "throughput": _throughput_chart(selectors.stats_throughput(f)),
+        "heatmap": _matrix(rows, figures["cells"]),
+        "throughput": _throughput_chart(figures["throughput"]),
         "agreement_chart": charts.line_chart_svg(
             [(f"{d:%d %b}", v) for d, v, _n in weeks], label="Pairwise agreement per week", reference=0.726
         ) if weeks else None,
         "weeks": weeks,
         "rounds": rounds,
         "round_chart": _round_chart(rounds),
-        "lowest": selectors.stats_lowest_tasks(f),
+        "lowest": figures["lowest_tasks"],
     }
     return render(request, "labeling/stats.html", context)
 
 
 @require_GET
-@staff_required
+@project_role_required(REVIEWER)
 def stats_labelers_csv(request):
-    f = StatsFilterForm(request.GET or None).stats_filter()
-    _catch_up()
+    f, _error = _stats_filter(request)
+    stats_catch_up(project=request.project)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="labelers.csv"'
     writer = csv.writer(response)
@@ -163,10 +143,15 @@ def stats_labelers_csv(request):
     return response
 
 
+@login_required
 @require_GET
-@staff_required
 def stats_task(request, task_id: int):
+    """The task's own project decides, as on the other pages about one object; a ``?project=`` that
+    names another project answers 404 like an unknown task, so ids leak nothing."""
     detail = selectors.stats_task_detail(task_id=task_id)
-    if detail is None:
+    asked = request.GET.get("project")
+    if detail is None or (asked and asked != detail["task"].prompt.project.slug):
         raise Http404("No such task.")
-    return render(request, "labeling/stats_task.html", detail)
+    project = detail["task"].prompt.project
+    require_project_role(request, project, REVIEWER)
+    return render(request, "labeling/stats_task.html", {**detail, "project": project})

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import itertools
 
-from labeling.models import ModelVersion, Ranking, RankingTask, Run, TrainingRound
+from labeling.models import ModelVersion, Project, Ranking, RankingTask, Run, TrainingRound, default_project_id
+from labeling.selectors.rankings import RankingFilter, ranking_filter_parse
 
 _ids = itertools.count()
 
@@ -13,6 +14,13 @@ def rank(task: RankingTask, user, tiers: list[list[int]]) -> Ranking:
     ids = list(task.completions.order_by("pk").values_list("pk", flat=True))
     return Ranking.objects.create(task=task, labeler=user, tiers=[[ids[i] for i in tier] for tier in tiers],
                                   display_order=ids, submission_id=f"sub-{next(_ids)}")
+
+
+def export_filters(**inputs) -> RankingFilter:
+    """An export's filter of the default project, as the command and the API build it (gold left out
+    unless ``include_gold``)."""
+    inputs.setdefault("include_gold", False)
+    return ranking_filter_parse(project=Project.objects.get(pk=default_project_id()), **inputs)
 
 
 def make_round() -> TrainingRound:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from labeling.services.exports import ExportFilters, export_stream, export_to_path
+from labeling.services.exports import export_stream, export_to_path
 from modeling.cli import main as modeling_main
 from tests.factories import UserFactory, make_task
-from tests.labeling.export_data import rank
+from tests.labeling.export_data import export_filters, rank
 from tests.modeling.tiny_reward import toy_ranking_records
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,8 +62,8 @@ print(json.dumps({"splits": sorted(by_dir), "rows": by_dir["train"].num_rows, "c
 
 def test_the_export_loads_with_datasets_load_dataset(toy_rankings, tmp_path):
     python = python_with("datasets")
-    directory = export_to_path(fmt="hf", path=tmp_path / "ds", filters=ExportFilters())
-    pairs = export_to_path(fmt="pairs", path=tmp_path / "pairs.jsonl", filters=ExportFilters())
+    directory = export_to_path(fmt="hf", path=tmp_path / "ds", filters=export_filters())
+    pairs = export_to_path(fmt="pairs", path=tmp_path / "pairs.jsonl", filters=export_filters())
     result = subprocess.run([*python, "-c", LOAD_BOTH, str(tmp_path / "ds"), str(tmp_path / "pairs.jsonl")],
                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -77,13 +77,13 @@ def test_the_export_loads_with_datasets_load_dataset(toy_rankings, tmp_path):
 
 
 def test_the_modeling_cli_reads_the_rankings_export(toy_rankings, tmp_path, tiny_bert_path, capsys):
-    export_to_path(fmt="rankings", path=tmp_path / "rankings.jsonl", filters=ExportFilters())
+    export_to_path(fmt="rankings", path=tmp_path / "rankings.jsonl", filters=export_filters())
     assert modeling_main(["export-pairs", "--rankings", str(tmp_path / "rankings.jsonl"),
                           "--out", str(tmp_path / "cli_pairs.jsonl")]) == 0
     theirs = Counter(tuple(sorted(json.loads(line).items()))
                      for line in (tmp_path / "cli_pairs.jsonl").read_text().splitlines())
     ours = Counter(tuple(sorted((k, v) for k, v in json.loads(line).items() if k != "labeler"))
-                   for line in export_stream(fmt="pairs", filters=ExportFilters()))
+                   for line in export_stream(fmt="pairs", filters=export_filters()))
     assert ours == theirs and sum(ours.values()) > 0  # the same pairs, the same number of times
 
     out = tmp_path / "rm"
@@ -96,7 +96,7 @@ def test_the_modeling_cli_reads_the_rankings_export(toy_rankings, tmp_path, tiny
 @pytest.mark.slow
 def test_trl_reward_trainer_takes_the_pairs_export(toy_rankings, tmp_path):
     python = python_with("datasets", "trl")
-    export_to_path(fmt="pairs", path=tmp_path / "pairs.jsonl", filters=ExportFilters())
+    export_to_path(fmt="pairs", path=tmp_path / "pairs.jsonl", filters=export_filters())
     result = subprocess.run([*python, str(REPO / "examples" / "trl_load_check.py"), str(tmp_path / "pairs.jsonl"),
                              "--steps", "2", "--tiny"], capture_output=True, text=True, timeout=600, cwd=REPO,
                             env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})

@@ -9,19 +9,18 @@ import json
 import pytest
 from django.utils import timezone
 
+from labeling.errors import RejectedInput
 from labeling.models import Ranking
-from labeling.services.exports import ExportError, ExportFilters, export_stream, export_to_path
+from labeling.services.exports import ExportError, export_stream, export_to_path
 from tests.factories import UserFactory
-from tests.labeling.export_data import make_round, rank, sample_into_round
-
-ALL = ExportFilters()
+from tests.labeling.export_data import export_filters, make_round, rank, sample_into_round
 
 
-def lines(fmt, filters=ALL, **kwargs):
-    return list(export_stream(fmt=fmt, filters=filters, **kwargs))
+def lines(fmt, filters=None, **kwargs):
+    return list(export_stream(fmt=fmt, filters=filters or export_filters(), **kwargs))
 
 
-def records(fmt, filters=ALL, **kwargs):
+def records(fmt, filters=None, **kwargs):
     return [json.loads(line) for line in lines(fmt, filters, **kwargs)]
 
 
@@ -90,7 +89,7 @@ def test_gold_tasks_are_left_out_unless_asked(task_factory, labeler):
     rank(gold, labeler, [[0], [1]])
     rank(plain, labeler, [[1], [0]])
     assert [r["task_id"] for r in records("rankings")] == [plain.pk]
-    assert [r["task_id"] for r in records("rankings", ExportFilters(exclude_gold=False))] == [gold.pk, plain.pk]
+    assert [r["task_id"] for r in records("rankings", export_filters(include_gold=True))] == [gold.pk, plain.pk]
 
 
 def test_filters_by_round_labeler_and_dates(task_factory, labeler, other_labeler):
@@ -107,11 +106,11 @@ def test_filters_by_round_labeler_and_dates(task_factory, labeler, other_labeler
     def who(filters):
         return sorted((r["task_id"], r["labeler"]) for r in records("rankings", filters))
 
-    assert who(ExportFilters(round_id=training_round.pk)) == [(in_round.pk, "alice"), (in_round.pk, "bob")]
-    assert who(ExportFilters(labeler="bob")) == [(in_round.pk, "bob"), (other.pk, "bob")]
-    assert who(ExportFilters(until=today - dt.timedelta(days=5))) == [(other.pk, "alice")]
-    assert len(who(ExportFilters(since=today))) == 3
-    assert who(ExportFilters(since=today, until=today, labeler="alice", round_id=training_round.pk)) == [
+    assert who(export_filters(round=training_round.pk)) == [(in_round.pk, "alice"), (in_round.pk, "bob")]
+    assert who(export_filters(labeler="bob")) == [(in_round.pk, "bob"), (other.pk, "bob")]
+    assert who(export_filters(until=today - dt.timedelta(days=5))) == [(other.pk, "alice")]
+    assert len(who(export_filters(since=today))) == 3
+    assert who(export_filters(since=today, until=today, labeler="alice", round=training_round.pk)) == [
         (in_round.pk, "alice")]
 
 
@@ -123,32 +122,44 @@ def test_min_agreement_keeps_tasks_whose_labelers_agree(task_factory, three):
     rank(split, three[1], [[2], [1], [0]])
     rank(single, three[2], [[0], [1], [2]])  # nothing to agree with: no figure, left out
     # The agreement cache is brought up to date by the export itself.
-    assert {r["task_id"] for r in records("rankings", ExportFilters(min_agreement=0.5))} == {agreed.pk}
-    assert {r["task_id"] for r in records("rankings", ExportFilters(min_agreement=0.0))} == {agreed.pk, split.pk}
+    assert {r["task_id"] for r in records("rankings", export_filters(min_agreement="0.5"))} == {agreed.pk}
+    assert {r["task_id"] for r in records("rankings", export_filters(min_agreement="0"))} == {agreed.pk, split.pk}
 
 
 BAD_CALLS = {
     "unknown format": (dict(fmt="parquet"), "Unknown export format 'parquet'"),
     "hf is not streamed": (dict(fmt="hf"), "Unknown export format 'hf'"),
     "unknown pairs mode": (dict(fmt="pairs", pairs_mode="best"), "Unknown pairs mode 'best'"),
-    "unknown round": (dict(filters=ExportFilters(round_id=999)), "no round 999"),
-    "round not an id": (dict(filters=ExportFilters(round_id="3")), "round must be a round id"),
-    "unknown labeler": (dict(filters=ExportFilters(labeler="nobody")), "no labeler named 'nobody'"),
-    "agreement above 1": (dict(filters=ExportFilters(min_agreement=1.5)), "min_agreement must be a number from 0 to 1"),
-    "agreement nan": (dict(filters=ExportFilters(min_agreement=float("nan"))), "min_agreement"),
-    "since after until": (dict(filters=ExportFilters(since=dt.date(2024, 2, 1), until=dt.date(2024, 1, 1))),
-                          "is after until"),
-    "since not a date": (dict(filters=ExportFilters(since="2024-01-01")), "since must be a date"),
 }
 
 
 @pytest.mark.parametrize("case", BAD_CALLS)
 def test_bad_arguments_raise_a_value_error_before_the_first_line(db, case):
     kwargs, message = BAD_CALLS[case]
-    kwargs = {"fmt": "rankings", "filters": ALL, **kwargs}
+    kwargs = {"fmt": "rankings", "filters": export_filters(), **kwargs}
     with pytest.raises(ExportError, match=message) as caught:
         export_stream(**kwargs)  # not iterated: the error comes from the call itself
     assert isinstance(caught.value, ValueError) and caught.value.status == 400
+
+
+# The filters are checked where they are built (labeling.selectors.rankings), before any export starts.
+BAD_FILTERS = {
+    "unknown round": (dict(round=999), "round", "no round 999"),
+    "round not an id": (dict(round="3rd"), "round", "round must be a whole number"),
+    "unknown labeler": (dict(labeler="nobody"), "labeler", "no labeler named 'nobody'"),
+    "agreement above 1": (dict(min_agreement="1.5"), "min_agreement", "min_agreement must be a number from 0 to 1"),
+    "agreement nan": (dict(min_agreement="nan"), "min_agreement", "min_agreement"),
+    "since after until": (dict(since="2024-02-01", until="2024-01-01"), "since", "must not be after until"),
+    "since not a date": (dict(since="2024-1-1"), "since", "since must be a valid date"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FILTERS)
+def test_bad_filters_are_refused_naming_the_field(db, case):
+    inputs, field, message = BAD_FILTERS[case]
+    with pytest.raises(RejectedInput, match=message) as caught:
+        export_filters(**inputs)
+    assert caught.value.field == field and caught.value.status == 400
 
 
 def test_streaming_reads_a_bounded_number_of_queries(task_factory, three, django_assert_max_num_queries):
@@ -156,17 +167,18 @@ def test_streaming_reads_a_bounded_number_of_queries(task_factory, three, django
         task = task_factory(k=4)
         for user in three:
             rank(task, user, [[n % 4], [(n + 1) % 4, (n + 2) % 4], [(n + 3) % 4]])
+    everything = export_filters()  # built (and checked) before the export reads anything
     # 120 rankings read through one cursor, their completions fetched once per chunk of 50.
     with django_assert_max_num_queries(1 + 3):
-        exported = lines("pairs", chunk_size=50)
+        exported = lines("pairs", everything, chunk_size=50)
     assert len(exported) == 120 * 5
     with django_assert_max_num_queries(1 + 1):
-        assert len(lines("rankings", chunk_size=500)) == 120
+        assert len(lines("rankings", everything, chunk_size=500)) == 120
 
 
 def test_export_to_path_writes_the_file_whole(task_factory, labeler, tmp_path):
     rank(task_factory(k=3), labeler, [[0], [1], [2]])
-    result = export_to_path(fmt="pairs", path=tmp_path / "pairs.jsonl", filters=ALL)
+    result = export_to_path(fmt="pairs", path=tmp_path / "pairs.jsonl", filters=export_filters())
     assert result == {"format": "pairs", "path": str(tmp_path / "pairs.jsonl"), "pairs_mode": "per_labeler",
                       "rankings": 1, "lines": 3}
     assert len((tmp_path / "pairs.jsonl").read_text().splitlines()) == 3
@@ -184,7 +196,7 @@ def test_a_failed_export_leaves_no_file_and_keeps_the_old_one(task_factory, labe
 
     for fmt, path in (("rankings", target), ("hf", tmp_path / "dataset")):
         with pytest.raises(RuntimeError):
-            export_to_path(fmt=fmt, path=path, filters=ALL, progress=stop)
+            export_to_path(fmt=fmt, path=path, filters=export_filters(), progress=stop)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["rankings.jsonl"]
     assert target.read_text() == "the previous export\n"
 
@@ -193,7 +205,7 @@ def test_hf_export_is_a_dataset_directory(task_factory, labeler, other_labeler, 
     task = task_factory(k=3)
     rank(task, labeler, [[0], [1], [2]])
     rank(task, other_labeler, [[0], [2], [1]])
-    result = export_to_path(fmt="hf", path=tmp_path / "ds", filters=ALL, pairs_mode="majority")
+    result = export_to_path(fmt="hf", path=tmp_path / "ds", filters=export_filters(), pairs_mode="majority")
     assert (result["rankings"], result["lines"], result["pairs_mode"]) == (2, 2, "majority")  # b vs c splits
     assert sorted(p.name for p in (tmp_path / "ds").iterdir()) == ["README.md", "rankings.jsonl", "train.jsonl"]
     card = (tmp_path / "ds" / "README.md").read_text()
@@ -218,5 +230,5 @@ def test_bad_targets_are_refused_and_nothing_is_written(db, tmp_path, case):
     (tmp_path / "a_file").write_text("x")
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     with pytest.raises(ExportError, match=message):
-        export_to_path(fmt=fmt, path=tmp_path / name, filters=ALL)
+        export_to_path(fmt=fmt, path=tmp_path / name, filters=export_filters())
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before

@@ -8,18 +8,17 @@ import json
 from django.core.management import call_command
 
 from labeling.models import Prompt
-from labeling.services.exports import ExportFilters, export_stream, export_to_path
+from labeling.services.exports import export_stream, export_to_path
 from labeling.services.prompts import prompt_fields
-from tests.labeling.export_data import rank
+from tests.labeling.export_data import export_filters, rank
 
-ALL = ExportFilters()
 CONVERSATION = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Name a fruit."},
                 {"role": "assistant", "content": "Apple."}, {"role": "user", "content": "=Another one?"}]
 TEXT = "System: You are terse.\n\nUser: Name a fruit.\n\nAssistant: Apple.\n\nUser: =Another one?"
 
 
 def records(fmt, **kwargs):
-    return [json.loads(line) for line in export_stream(fmt=fmt, filters=ALL, **kwargs)]
+    return [json.loads(line) for line in export_stream(fmt=fmt, filters=export_filters(), **kwargs)]
 
 
 def conversation_task(task_factory, texts=("pear", "car", "plum")):
@@ -63,7 +62,7 @@ def test_pairs_of_a_conversation_are_trl_conversational_pairs(task_factory, labe
 def test_csv_keeps_the_plain_text_and_still_neutralises_formulas(task_factory, labeler):
     conversation = conversation_task(task_factory, texts=("=1+1", "fine"))
     rank(conversation, labeler, [[1], [0]])
-    header, row = list(csv.reader(io.StringIO("".join(export_stream(fmt="csv", filters=ALL)))))
+    header, row = list(csv.reader(io.StringIO("".join(export_stream(fmt="csv", filters=export_filters())))))
     cells = dict(zip(header, row))
     assert (cells["prompt"], cells["completion_0"], cells["completion_1"]) == (TEXT, "'=1+1", "fine")
 
@@ -72,7 +71,7 @@ def test_a_dataset_with_conversations_writes_every_prompt_as_messages(task_facto
     # datasets.load_dataset needs one type per column: the string prompt becomes one user message.
     rank(conversation_task(task_factory), labeler, [[0], [1], [2]])
     rank(task_factory(k=2, texts=["x", "y"], prompt_text="Say x."), labeler, [[0], [1]])
-    export_to_path(fmt="hf", path=tmp_path / "ds", filters=ALL)
+    export_to_path(fmt="hf", path=tmp_path / "ds", filters=export_filters())
     pairs = [json.loads(line) for line in (tmp_path / "ds" / "train.jsonl").read_text().splitlines()]
     rankings = [json.loads(line) for line in (tmp_path / "ds" / "rankings.jsonl").read_text().splitlines()]
     assert {json.dumps(p["prompt"]) for p in pairs} == {json.dumps(CONVERSATION),
@@ -83,7 +82,7 @@ def test_a_dataset_with_conversations_writes_every_prompt_as_messages(task_facto
 
 def test_a_dataset_of_strings_only_is_as_before(task_factory, labeler, tmp_path):
     rank(task_factory(k=2, texts=["x", "y"], prompt_text="Say x."), labeler, [[0], [1]])
-    export_to_path(fmt="hf", path=tmp_path / "ds", filters=ALL)
+    export_to_path(fmt="hf", path=tmp_path / "ds", filters=export_filters())
     assert json.loads((tmp_path / "ds" / "train.jsonl").read_text()) == {
         "prompt": "Say x.", "chosen": "x", "rejected": "y", "labeler": "alice"}
 

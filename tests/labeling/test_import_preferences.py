@@ -9,9 +9,9 @@ from django.core.management import CommandError, call_command
 
 from labeling.models import Completion, Prompt, Ranking, RankingTask
 from labeling.selectors.tasks import tasks_open_for
-from labeling.services.exports import ExportFilters, export_stream
+from labeling.services.exports import export_stream
 from tests.factories import UserFactory
-from tests.labeling.export_data import rank
+from tests.labeling.export_data import export_filters, rank
 
 User = get_user_model()
 
@@ -59,10 +59,10 @@ def test_exported_pairs_import_back_as_the_same_pairs(task_factory, labeler, oth
     task = task_factory(k=3, texts=["a", "b", "c"])
     rank(task, labeler, [[0], [1, 2]])
     rank(task, other_labeler, [[2], [1], [0]])
-    exported = "".join(export_stream(fmt="pairs", filters=ExportFilters()))
+    exported = "".join(export_stream(fmt="pairs", filters=export_filters()))
     renamed = [{**json.loads(line), "labeler": "ext-" + json.loads(line)["labeler"]} for line in exported.splitlines()]
     call_command("import_preferences", write(tmp_path, renamed))
-    again = [json.loads(line) for line in export_stream(fmt="pairs", filters=ExportFilters())]
+    again = [json.loads(line) for line in export_stream(fmt="pairs", filters=export_filters())]
     key = lambda p: (p["prompt"], p["chosen"], p["rejected"], p["labeler"])
     assert sorted(map(key, again)) == sorted(map(key, renamed + [json.loads(line) for line in exported.splitlines()]))
 

@@ -41,7 +41,7 @@ def test_a_reward_run_trains_on_the_stored_rankings_and_registers_a_version(db, 
     # The dashboard's reward-model column reads the per-labeler held-out accuracy, keyed by username.
     from labeling.selectors.stats import reward_model_agreement
 
-    by_labeler = reward_model_agreement()
+    by_labeler = reward_model_agreement(run.project)
     assert set(by_labeler) == {u.username for u in labelers}
     assert all(0 <= rate <= 1 for rate in by_labeler.values())
     AutoModelForSequenceClassification.from_pretrained(version.path)

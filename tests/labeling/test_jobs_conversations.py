@@ -5,7 +5,7 @@ import pytest
 import transformers
 
 from labeling.jobs.policy import job_ppo
-from labeling.jobs.reward import export_rankings
+from labeling.jobs.reward import run_rankings_write
 from labeling.jobs.sample import job_sample
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
 from labeling.services.prompts import prompt_fields
@@ -99,7 +99,7 @@ def test_training_rankings_carry_the_conversation(task_factory, labeler, tmp_pat
     Prompt.objects.filter(pk=task.prompt_id).update(**prompt_fields(CONVERSATION))
     rank(task, labeler, [[2], [0, 1]])
     run = run_enqueue(kind=Run.Kind.TRAIN_REWARD)
-    (ranking,), path = export_rankings(run)
+    (ranking,), path = run_rankings_write(run)
     assert (ranking.prompt, ranking.completions, ranking.labeler) == (PARSED, ("a", "b", "c"), "alice")
     assert json.loads(open(path).read())["prompt"] == CONVERSATION
 

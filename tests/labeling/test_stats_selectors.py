@@ -9,15 +9,25 @@ from scipy.stats import kendalltau
 
 from labeling import agreement
 from labeling.models import (
-    ModelVersion, Ranking, RankingPair, RankingStats, RankingTask, Run, Skip, TaskAgreement, TrainingRound,
+    ModelVersion, Project, Ranking, RankingPair, RankingStats, RankingTask, Run, Skip, TaskAgreement, TrainingRound,
+    default_project_id,
 )
 from labeling.selectors import stats as selectors
+from labeling.selectors.rankings import RankingFilter
 from labeling.services.simulated_rankings import SimulationSpec, rankings_simulate
 from labeling.services.stats import stats_pending_tasks, stats_rebuild_all, stats_refresh, task_stats_rebuild
 from modeling.simulation import oracle
 from tests.factories import make_task
 
-EVERYTHING = selectors.StatsFilter()
+
+
+def stats_filter(**fields) -> RankingFilter:
+    """A filter of the default project (where the factories put every task)."""
+    return RankingFilter(project=Project.objects.get(pk=default_project_id()), **fields)
+
+
+def everything() -> RankingFilter:
+    return stats_filter()
 
 
 def _rank(task, user, tiers, *, shown=None, seconds=None, when=None):
@@ -56,7 +66,7 @@ def test_figures_match_independent_computations(simulated):
             pos_a, pos_b = agreement.tier_of(a.tiers), agreement.tier_of(b.tiers)
             tau = kendalltau([pos_a[i] for i in ids], [pos_b[i] for i in ids]).statistic
             taus += [] if np.isnan(tau) else [tau]
-    totals = selectors.stats_totals(EVERYTHING)
+    totals = selectors.stats_totals(everything())
     assert totals["rankings"] == simulated["rankings"] == 250
     assert totals["pairs_compared"] == compared
     assert totals["agreement"] == pytest.approx(agree / compared)
@@ -73,8 +83,8 @@ def test_figures_match_independent_computations(simulated):
 
 
 def test_simulated_labelers_agree_near_their_configured_rate_and_the_random_one_is_flagged(simulated):
-    cells = selectors.stats_pair_cells(EVERYTHING)
-    rows = {row["name"]: row for row in selectors.stats_labeler_rows(EVERYTHING, cells=cells)}
+    cells = selectors.stats_pair_cells(everything())
+    rows = {row["name"]: row for row in selectors.stats_labeler_rows(everything(), cells=cells)}
     sims = {rows[name]["id"] for name in rows if name.startswith("sim-")}
     among = [counts for (a, b), counts in cells.items() if a in sims and b in sims]
     rate = sum(a for a, _ in among) / sum(c for _, c in among)
@@ -116,7 +126,7 @@ def test_labeler_figures_by_hand(db, task_factory, labeler, other_labeler):
         _rank(task, other_labeler, [[1, 0], [2]], shown=[2, 1, 0], seconds=seconds)
     Skip.objects.create(task=task_factory(), labeler=labeler, reason=Skip.Reason.OTHER)
     stats_refresh()
-    rows = {row["name"]: row for row in selectors.stats_labeler_rows(EVERYTHING)}
+    rows = {row["name"]: row for row in selectors.stats_labeler_rows(everything())}
     alice, bob = rows["alice"], rows["bob"]
     assert (alice["median_seconds"], bob["median_seconds"]) == (20, 25)
     assert (alice["skips"], alice["skip_rate"], bob["skip_rate"]) == (1, pytest.approx(1 / 5), 0)
@@ -139,22 +149,22 @@ def test_date_range_counts_rankings_and_pairs_submitted_in_it(db, task_factory, 
     _rank(late, labeler, [[0], [1]], when=day + dt.timedelta(days=5))
     _rank(late, other_labeler, [[1], [0]], when=day + dt.timedelta(days=6))
     stats_refresh()
-    first = selectors.StatsFilter(until=dt.date(2026, 3, 10))
+    first = stats_filter(until=dt.date(2026, 3, 10))
     assert selectors.stats_totals(first)["rankings"] == 2
     assert selectors.stats_totals(first)["agreement"] == 1
-    second = selectors.StatsFilter(since=dt.date(2026, 3, 11))
+    second = stats_filter(since=dt.date(2026, 3, 11))
     assert selectors.stats_totals(second)["agreement"] == 0
     assert [t["task_id"] for t in selectors.stats_lowest_tasks(second)] == [late.pk]
-    assert selectors.stats_throughput(EVERYTHING) == [(dt.date(2026, 3, 10), 2), (dt.date(2026, 3, 15), 1),
+    assert selectors.stats_throughput(everything()) == [(dt.date(2026, 3, 10), 2), (dt.date(2026, 3, 15), 1),
                                                       (dt.date(2026, 3, 16), 1)]
-    assert [w[1:] for w in selectors.stats_agreement_by_week(EVERYTHING)] == [(1.0, 1), (0.0, 1)]
+    assert [w[1:] for w in selectors.stats_agreement_by_week(everything())] == [(1.0, 1), (0.0, 1)]
 
 
 def test_empty_project(db):
-    totals = selectors.stats_totals(EVERYTHING)
+    totals = selectors.stats_totals(everything())
     assert totals["rankings"] == 0 and totals["agreement"] is None and totals["alpha"] is None
-    assert selectors.stats_labeler_rows(EVERYTHING) == []
-    assert selectors.stats_lowest_tasks(EVERYTHING) == []
+    assert selectors.stats_labeler_rows(everything()) == []
+    assert selectors.stats_lowest_tasks(everything()) == []
 
 
 def test_reward_model_agreement_comes_from_the_newest_reward_model(db, task_factory, labeler, other_labeler, admin):
@@ -162,7 +172,7 @@ def test_reward_model_agreement_comes_from_the_newest_reward_model(db, task_fact
     for user in (labeler, other_labeler, admin):
         _rank(task, user, [[0], [1]])
     stats_refresh()
-    assert {row["name"]: row["reward_model"] for row in selectors.stats_labeler_rows(EVERYTHING)} == {
+    assert {row["name"]: row["reward_model"] for row in selectors.stats_labeler_rows(everything())} == {
         "alice": None, "bob": None, "root": None}
     ModelVersion.objects.create(kind=ModelVersion.Kind.REWARD, name="rm-1", algorithm="reward", path="/x",
                                 metrics={"reward/agreement/alice": 0.5, "reward/agreement/bob": 0.5})
@@ -173,8 +183,8 @@ def test_reward_model_agreement_comes_from_the_newest_reward_model(db, task_fact
     })
     ModelVersion.objects.create(kind=ModelVersion.Kind.POLICY, name="policy-after", algorithm="dpo", path="/y",
                                 metrics={"reward/agreement/alice": 0.1})
-    assert selectors.reward_model_agreement() == {"alice": 0.75, "bob": 0.625, "nobody": 0.9}
-    rows = {row["name"]: row["reward_model"] for row in selectors.stats_labeler_rows(EVERYTHING)}
+    assert selectors.reward_model_agreement(everything().project) == {"alice": 0.75, "bob": 0.625, "nobody": 0.9}
+    rows = {row["name"]: row["reward_model"] for row in selectors.stats_labeler_rows(everything())}
     assert rows == {"alice": 0.75, "bob": 0.625, "root": None}
     assert RankingStats.objects.count() == 3
 
@@ -214,11 +224,11 @@ def test_round_and_task_set_filters_count_only_their_tasks(db, labeler, other_la
     Skip.objects.create(task=imported[0], labeler=other_labeler, reason=Skip.Reason.OTHER)
     stats_refresh()
 
-    in_first = selectors.StatsFilter(training_round=first.pk)
+    in_first = stats_filter(rounds=(first.pk,))
     totals = selectors.stats_totals(in_first)
     assert (totals["rankings"], totals["tasks_ranked"], totals["pairs_compared"], totals["agreement"]) == (4, 2, 6, 1)
     assert totals["skips"] == 1
-    in_second = selectors.StatsFilter(training_round=second.pk)
+    in_second = stats_filter(rounds=(second.pk,))
     assert (selectors.stats_totals(in_second)["rankings"], selectors.stats_totals(in_second)["agreement"]) == (2, 0)
     rows = {r["name"]: r for r in selectors.stats_labeler_rows(in_second)}
     assert (rows["alice"]["median_seconds"], rows["bob"]["median_seconds"]) == (50, 70)
@@ -226,20 +236,21 @@ def test_round_and_task_set_filters_count_only_their_tasks(db, labeler, other_la
     assert [t["task_id"] for t in selectors.stats_lowest_tasks(in_second)] == [second_tasks[0].pk]
     assert selectors.stats_throughput(in_second) == [(dt.date(2026, 4, 2), 2)]
 
-    in_batch = selectors.StatsFilter(task_set="batch-1.jsonl")
+    in_batch = stats_filter(task_sets=("batch-1.jsonl",))
     assert selectors.stats_totals(in_batch)["rankings"] == 4 and selectors.stats_totals(in_batch)["skips"] == 1
     assert {r["name"]: r["skips"] for r in selectors.stats_labeler_rows(in_batch)} == {"alice": 0, "bob": 1}
     assert selectors.stats_pair_cells(in_batch) == {(labeler.pk, other_labeler.pk): (6, 6)}
-    assert selectors.stats_totals(selectors.StatsFilter(task_set=f"round-{second.pk}"))["rankings"] == 2
-    assert selectors.stats_totals(selectors.StatsFilter(task_set="no-such-set"))["rankings"] == 0
+    assert selectors.stats_totals(stats_filter(task_sets=(f"round-{second.pk}",)))["rankings"] == 2
+    assert selectors.stats_totals(stats_filter(task_sets=("no-such-set",)))["rankings"] == 0
     # Filters combine: round 2's tasks were ranked on 2 April only.
-    assert selectors.stats_totals(selectors.StatsFilter(training_round=second.pk, until=dt.date(2026, 4, 1)))[
+    assert selectors.stats_totals(stats_filter(rounds=(second.pk,), until=dt.date(2026, 4, 1)))[
         "rankings"] == 0
-    assert selectors.stats_totals(selectors.StatsFilter(training_round=first.pk, task_set="batch-1.jsonl"))[
+    assert selectors.stats_totals(stats_filter(rounds=(first.pk,), task_sets=("batch-1.jsonl",)))[
         "rankings"] == 0
-    assert selectors.stats_totals(EVERYTHING)["rankings"] == 10
-    assert selectors.stats_task_sets() == sorted(["batch-1.jsonl", f"round-{first.pk}", f"round-{second.pk}"])
-    assert [pk for pk, _label in selectors.stats_round_choices()] == [first.pk, second.pk]
+    assert selectors.stats_totals(everything())["rankings"] == 10
+    project = everything().project
+    assert selectors.stats_task_sets(project) == sorted(["batch-1.jsonl", f"round-{first.pk}", f"round-{second.pk}"])
+    assert [pk for pk, _label in selectors.stats_round_choices(project)] == [first.pk, second.pk]
 
 
 def test_agreement_by_round(db, labeler, other_labeler, admin):
@@ -253,15 +264,15 @@ def test_agreement_by_round(db, labeler, other_labeler, admin):
             _rank(task, user, [[0], [1], [2]])
     _rank(second_tasks[0], labeler, [[0], [1], [2]])  # one ranking: nothing to compare
     stats_refresh()
-    rows = selectors.stats_agreement_by_round(EVERYTHING)
+    rows = selectors.stats_agreement_by_round(everything())
     assert [r["round"] for r in rows] == [None, first, second]
     assert [(r["rankings"], r["pairs_compared"], r["agreement"]) for r in rows] == [
         (2, 3, pytest.approx(2 / 3)), (6, 18, 1), (1, 0, None)]
     assert rows[1]["tau_b"] == 1 and rows[1]["alpha"] == 1 and rows[2]["alpha"] is None
     # Every pair counted once: the rounds' rows add up to the totals.
-    totals = selectors.stats_totals(EVERYTHING)
+    totals = selectors.stats_totals(everything())
     assert sum(r["pairs_compared"] for r in rows) == totals["pairs_compared"]
-    only_first = selectors.StatsFilter(training_round=first.pk)
+    only_first = stats_filter(rounds=(first.pk,))
     assert [r["round"] for r in selectors.stats_agreement_by_round(only_first)] == [first]
 
 
@@ -277,13 +288,13 @@ def test_filtered_figures_match_the_figures_of_that_subset(simulated):
             by_task.setdefault(ranking.task_id, []).append(ranking)
         counts = [oracle.pairwise_agreement(a.tiers, b.tiers)
                   for rs in by_task.values() for a, b in combinations(rs, 2)]
-        totals = selectors.stats_totals(selectors.StatsFilter(task_set=name))
+        totals = selectors.stats_totals(stats_filter(task_sets=(name,)))
         assert totals["rankings"] == sum(len(rs) for rs in by_task.values())
         assert totals["tasks_ranked"] == len(by_task)
         assert totals["pairs_compared"] == sum(c for _, c in counts)
         assert totals["agreement"] == pytest.approx(sum(a for a, _ in counts) / sum(c for _, c in counts))
-    both = [selectors.stats_totals(selectors.StatsFilter(task_set=name)) for name in ("even", "odd")]
-    assert sum(t["rankings"] for t in both) == selectors.stats_totals(EVERYTHING)["rankings"]
+    both = [selectors.stats_totals(stats_filter(task_sets=(name,))) for name in ("even", "odd")]
+    assert sum(t["rankings"] for t in both) == selectors.stats_totals(everything())["rankings"]
 
 
 def test_a_deleted_round_is_counted_again_under_no_round(db, labeler, other_labeler):
@@ -292,12 +303,12 @@ def test_a_deleted_round_is_counted_again_under_no_round(db, labeler, other_labe
         _rank(task, labeler, [[0], [1], [2]])
         _rank(task, other_labeler, [[0], [1], [2]])
     stats_refresh()
-    assert [r["round"] for r in selectors.stats_agreement_by_round(EVERYTHING)] == [training_round]
+    assert [r["round"] for r in selectors.stats_agreement_by_round(everything())] == [training_round]
     training_round.delete()  # its runs go with it; the tasks stay, with no source run
     assert RankingTask.objects.filter(pk__in=[t.pk for t in tasks], source_run__isnull=True).count() == 2
     assert sorted(stats_pending_tasks()) == sorted(t.pk for t in tasks)
     assert stats_refresh() == 4
-    (row,) = selectors.stats_agreement_by_round(EVERYTHING)
+    (row,) = selectors.stats_agreement_by_round(everything())
     assert (row["round"], row["rankings"], row["agreement"]) == (None, 4, 1)
 
 
@@ -311,9 +322,9 @@ def test_rebuild_all_recounts_after_a_deletion_or_a_gold_edit(db, task_factory, 
     assert TaskAgreement.objects.get(task=task).n_rankings == 3  # stale until recounted
     assert stats_rebuild_all() == 2
     assert TaskAgreement.objects.get(task=task).n_rankings == 2
-    totals = selectors.stats_totals(EVERYTHING)
+    totals = selectors.stats_totals(everything())
     assert (totals["rankings"], totals["pairs_compared"], totals["agreement"]) == (2, 3, 1)
-    assert {row["name"]: row["gold"] for row in selectors.stats_labeler_rows(EVERYTHING)} == {"alice": 1, "bob": 1}
+    assert {row["name"]: row["gold"] for row in selectors.stats_labeler_rows(everything())} == {"alice": 1, "bob": 1}
 
 
 def test_the_lowest_agreement_list_previews_a_conversation_by_its_last_user_turn(db, task_factory, labeler,
@@ -328,4 +339,4 @@ def test_the_lowest_agreement_list_previews_a_conversation_by_its_last_user_turn
     _rank(task, labeler, [[0], [1]])
     _rank(task, other_labeler, [[1], [0]])
     stats_refresh()
-    assert [t["prompt"] for t in selectors.stats_lowest_tasks(EVERYTHING)] == ["Name a fruit."]
+    assert [t["prompt"] for t in selectors.stats_lowest_tasks(everything())] == ["Name a fruit."]

@@ -9,7 +9,8 @@ from django.test import Client
 
 from labeling.csv_cells import CSV_FORMULA_PREFIXES
 from labeling.services.assignment import task_assign_next
-from labeling.services.exports import ExportFilters, export_stream
+from labeling.services.exports import export_stream
+from tests.labeling.export_data import export_filters
 from labeling.services.ranking import ranking_submit
 from tests.factories import UserFactory, make_task
 
@@ -51,7 +52,7 @@ def test_stats_labelers_csv(formulas):
 
 
 def test_rankings_csv_export(formulas):
-    rows = _rows("".join(export_stream(fmt="csv", filters=ExportFilters())))
+    rows = _rows("".join(export_stream(fmt="csv", filters=export_filters())))
     assert len(rows) == 1 + len(NAMES)
     _assert_neutral(rows, must_contain=NAMES + ["=1+1", "@SUM(1)", "-1"])  # labelers, prompt, completions
 

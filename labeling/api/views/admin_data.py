@@ -1,4 +1,5 @@
-"""Staff: prompts and tasks (list, filter, create in bulk) and rankings (list, filter)."""
+"""A project's prompts and tasks (list, filter, create in bulk) and rankings (list, filter): its reviewers
+read, its managers create (``?project=SLUG``, default ``default``; labeling.api.permissions)."""
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
@@ -10,7 +11,7 @@ from labeling.api import filters
 from labeling.api.bodies import PromptItem, TaskItem
 from labeling.api.bulk import prompt_specs, task_specs
 from labeling.api.idempotency import idempotent
-from labeling.api.permissions import IsStaff
+from labeling.api.permissions import ProjectRolePermission
 from labeling.api.serializers import BulkCreatedSerializer, PromptSerializer, RankingSerializer, TaskSerializer
 from labeling.api.views.request_body import body_items
 from labeling.models import TASK_SET_MAX_LENGTH, Prompt
@@ -26,9 +27,11 @@ def _created(rows) -> Response:
 
 
 class PromptsView(ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [ProjectRolePermission]
     serializer_class = PromptSerializer
-    queryset = Prompt.objects.order_by("id")
+
+    def get_queryset(self):
+        return Prompt.objects.filter(project=self.request.project).order_by("id")
 
     @extend_schema(summary="List prompts")
     def get(self, request, *args, **kwargs):
@@ -40,15 +43,16 @@ class PromptsView(ListAPIView):
     def post(self, request):
         """Items as in a prompts import file: ``[{"prompt": str | [message, ...], "id"?: str, "metadata"?: {}}, ...]``;
         a conversation prompt is a list of ``{"role", "content"}`` messages ending with a user turn."""
-        return _created(prompts_import(specs=prompt_specs(body_items(request, "prompts"))))
+        specs = prompt_specs(body_items(request, "prompts"), project=request.project)
+        return _created(prompts_import(specs=specs, project=request.project))
 
 
 class TasksView(ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [ProjectRolePermission]
     serializer_class = TaskSerializer
 
     def get_queryset(self):
-        return filters.tasks_filtered(self.request.query_params)
+        return filters.tasks_filtered(self.request.query_params, project=self.request.project)
 
     @extend_schema(parameters=filters.TASK_PARAMETERS, summary="List ranking tasks")
     def get(self, request, *args, **kwargs):
@@ -61,16 +65,17 @@ class TasksView(ListAPIView):
         """Items as in a tasks import file: a prompt (a string or a list of messages), 2 to 9 ``completions``,
         optional ``gold_ranking``."""
         task_set = filters.text_param(request.query_params, "task_set", max_chars=TASK_SET_MAX_LENGTH)
-        specs = task_specs(body_items(request, "tasks"))
-        return _created(tasks_import(specs=specs, source_detail="api", task_set=task_set or DEFAULT_TASK_SET))
+        specs = task_specs(body_items(request, "tasks"), project=request.project)
+        return _created(tasks_import(specs=specs, source_detail="api", task_set=task_set or DEFAULT_TASK_SET,
+                                     project=request.project))
 
 
 class RankingsView(ListAPIView):
-    permission_classes = [IsStaff]
+    permission_classes = [ProjectRolePermission]
     serializer_class = RankingSerializer
 
     def get_queryset(self):
-        return filters.rankings_filtered(self.request.query_params)
+        return filters.rankings_filtered(self.request.query_params, project=self.request.project)
 
     @extend_schema(parameters=filters.RANKING_PARAMETERS, summary="List rankings")
     def get(self, request, *args, **kwargs):

@@ -1,4 +1,6 @@
-"""Staff: model versions, background runs (cancel one) and training rounds (start one)."""
+"""A project's model versions, background runs (cancel one) and training rounds (start one): its
+reviewers read, its managers cancel and start (``?project=SLUG``, default ``default``). An id of
+another project's row answers 404, as an unknown one does."""
 from __future__ import annotations
 
 from django.db.models import Prefetch
@@ -10,7 +12,7 @@ from rest_framework.views import APIView
 
 from labeling.api.bodies import RoundBody
 from labeling.api.idempotency import idempotent
-from labeling.api.permissions import IsStaff
+from labeling.api.permissions import ProjectRolePermission
 from labeling.api.serializers import ModelVersionSerializer, RoundSerializer, RunDetailSerializer, RunSerializer
 from labeling.api.views.request_body import body_object
 from labeling.errors import RejectedInput
@@ -23,8 +25,15 @@ from labeling.services.runs import run_cancel
 _ROUNDS = TrainingRound.objects.prefetch_related(Prefetch("runs", queryset=Run.objects.only("pk", "training_round")))
 
 
-class _Detail(RetrieveAPIView):
-    permission_classes = [IsStaff]
+class _InProject:
+    """Rows of the project the request names."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(project=self.request.project)
+
+
+class _Detail(_InProject, RetrieveAPIView):
+    permission_classes = [ProjectRolePermission]
     noun = "row"
 
     def get_object(self):
@@ -35,8 +44,8 @@ class _Detail(RetrieveAPIView):
 
 
 @extend_schema_view(get=extend_schema(summary="List model versions"))
-class ModelVersionsView(ListAPIView):
-    permission_classes = [IsStaff]
+class ModelVersionsView(_InProject, ListAPIView):
+    permission_classes = [ProjectRolePermission]
     serializer_class = ModelVersionSerializer
     queryset = ModelVersion.objects.order_by("-created_at", "-id")
 
@@ -49,8 +58,8 @@ class ModelVersionDetailView(_Detail):
 
 
 @extend_schema_view(get=extend_schema(summary="List runs, newest first, with progress and latest metrics"))
-class RunsView(ListAPIView):
-    permission_classes = [IsStaff]
+class RunsView(_InProject, ListAPIView):
+    permission_classes = [ProjectRolePermission]
     serializer_class = RunSerializer
     queryset = Run.objects.order_by("-created_at", "-id")
 
@@ -63,13 +72,15 @@ class RunDetailView(_Detail):
 
 
 class RunCancelView(APIView):
-    permission_classes = [IsStaff]
+    permission_classes = [ProjectRolePermission]
 
     @extend_schema(request=None, responses={200: RunDetailSerializer}, summary="Cancel a run")
     @idempotent
     def post(self, request, pk: int):
         """A queued run is cancelled at once; a running one stops at its next progress report
         (``cancel_requested``). 409 when the run has already finished."""
+        if not Run.objects.filter(pk=pk, project=request.project).exists():
+            raise RejectedInput("No such run.", field="run", status=404)
         return Response(RunDetailSerializer(run_cancel(run_id=pk)).data)
 
 
@@ -87,8 +98,8 @@ def _round_form(body: dict) -> RoundStartForm:
 
 
 @extend_schema_view(get=extend_schema(summary="List training rounds, newest first"))
-class RoundsView(ListAPIView):
-    permission_classes = [IsStaff]
+class RoundsView(_InProject, ListAPIView):
+    permission_classes = [ProjectRolePermission]
     serializer_class = RoundSerializer
     queryset = _ROUNDS.order_by("-created_at", "-id")
 
@@ -99,7 +110,8 @@ class RoundsView(ListAPIView):
         form = _round_form(body_object(request))
         training_round = round_start(
             algo=form.cleaned_data["algo"], created_by=request.user, config=form.round_config(),
-            prompt_ids=prompts_with_fewest_tasks(count=form.cleaned_data["sample_prompts"]),
+            prompt_ids=prompts_with_fewest_tasks(count=form.cleaned_data["sample_prompts"], project=request.project),
+            project=request.project,
         )
         return Response(RoundSerializer(_ROUNDS.get(pk=training_round.pk)).data, status=201)
 

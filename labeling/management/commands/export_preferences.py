@@ -5,18 +5,23 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from labeling.export_formats import DEFAULT_PAIRS_MODE, PAIRS_MODES
-from labeling.services.exports import PATH_FORMATS, ExportError, export_filters_parse, export_rankings, export_to_path
+from labeling.errors import RejectedInput
+from labeling.selectors.projects import project_by_slug
+from labeling.selectors.rankings import ranking_filter_parse
+from labeling.services.exports import PATH_FORMATS, export_options_check, export_selection, export_to_path
 
 
 class Command(BaseCommand):
-    help = ("Export rankings: rankings (K-way JSONL), pairs (TRL prompt/chosen/rejected JSONL), csv, or hf (a "
-            "directory datasets.load_dataset reads). Written whole or not at all.")
+    help = ("Export one project's rankings: rankings (K-way JSONL), pairs (TRL prompt/chosen/rejected JSONL), csv, "
+            "or hf (a directory datasets.load_dataset reads). Written whole or not at all.")
 
     def add_arguments(self, parser):
         # Formats, modes, numbers and dates are checked in handle(), so a bad one is one clear line.
         parser.add_argument("--format", dest="fmt", default="", help=f"one of {', '.join(PATH_FORMATS)}")
         parser.add_argument("--out", default="", help="file to write (a directory for hf); replaced atomically")
+        parser.add_argument("--project", default="", help="the project's slug (default: default)")
         parser.add_argument("--round", default=None, help="only tasks sampled by this training round (id)")
+        parser.add_argument("--task-set", default=None, help="only tasks of this task set")
         parser.add_argument("--labeler", default=None, help="only this labeler's rankings (username)")
         parser.add_argument("--min-agreement", default=None,
                             help="only tasks whose pairwise agreement is at least this (0..1)")
@@ -26,20 +31,23 @@ class Command(BaseCommand):
         parser.add_argument("--pairs", default=DEFAULT_PAIRS_MODE,
                             help=f"pairs mode for pairs and hf: {' or '.join(PAIRS_MODES)} (default {DEFAULT_PAIRS_MODE})")
 
-    def handle(self, *args, fmt, out, round, labeler, min_agreement, include_gold, since, until, pairs, **options):
+    def handle(self, *args, fmt, out, project, round, task_set, labeler, min_agreement, include_gold, since, until,
+               pairs, **options):
         if not fmt:
             raise CommandError(f"--format is required: one of {', '.join(PATH_FORMATS)}")
         if not out:
             raise CommandError("--out is required: the file (or directory, for hf) to write")
         try:
-            filters = export_filters_parse(round=round, labeler=labeler, min_agreement=min_agreement,
-                                           include_gold=include_gold, since=since, until=until)
-            total = export_rankings(filters=filters).count() if fmt in PATH_FORMATS else None
+            export_options_check(fmt=fmt, pairs_mode=pairs, to_path=True)
+            filters = ranking_filter_parse(project=project_by_slug(project), round=round, task_set=task_set,
+                                           labeler=labeler, min_agreement=min_agreement, include_gold=include_gold,
+                                           since=since, until=until)
+            total = export_selection(filters=filters).count()
             with tqdm(total=total, desc=f"export {fmt}", unit="ranking", file=sys.stderr,
                       disable=not total) as bar:
                 result = export_to_path(fmt=fmt, path=Path(out), filters=filters, pairs_mode=pairs,
                                         progress=bar.update)
-        except ExportError as exc:
+        except RejectedInput as exc:  # ExportError too
             raise CommandError(exc.message) from None
         except OSError as exc:
             raise CommandError(f"{out}: cannot write it ({exc.strerror or exc})") from None

@@ -134,7 +134,8 @@ def test_rankings_list_filters_by_round_labeler_and_dates(api, admin, labeler, o
 
     assert ids("") == [first.pk, second.pk, third.pk]
     assert ids(f"?round={training_round.pk}") == [second.pk]
-    assert ids("?labeler=bob") == [third.pk] and ids("?labeler=nobody") == []
+    assert ids("?labeler=bob") == [third.pk] and ids("?labeler=bob&labeler=alice") == [first.pk, second.pk, third.pk]
+    assert_error(api(admin).get("/api/v1/rankings/?labeler=nobody"), 400, "labeler", "no labeler named 'nobody'")
     assert ids("?until=2024-03-01") == [first.pk] and ids("?since=2024-03-02") == [second.pk, third.pk]
     row = api(admin).get("/api/v1/rankings/?labeler=alice&until=2024-03-01").json()["results"][0]
     assert row["labeler"] == "alice" and row["task"] == plain.pk and row["tiers"] == first.tiers

@@ -38,6 +38,6 @@ def test_filters_are_the_pages_filters(api, admin, labeler, other_labeler, task_
     rank(other_labeler, task)
     later = api(admin).get("/api/v1/stats/?since=2999-01-01").json()
     assert later["totals"] == _page_context(admin, "?since=2999-01-01")["totals"] and later["totals"]["rankings"] == 0
-    assert_error(api(admin).get("/api/v1/stats/?since=2024-02-02&until=2024-02-01"), 400, None, "must not be after")
-    assert_error(api(admin).get("/api/v1/stats/?round=77"), 400, "round", "valid choice")
+    assert_error(api(admin).get("/api/v1/stats/?since=2024-02-02&until=2024-02-01"), 400, "since", "must not be after")
+    assert_error(api(admin).get("/api/v1/stats/?round=77"), 400, "round", "no round 77")
     assert_error(api(admin).get("/api/v1/stats/?since=yesterday"), 400, "since", "valid date")
