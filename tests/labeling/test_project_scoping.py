@@ -219,6 +219,21 @@ def test_writing_needs_the_manager_role_in_that_project(world):
     assert _client(world, "member_b").post(f"/api/v1/runs/{world['a'].run.pk}/cancel/?project=a").status_code == 404
 
 
+def test_a_round_started_through_the_api_is_the_projects_and_starts_from_its_settings(world, settings):
+    settings.ROUND_MIN_NEW_RANKINGS = 0
+    a = world["a"].project
+    a.k_min, a.k_max, a.round_defaults = 2, 3, {"sample": {"k": 2}, "reward": {"epochs": 3}}
+    a.save()
+    TrainingRound.objects.filter(project=a).update(active=False)
+    response = _client(world, "manager_a").post("/api/v1/rounds/?project=a", {"algo": "dpo"},
+                                                content_type="application/json")
+    assert response.status_code == 201, response.json()
+    started = TrainingRound.objects.get(pk=response.json()["id"])
+    assert started.project == a and started.policy_in == world["a"].version
+    assert started.config["sample"]["k"] == 2 and started.config["reward"]["epochs"] == 3
+    assert not TrainingRound.objects.filter(project=world["b"].project, active=True).exists()
+
+
 @pytest.mark.parametrize("persona, status", [("manager_a", 200), ("admin", 200), ("reviewer_a", 403),
                                              ("labeler_a", 403), ("member_b", 404), (None, 401)])
 def test_the_export_endpoint_is_for_the_projects_managers(world, persona, status):

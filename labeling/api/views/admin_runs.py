@@ -19,7 +19,7 @@ from labeling.errors import RejectedInput
 from labeling.forms import RoundStartForm
 from labeling.models import ModelVersion, Run, TrainingRound
 from labeling.selectors.runs import prompts_with_fewest_tasks
-from labeling.services.rounds import round_start
+from labeling.services.rounds import round_settings, round_start
 from labeling.services.runs import run_cancel
 
 _ROUNDS = TrainingRound.objects.prefetch_related(Prefetch("runs", queryset=Run.objects.only("pk", "training_round")))
@@ -84,13 +84,16 @@ class RunCancelView(APIView):
         return Response(RunDetailSerializer(run_cancel(run_id=pk)).data)
 
 
-def _round_form(body: dict) -> RoundStartForm:
-    """The /rounds/ page's form, with the fields the body leaves out at their initial values."""
+def _round_form(body: dict, project) -> RoundStartForm:
+    """The /rounds/ page's form, with the fields the body leaves out at the page's starting values
+    (the project's round settings)."""
     fields = RoundStartForm.base_fields
     unknown = sorted(set(body) - set(fields))
     if unknown:
         raise RejectedInput(f"Unknown field {unknown[0]!r}; the fields are {', '.join(fields)}.", field=unknown[0])
-    form = RoundStartForm(data={**{name: field.initial for name, field in fields.items()}, **body})
+    initial = {**{name: field.initial for name, field in fields.items()},
+               **RoundStartForm.initial_from(round_settings(project=project))}
+    form = RoundStartForm(data={**initial, **body})
     if not form.is_valid():
         field, messages = next(iter(form.errors.items()))
         raise RejectedInput(messages[0], field=None if field == "__all__" else field)
@@ -107,7 +110,7 @@ class RoundsView(_InProject, ListAPIView):
     @idempotent
     def post(self, request):
         """As the /rounds/ page: 409 when a round is running, there is no policy, or too few new rankings."""
-        form = _round_form(body_object(request))
+        form = _round_form(body_object(request), request.project)
         training_round = round_start(
             algo=form.cleaned_data["algo"], created_by=request.user, config=form.round_config(),
             prompt_ids=prompts_with_fewest_tasks(count=form.cleaned_data["sample_prompts"], project=request.project),
