@@ -1,0 +1,167 @@
+"""Two projects, six personas, every page about a project or one of its objects.
+
+Personas: anonymous, labeler of A, labeler of B, reviewer of A, manager of A, staff. Each route is
+asked for with an object (or the slug) of project A and of project B. The rule it must follow
+(``labeling.selectors.projects``): a visitor is sent to log in; no role in the object's project
+(or an unknown project) answers 404, so ids and slugs leak nothing; a role below the route's answers
+403; anyone else gets the route's success status. ``test_every_project_route_has_a_row`` fails for a
+route that takes a project or a project's object and has no row here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+
+from labeling.models import Membership, ModelVersion, Project, ProjectInvite, Prompt, Run, TrainingRound
+from tests.factories import UserFactory, make_task
+
+PERSONAS = ("anonymous", "labeler_a", "labeler_b", "reviewer_a", "manager_a", "staff")
+ROLES = {"labeler_a": ("a", "labeler"), "labeler_b": ("b", "labeler"), "reviewer_a": ("a", "reviewer"),
+         "manager_a": ("a", "manager")}
+ORDER = ("labeler", "reviewer", "manager")
+
+
+@dataclass
+class Side:
+    slug: str
+    task: object
+    run: object
+    round: object
+    v1: object
+    v2: object
+    invite: object
+
+
+@dataclass(frozen=True)
+class Row:
+    url: Callable[[Side], str]
+    needs: str  # the lowest role that may
+    ok: int  # the success status
+    method: str = "get"
+    body: Callable[[Side], dict] | None = None
+
+
+ROWS = {
+    "label/": Row(lambda s: f"/label/?project={s.slug}", "labeler", 200),
+    "stats/": Row(lambda s: f"/stats/?project={s.slug}", "reviewer", 200),
+    "stats/labelers.csv": Row(lambda s: f"/stats/labelers.csv?project={s.slug}", "reviewer", 200),
+    "stats/tasks/<int:task_id>/": Row(lambda s: f"/stats/tasks/{s.task.pk}/", "reviewer", 200),
+    "runs/": Row(lambda s: f"/runs/?project={s.slug}", "reviewer", 200),
+    "runs/<int:run_id>/": Row(lambda s: f"/runs/{s.run.pk}/", "reviewer", 200),
+    "runs/<int:run_id>/status.json": Row(lambda s: f"/runs/{s.run.pk}/status.json", "reviewer", 200),
+    "runs/<int:run_id>/cancel": Row(lambda s: f"/runs/{s.run.pk}/cancel", "manager", 302, "post"),
+    "runs/<int:run_id>/retry": Row(lambda s: f"/runs/{s.run.pk}/retry", "manager", 302, "post"),
+    "models/": Row(lambda s: f"/models/?project={s.slug}", "reviewer", 200),
+    "models/compare/": Row(lambda s: f"/models/compare/?project={s.slug}&a={s.v1.pk}&b={s.v2.pk}", "reviewer", 200),
+    "models/<int:version_id>/download.zip": Row(lambda s: f"/models/{s.v2.pk}/download.zip", "manager", 200),
+    "rounds/": Row(lambda s: f"/rounds/?project={s.slug}", "reviewer", 200),
+    "rounds/<int:round_id>/": Row(lambda s: f"/rounds/{s.round.pk}/", "reviewer", 200),
+    "projects/<slug:project>/settings/": Row(lambda s: f"/projects/{s.slug}/settings/", "manager", 200),
+    "projects/<slug:project>/members/": Row(lambda s: f"/projects/{s.slug}/members/", "manager", 200),
+    "projects/<slug:project>/members/remove": Row(lambda s: f"/projects/{s.slug}/members/remove", "manager", 302,
+                                                  "post", lambda s: {"username": f"labeler_{s.slug}"}),
+    "projects/<slug:project>/invites/": Row(lambda s: f"/projects/{s.slug}/invites/", "manager", 201, "post",
+                                            lambda s: {"role": "labeler", "days": "3"}),
+    "projects/<slug:project>/invites/<int:invite_id>/revoke": Row(
+        lambda s: f"/projects/{s.slug}/invites/{s.invite.pk}/revoke", "manager", 302, "post"),
+}
+# Routes about no one project: the home page (each person's own projects), the project list (the
+# projects one manages), training the first policy (staff), invites (the token is the key).
+NOT_PROJECT_ROUTES = {"", "projects/", "projects/new", "runs/bootstrap", "invites/<str:token>/", "healthz",
+                      "label/assignments/<int:assignment_id>/ranking", "label/assignments/<int:assignment_id>/skip"}
+
+
+def _side(project: Project, checkpoint: Path, maker) -> Side:
+    task = make_task(k=2, prompt_text=f"prompt of {project.slug}")
+    Prompt.objects.filter(pk=task.prompt_id).update(project=project)
+    v1 = ModelVersion.objects.create(project=project, kind="policy", name=f"{project.slug}-v1", algorithm="external",
+                                     path=str(checkpoint))
+    v2 = ModelVersion.objects.create(project=project, kind="policy", name=f"{project.slug}-v2", algorithm="dpo",
+                                     path=str(checkpoint), parent=v1)
+    training_round = TrainingRound.objects.create(project=project, algo="dpo", status="failed", active=False,
+                                                  policy_in=v1)
+    run = Run.objects.create(project=project, kind=Run.Kind.DPO, status=Run.Status.FAILED,
+                             training_round=training_round)
+    invite = ProjectInvite.objects.create(project=project, token_hash=f"{project.slug}".ljust(64, "0"),
+                                          created_by=maker, expires_at=timezone.now() + timedelta(days=1))
+    return Side(project.slug, task, run, training_round, v1, v2, invite)
+
+
+@pytest.fixture
+def sides(db, tmp_path):
+    checkpoint = tmp_path / "checkpoint"
+    checkpoint.mkdir()
+    (checkpoint / "config.json").write_text("{}")
+    projects = {slug: Project.objects.create(slug=slug, name=f"Project {slug}") for slug in ("a", "b")}
+    users = {"staff": UserFactory(username="staff", is_staff=True, is_superuser=True)}
+    for persona, (slug, role) in ROLES.items():
+        users[persona] = UserFactory(username=persona)
+        Membership.objects.create(project=projects[slug], user=users[persona], role=role)
+    b_manager = UserFactory(username="manager_b")  # B's invite needs a maker; B keeps a manager
+    Membership.objects.create(project=projects["b"], user=b_manager, role="manager")
+    return users, {slug: _side(p, checkpoint, users["staff"]) for slug, p in projects.items()}
+
+
+def _expected(persona: str, slug: str, row: Row):
+    if persona == "anonymous":
+        return "login"
+    role = "manager" if persona == "staff" else (ROLES[persona][1] if ROLES[persona][0] == slug else None)
+    if role is None:
+        return 404
+    return row.ok if ORDER.index(role) >= ORDER.index(row.needs) else 403
+
+
+@pytest.mark.parametrize("slug", ["a", "b"])
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("route", sorted(ROWS))
+def test_project_access(sides, route, persona, slug):
+    users, by_slug = sides
+    row = ROWS[route]
+    client = Client()
+    if persona != "anonymous":
+        client.force_login(users[persona])
+    url = row.url(by_slug[slug])
+    body = row.body(by_slug[slug]) if row.body else {}
+    response = client.post(url, body) if row.method == "post" else client.get(url)
+    expected = _expected(persona, slug, row)
+    if expected == "login":
+        assert response.status_code == 302 and "/login/" in response["Location"], url
+    else:
+        assert response.status_code == expected, (url, response.content[:200])
+
+
+@pytest.mark.parametrize("persona", PERSONAS[1:])
+def test_an_unknown_project_is_404_for_everyone(sides, persona):
+    users, _ = sides
+    client = Client()
+    client.force_login(users[persona])
+    side = sides[1]["a"]
+    for route, row in ROWS.items():
+        url = row.url(side)
+        if "?project=a" in url or "<slug:project>" in route:
+            url = url.replace("?project=a", "?project=nope").replace("/projects/a/", "/projects/nope/")
+            response = client.post(url, row.body(side) if row.body else {}) if row.method == "post" else client.get(url)
+            assert response.status_code == 404, url
+
+
+def _routes(resolver=None, prefix: str = "") -> set[str]:
+    routes = set()
+    for pattern in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            routes |= _routes(pattern, route)
+        elif isinstance(pattern, URLPattern):
+            routes.add(route)
+    return routes
+
+
+def test_every_project_route_has_a_row():
+    app_routes = {r for r in _routes() if not r.startswith(("admin/", "api/", "accounts/", "static/"))}
+    assert not app_routes - set(ROWS) - NOT_PROJECT_ROUTES, "add a row to ROWS (or NOT_PROJECT_ROUTES)"
