@@ -72,6 +72,22 @@ ROWS = {
     "projects/<slug:project>/invites/<int:invite_id>/revoke": Row(
         lambda s: f"/projects/{s.slug}/invites/{s.invite.pk}/revoke", "manager", 302, "post"),
 }
+API_ROWS = {  # every staff endpoint names its project with ?project= (absent: default)
+    "api/v1/tasks/": Row(lambda s: f"/api/v1/tasks/?project={s.slug}", "reviewer", 200),
+    "api/v1/prompts/": Row(lambda s: f"/api/v1/prompts/?project={s.slug}", "reviewer", 200),
+    "api/v1/rankings/": Row(lambda s: f"/api/v1/rankings/?project={s.slug}", "reviewer", 200),
+    "api/v1/model-versions/": Row(lambda s: f"/api/v1/model-versions/?project={s.slug}", "reviewer", 200),
+    "api/v1/model-versions/<api_id:pk>/": Row(lambda s: f"/api/v1/model-versions/{s.v2.pk}/?project={s.slug}",
+                                              "reviewer", 200),
+    "api/v1/runs/": Row(lambda s: f"/api/v1/runs/?project={s.slug}", "reviewer", 200),
+    "api/v1/runs/<api_id:pk>/": Row(lambda s: f"/api/v1/runs/{s.run.pk}/?project={s.slug}", "reviewer", 200),
+    "api/v1/runs/<api_id:pk>/cancel/": Row(lambda s: f"/api/v1/runs/{s.run.pk}/cancel/?project={s.slug}", "manager",
+                                           409, "post"),  # allowed, but the run has already failed
+    "api/v1/rounds/": Row(lambda s: f"/api/v1/rounds/?project={s.slug}", "reviewer", 200),
+    "api/v1/rounds/<api_id:pk>/": Row(lambda s: f"/api/v1/rounds/{s.round.pk}/?project={s.slug}", "reviewer", 200),
+    "api/v1/stats/": Row(lambda s: f"/api/v1/stats/?project={s.slug}", "reviewer", 200),
+    "api/v1/exports/<str:fmt>/": Row(lambda s: f"/api/v1/exports/rankings/?project={s.slug}", "manager", 200),
+}
 # Routes about no one project: the home page (each person's own projects), the project list (the
 # projects one manages), training the first policy (staff), invites (the token is the key).
 NOT_PROJECT_ROUTES = {"", "projects/", "projects/new", "runs/bootstrap", "invites/<str:token>/", "healthz",
@@ -120,10 +136,10 @@ def _expected(persona: str, slug: str, row: Row):
 
 @pytest.mark.parametrize("slug", ["a", "b"])
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("route", sorted(ROWS))
+@pytest.mark.parametrize("route", sorted(ROWS) + sorted(API_ROWS))
 def test_project_access(sides, route, persona, slug):
     users, by_slug = sides
-    row = ROWS[route]
+    row = ROWS.get(route) or API_ROWS[route]
     client = Client()
     if persona != "anonymous":
         client.force_login(users[persona])
@@ -131,7 +147,9 @@ def test_project_access(sides, route, persona, slug):
     body = row.body(by_slug[slug]) if row.body else {}
     response = client.post(url, body) if row.method == "post" else client.get(url)
     expected = _expected(persona, slug, row)
-    if expected == "login":
+    if expected == "login" and route.startswith("api/"):
+        assert response.status_code == 401, url
+    elif expected == "login":
         assert response.status_code == 302 and "/login/" in response["Location"], url
     else:
         assert response.status_code == expected, (url, response.content[:200])
@@ -143,7 +161,7 @@ def test_an_unknown_project_is_404_for_everyone(sides, persona):
     client = Client()
     client.force_login(users[persona])
     side = sides[1]["a"]
-    for route, row in ROWS.items():
+    for route, row in {**ROWS, **API_ROWS}.items():
         url = row.url(side)
         if "?project=a" in url or "<slug:project>" in route:
             url = url.replace("?project=a", "?project=nope").replace("/projects/a/", "/projects/nope/")
@@ -162,6 +180,13 @@ def _routes(resolver=None, prefix: str = "") -> set[str]:
     return routes
 
 
+# The labeler's calls lease from every project they label in; the schema and docs hold no data.
+NOT_PROJECT_API = {"api/v1/tasks/next/", "api/v1/tasks/<api_id:task_id>/ranking/", "api/v1/tasks/<api_id:task_id>/skip/",
+                   "api/v1/schema/", "api/v1/docs/", "api/v1/^(?P<rest>.*)$"}
+
+
 def test_every_project_route_has_a_row():
     app_routes = {r for r in _routes() if not r.startswith(("admin/", "api/", "accounts/", "static/"))}
     assert not app_routes - set(ROWS) - NOT_PROJECT_ROUTES, "add a row to ROWS (or NOT_PROJECT_ROUTES)"
+    api_routes = {r for r in _routes() if r.startswith("api/")}
+    assert not api_routes - set(API_ROWS) - NOT_PROJECT_API, "add a row to API_ROWS (or NOT_PROJECT_API)"
