@@ -190,3 +190,16 @@ def test_every_project_route_has_a_row():
     assert not app_routes - set(ROWS) - NOT_PROJECT_ROUTES, "add a row to ROWS (or NOT_PROJECT_ROUTES)"
     api_routes = {r for r in _routes() if r.startswith("api/")}
     assert not api_routes - set(API_ROWS) - NOT_PROJECT_API, "add a row to API_ROWS (or NOT_PROJECT_API)"
+
+
+@pytest.mark.parametrize("call", ["ranking", "skip"])
+def test_a_labelers_api_calls_on_another_projects_task_answer_404(sides, call):
+    users, by_slug = sides
+    client = Client()
+    client.force_login(users["labeler_b"])
+    body = {"tiers": [[1], [2]], "submission_id": "x"} if call == "ranking" else {"reason": "other"}
+    response = client.post(f"/api/v1/tasks/{by_slug['a'].task.pk}/{call}/", body, content_type="application/json")
+    assert response.status_code == 404  # not 409 "no lease", which would say the id exists
+    client.force_login(users["labeler_a"])
+    response = client.post(f"/api/v1/tasks/{by_slug['a'].task.pk}/{call}/", body, content_type="application/json")
+    assert response.status_code == 409  # their project's task, but no lease on it yet

@@ -40,7 +40,10 @@ def _own_assignment_id(*, labeler, task_id: int) -> int:
                      .values_list("pk", flat=True).first())
     if assignment_id is not None:
         return assignment_id
-    if not RankingTask.objects.filter(pk=task_id).exists():
+    # A task of a project the caller does not label in is "no such task" too: ids leak nothing.
+    from labeling.selectors.tasks import projects_labeled_by
+
+    if not RankingTask.objects.filter(pk=task_id, prompt__project__in=projects_labeled_by(labeler)).exists():
         raise RejectedInput("No such task.", field="task", status=404)
     raise RejectedInput(f"You hold no lease on task {task_id}: get one from GET /api/v1/tasks/next/ first.",
                         field="task", status=409)
