@@ -16,11 +16,11 @@ from typing import Callable
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from labeling.models import Membership, ModelVersion, Project, ProjectInvite, Prompt, Run, TrainingRound
 from tests.factories import UserFactory, make_task
+from tests.security.test_access_matrix import _routes
 
 PERSONAS = ("anonymous", "labeler_a", "labeler_b", "reviewer_a", "manager_a", "staff")
 ROLES = {"labeler_a": ("a", "labeler"), "labeler_b": ("b", "labeler"), "reviewer_a": ("a", "reviewer"),
@@ -167,17 +167,6 @@ def test_an_unknown_project_is_404_for_everyone(sides, persona):
             url = url.replace("?project=a", "?project=nope").replace("/projects/a/", "/projects/nope/")
             response = client.post(url, row.body(side) if row.body else {}) if row.method == "post" else client.get(url)
             assert response.status_code == 404, url
-
-
-def _routes(resolver=None, prefix: str = "") -> set[str]:
-    routes = set()
-    for pattern in (resolver or get_resolver()).url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            routes |= _routes(pattern, route)
-        elif isinstance(pattern, URLPattern):
-            routes.add(route)
-    return routes
 
 
 # The labeler's calls lease from every project they label in; the schema and docs hold no data.
