@@ -43,6 +43,29 @@ def role_at_least(role: str | None, needed: str) -> bool:
     return role is not None and ROLE_ORDER.index(role) >= ROLE_ORDER.index(needed)
 
 
+def project_access(*, user, project: Project, needed: str) -> str:
+    """``user``'s role in ``project`` when it is ``needed`` or higher. Refused 404 without a role, in
+    words that name no project (so an object's id leaks nothing), 403 when the role is too low."""
+    role = project_role(user=user, project=project)
+    if role is None:
+        raise RejectedInput("No such project.", field="project", status=404)
+    if not role_at_least(role, needed):
+        raise RejectedInput(f"Only staff or a project {needed} can do this.", field="project", status=403)
+    return role
+
+
+def project_access_by_slug(*, user, slug: str | None, needed: str) -> tuple[Project, str]:
+    """The project ``slug`` names (none: ``default``) and ``user``'s role in it, as :func:`project_access`
+    decides. An unknown slug and a project without a role are refused (404) in the same words."""
+    try:
+        project = project_by_slug(slug)
+        return project, project_access(user=user, project=project, needed=needed)
+    except RejectedInput as refused:
+        if refused.status != 404:
+            raise
+        raise RejectedInput(f"No project {slug or DEFAULT_PROJECT_SLUG!r}.", field="project", status=404) from None
+
+
 def projects_where(*, user, role: str = Membership.Role.LABELER) -> QuerySet[Project]:
     """The projects where ``user`` holds ``role`` or a higher one (all of them for staff)."""
     if not user.is_authenticated:

@@ -10,11 +10,10 @@ from django.views.decorators.http import require_GET, require_POST
 from labeling.errors import RejectedInput
 from labeling.label_choices import label_choices
 from labeling.models import Membership
-from labeling.selectors.projects import project_by_slug
+from labeling.selectors.projects import project_access_by_slug
 from labeling.selectors.tasks import labeler_progress
 from labeling.services.assignment import task_assign_next
 from labeling.services.ranking import ranking_submit, task_skip
-from labeling.views.access import require_project_role
 from labeling.views.json_io import json_body, json_endpoint
 
 
@@ -29,11 +28,10 @@ def _chosen_project(request):
     if not slug:
         return None
     try:
-        project = project_by_slug(slug)
-    except RejectedInput:
+        project, _role = project_access_by_slug(user=request.user, slug=slug, needed=Membership.Role.LABELER)
+    except RejectedInput as refused:  # unknown, or no longer theirs: forget it
         request.session["label_project"] = ""
-        raise Http404("No such project.") from None
-    require_project_role(request, project, Membership.Role.LABELER)
+        raise Http404(refused.message) from None
     return project
 
 
