@@ -95,6 +95,8 @@ class InviteCreateForm(forms.Form):
 
 class InviteSignupForm(forms.Form):
     username = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "username"}))
+    email = forms.EmailField(required=False, max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+                             help_text="Optional: where a password reset link is sent.")
     password1 = forms.CharField(label="Password", strip=False,
                                 widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password2 = forms.CharField(label="Password again", strip=False,

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -53,10 +54,11 @@ def invite_revoke(*, project: Project, invite_id: int) -> ProjectInvite:
     return invite
 
 
-def invite_accept(*, token: str, user=None, username: str = "", password: str = "") -> Membership:
+def invite_accept(*, token: str, user=None, username: str = "", email: str = "", password: str = "") -> Membership:
     """Join the invite's project through ``token``: as ``user`` when signed in, else as a new account
-    ``username`` with ``password`` (Django's password validators apply). Refused (404, naming no
-    project) when the link is unknown, expired, used or revoked."""
+    ``username`` with ``password`` (Django's password validators apply) and ``email`` (optional; the
+    address Django's password reset mails). Refused (404, naming no project) when the link is unknown,
+    expired, used or revoked."""
     invite = invite_by_token(token=token)
     if invite is None:
         raise RejectedInput(INVALID_LINK, field="token", status=404)
@@ -65,10 +67,11 @@ def invite_accept(*, token: str, user=None, username: str = "", password: str = 
             _mark_used(invite, user)
             return membership_grant(project=invite.project, user=user, role=invite.role)
     username = _new_username(username)
-    _check_password(username, password)
+    email = _new_email(email)
+    _check_password(username, email, password)
     try:
         with transaction.atomic():
-            new_user = get_user_model().objects.create_user(username=username, password=password)
+            new_user = get_user_model().objects.create_user(username=username, email=email, password=password)
             _mark_used(invite, new_user)
             return membership_grant(project=invite.project, user=new_user, role=invite.role)
     except IntegrityError:  # the same username taken at the same moment
@@ -101,9 +104,26 @@ def _new_username(username: str) -> str:
     return username
 
 
-def _check_password(username: str, password: str) -> None:
+def _new_email(email: str) -> str:
+    """``email`` checked and normalised, or "" for none. Another account may hold the same address (a
+    reset request then mails a link for each), so it is not refused for being taken."""
+    model = get_user_model()
+    email = model.objects.normalize_email((email or "").strip())
+    if not email:
+        return ""
+    max_length = model._meta.get_field(model.get_email_field_name()).max_length
     try:
-        password_validation.validate_password(password or "", user=get_user_model()(username=username))
+        if len(email) > max_length:
+            raise ValidationError(f"An email address has at most {max_length} characters.")
+        validate_email(email)
+    except ValidationError as exc:
+        raise RejectedInput(" ".join(exc.messages), field="email") from None
+    return email
+
+
+def _check_password(username: str, email: str, password: str) -> None:
+    try:  # the similarity validator compares the password with the username and the address
+        password_validation.validate_password(password or "", user=get_user_model()(username=username, email=email))
     except ValidationError as exc:
         raise RejectedInput(" ".join(exc.messages), field="password") from None
     if not password:

@@ -30,7 +30,7 @@ def invite_accept_view(request, token: str):
                 membership = invite_accept(token=token, user=request.user)
             else:
                 membership = invite_accept(token=token, username=form.cleaned_data["username"],
-                                           password=form.cleaned_data["password1"])
+                                           email=form.cleaned_data["email"], password=form.cleaned_data["password1"])
         except RejectedInput as exc:
             if exc.status == 404 or form is None:  # the link was used or revoked a moment ago
                 return _invalid(request)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
@@ -22,8 +23,9 @@ def _invite(project, manager, role="labeler", days=7):
     return invite_create(project=project, role=role, days=days, created_by=manager)
 
 
-def _signup(username: str, password: str = GOOD_PASSWORD, again: str | None = None) -> dict:
-    return {"username": username, "password1": password, "password2": password if again is None else again}
+def _signup(username: str, password: str = GOOD_PASSWORD, again: str | None = None, email: str = "") -> dict:
+    return {"username": username, "email": email, "password1": password,
+            "password2": password if again is None else again}
 
 
 def _roles(project) -> dict:
@@ -64,6 +66,14 @@ def test_a_new_person_joins_with_exactly_the_invites_role(project_a, manager_a):
     assert membership.user.check_password(GOOD_PASSWORD) and not membership.user.is_staff
     invite = ProjectInvite.objects.get()
     assert invite.used_by == membership.user and invite.used_at is not None
+
+
+def test_a_new_persons_email_is_stored_normalised_and_is_optional(project_a, manager_a):
+    _, token = _invite(project_a, manager_a)
+    assert invite_accept(token=token, username="erin", email=" erin@EXAMPLE.com ", password=GOOD_PASSWORD
+                         ).user.email == "erin@example.com"
+    _, token = _invite(project_a, manager_a)
+    assert invite_accept(token=token, username="frank", password=GOOD_PASSWORD).user.email == ""
 
 
 def test_a_signed_in_user_joins_and_a_higher_role_is_kept(project_a, manager_a, labeler):
@@ -118,19 +128,23 @@ def test_revoking_is_for_the_invites_own_project_and_not_after_use(project_a, pr
         invite_revoke(project=project_a, invite_id=invite.pk)
 
 
-@pytest.mark.parametrize("field, username, password", [
-    ("username", "alice", GOOD_PASSWORD),  # taken
-    ("username", "ALICE", GOOD_PASSWORD),  # taken, in other letters
-    ("username", "no spaces!", GOOD_PASSWORD),
-    ("username", "", GOOD_PASSWORD),
-    ("password", "erin", "short"),  # MinimumLengthValidator
-    ("password", "erinbrown", "erinbrown1"),  # UserAttributeSimilarityValidator
-    ("password", "erin", ""),
+@pytest.mark.parametrize("field, username, password, email", [
+    ("username", "alice", GOOD_PASSWORD, ""),  # taken
+    ("username", "ALICE", GOOD_PASSWORD, ""),  # taken, in other letters
+    ("username", "no spaces!", GOOD_PASSWORD, ""),
+    ("username", "", GOOD_PASSWORD, ""),
+    ("password", "erin", "short", ""),  # MinimumLengthValidator
+    ("password", "erinbrown", "erinbrown1", ""),  # UserAttributeSimilarityValidator
+    ("password", "erin", "", ""),
+    ("email", "erin", GOOD_PASSWORD, "not-an-address"),
+    ("email", "erin", GOOD_PASSWORD, "erin@"),
+    ("email", "erin", GOOD_PASSWORD, "x" * 250 + "@example.com"),
+    ("password", "erin", "erin.brown-mail", "erin.brown-mail@example.com"),  # too like the address
 ])
 def test_a_bad_new_account_is_refused_and_the_link_still_works(project_a, manager_a, labeler, field, username,
-                                                               password):
+                                                               password, email):
     _, token = _invite(project_a, manager_a)
-    assert _refused_with_nothing_created(token, username=username, password=password).field == field
+    assert _refused_with_nothing_created(token, username=username, email=email, password=password).field == field
     assert invite_accept(token=token, username="erin", password=GOOD_PASSWORD).role == "labeler"
 
 
@@ -229,7 +243,10 @@ def test_a_visitor_creates_an_account_through_the_link_and_is_signed_in(project_
 @pytest.mark.parametrize("data, shown", [
     (_signup("alice"), "is taken"),
     (_signup("erin", "short"), "too short"),
+    (_signup("erin", "erin.brown-mail", email="erin.brown-mail@example.com"), "too similar to the email"),
     (_signup("erin", again=GOOD_PASSWORD + "x"), "passwords differ"),
+    (_signup("erin", email="erin@"), "valid email address"),
+    (_signup("erin", email="erin at example.com"), "valid email address"),
 ])
 def test_a_refused_signup_is_shown_and_creates_nothing(project_a, manager_a, labeler, client, data, shown):
     _, token = _invite(project_a, manager_a)
@@ -237,6 +254,17 @@ def test_a_refused_signup_is_shown_and_creates_nothing(project_a, manager_a, lab
     response = client.post(f"/invites/{token}/", data)
     assert response.status_code == 400 and shown in response.content.decode()
     assert get_user_model().objects.count() == users and not ProjectInvite.objects.get().used_at
+
+
+def test_the_email_given_at_signup_gets_the_password_reset_link(project_a, manager_a, client):
+    _, token = _invite(project_a, manager_a)
+    page = client.get(f"/invites/{token}/").content.decode()
+    assert 'type="email" name="email"' in page
+    assert client.post(f"/invites/{token}/", _signup("erin", email="erin@example.com")).status_code == 302
+    assert get_user_model().objects.get(username="erin").email == "erin@example.com"
+    client.logout()
+    client.post("/accounts/password_reset/", {"email": "erin@example.com"})
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["erin@example.com"] and "erin" in mail.outbox[0].body
 
 
 def test_a_signed_in_member_of_another_project_joins_with_one_click(project_a, project_b, manager_a, member_b):
