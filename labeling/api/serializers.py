@@ -38,9 +38,33 @@ class CompletionSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
+class LabelChoiceSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="What a ranking's flags or a skip's reason stores.")
+    label = serializers.CharField(help_text="What the labeler page shows.")
+
+
+class LabelSettingsSerializer(serializers.Serializer):
+    """The task's project as the labeler page presents it: what to flag, why to skip, whether to score."""
+
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    flags = LabelChoiceSerializer(many=True, help_text="The only flag keys a ranking of this task may use; "
+                                                       "may be empty.")
+    skip_reasons = LabelChoiceSerializer(many=True, help_text="The only reasons a skip of this task may give.")
+    ask_scores = serializers.BooleanField(help_text="false: a ranking of this task must send no scores.")
+    score_label_low = serializers.CharField(allow_blank=True, help_text="What score 1 means; empty: unlabelled.")
+    score_label_high = serializers.CharField(allow_blank=True, help_text="What score 7 means; empty: unlabelled.")
+    instructions = serializers.CharField(allow_blank=True, help_text="The labeling instructions, Markdown as written.")
+    instructions_html = serializers.CharField(
+        allow_blank=True, help_text="The same rendered to HTML as the labeler page shows them: sanitised (an "
+                                    "allow-list of tags, no scripts, no event attributes, absolute links only).")
+
+
 class LeasedTaskSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The task id: POST its ranking to /api/v1/tasks/{id}/ranking/.")
     assignment_id = serializers.IntegerField()
+    project = LabelSettingsSerializer(help_text="The task's project and its label settings; they differ from "
+                                                "project to project, so read them with every task.")
     prompt = serializers.CharField(help_text="The prompt; for a conversation its plain text (``Role: content`` turns).")
     messages = _messages()
     completions = CompletionSerializer(many=True, help_text="In the order this labeler is shown them.")

@@ -28,7 +28,7 @@ def task_assign_next(*, labeler, now=None, project=None) -> Assignment | None:
     now = now or timezone.now()
     with transaction.atomic():
         current = (
-            Assignment.objects.select_related("task__prompt")
+            Assignment.objects.select_related("task__prompt__project")  # the page and the API show its settings
             .filter(labeler=labeler, status=Assignment.Status.ACTIVE, expires_at__gt=now,
                     **({"task__prompt__project": project} if project is not None else {}))
             .order_by("created_at")

@@ -1,5 +1,8 @@
 """A labeler's three calls: lease the next task, rank it, or skip it.
 
+The leased task comes with its project's label settings (flags, skip reasons, scores, instructions),
+as the labeler page shows them, since a ranking or a skip is checked against them.
+
 The page is keyed by assignment; the API by task id, and finds the caller's own lease of that task.
 The ranking and the skip go through the page's services, so they are validated the same way
 (``labeling.submission``) and refused with the same statuses: 404 no such task, 409 no live lease of
@@ -18,9 +21,26 @@ from labeling.api.idempotency import idempotent
 from labeling.api.serializers import NextTaskSerializer, RankingResultSerializer, SkipResultSerializer
 from labeling.api.views.request_body import body_object
 from labeling.errors import RejectedInput
-from labeling.models import Assignment, RankingTask
+from labeling.label_choices import label_choices
+from labeling.models import Assignment, Project, RankingTask
+from labeling.rendering import render_markdown
 from labeling.services.assignment import task_assign_next
 from labeling.services.ranking import ranking_submit, task_skip
+
+
+def _label_settings(project: Project) -> dict:
+    """What the labeler page shows of ``project`` (``labeling/views/label.py``), for an API client."""
+    return {
+        "slug": project.slug,
+        "name": project.name,
+        "flags": [{"key": key, "label": label} for key, label in label_choices(project.flags)],
+        "skip_reasons": [{"key": key, "label": label} for key, label in label_choices(project.skip_reasons)],
+        "ask_scores": project.ask_scores,
+        "score_label_low": project.score_label_low or "",
+        "score_label_high": project.score_label_high or "",
+        "instructions": project.instructions or "",
+        "instructions_html": str(render_markdown(project.instructions)),
+    }
 
 
 def _leased_task(assignment: Assignment) -> dict:
@@ -28,6 +48,7 @@ def _leased_task(assignment: Assignment) -> dict:
     return {
         "id": assignment.task_id,
         "assignment_id": assignment.pk,
+        "project": _label_settings(assignment.task.prompt.project),
         "prompt": assignment.task.prompt.text,
         "messages": assignment.task.prompt.messages,
         "completions": [{"id": cid, "text": texts[cid]} for cid in assignment.display_order],

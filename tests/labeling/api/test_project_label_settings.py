@@ -1,4 +1,5 @@
-"""The API's ranking and skip keep to the task's project's flags, skip reasons and scores, as the page does."""
+"""The API's next task carries its project's label settings, and its ranking and skip keep to them, as the
+page does."""
 import pytest
 
 from labeling.models import Assignment, Project, Prompt, Ranking, Skip
@@ -55,3 +56,40 @@ def test_the_schema_leaves_the_choices_to_the_project(client):
     reason = schemas["SkipBodyRequest"]["properties"]["reason"]
     assert flag["type"] == reason["type"] == "string" and "enum" not in flag and "enum" not in reason
     assert "project's flag keys" in flag["description"] and "project's skip reason keys" in reason["description"]
+
+
+def test_each_leased_task_carries_its_own_projects_label_settings(api, labeler, tone_lease, task_factory):
+    """Two projects with different flags, reasons, scores and instructions: each task gets its own."""
+    Project.objects.filter(slug="tone").update(instructions="Rank by **tone**.\n\n<script>alert(1)</script>")
+    client = api(labeler)
+    first = client.get("/api/v1/tasks/next/").json()["task"]
+    assert first["id"] == tone_lease.task_id
+    assert first["project"] == {
+        "slug": "tone", "name": "Tone",
+        "flags": [{"key": "tone", "label": "Wrong tone"}],
+        "skip_reasons": [{"key": "offtopic", "label": "Off topic"}],
+        "ask_scores": False, "score_label_low": "Very poor", "score_label_high": "Excellent",
+        "instructions": "Rank by **tone**.\n\n<script>alert(1)</script>",
+        "instructions_html": first["project"]["instructions_html"],
+    }
+    html = first["project"]["instructions_html"]
+    assert "<strong>tone</strong>" in html and "<script" not in html  # as the page renders it
+    assert skip(api, labeler, tone_lease, "offtopic").status_code == 201
+
+    other = task_factory(k=2)  # the demo's default project
+    second = client.get("/api/v1/tasks/next/").json()["task"]
+    default = Project.objects.get(slug="default")
+    assert second["id"] == other.pk and second["project"]["slug"] == "default"
+    assert [f["key"] for f in second["project"]["flags"]] == [key for key, _ in default.flags] != ["tone"]
+    assert [r["key"] for r in second["project"]["skip_reasons"]] == [key for key, _ in default.skip_reasons]
+    assert "offtopic" not in [r["key"] for r in second["project"]["skip_reasons"]]
+    assert second["project"]["ask_scores"] is True and second["project"]["instructions_html"] == ""
+
+
+def test_the_schema_describes_the_label_settings_of_a_leased_task(client):
+    schemas = client.get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    assert "project" in schemas["LeasedTask"]["required"]
+    settings = schemas["LabelSettings"]["properties"]
+    assert {"slug", "flags", "skip_reasons", "ask_scores", "score_label_low", "score_label_high", "instructions",
+            "instructions_html"} <= set(settings)
+    assert schemas["LabelChoice"]["required"] == ["key", "label"]
