@@ -6,6 +6,8 @@ labelers (``modeling.simulation.oracle`` noise model, 8 labelers plus one plante
 rankings per task), counts them into the agreement cache, and times whole page requests through
 Django's test client (median of several, after one warm-up). Then it adds 90k more rankings, counts
 only those (the cache is incremental), and times the page again. ``--keep DIR`` keeps the database.
+Last it adds a second project of 20k rankings (``--other-project``) and times the first project's
+page beside it: the roll-ups are keyed by project, so that time should not move.
 Each batch of new tasks is split three ways, as after real rounds: an imported task set and the
 samples of two training rounds, so the page is also timed filtered by a round and by a task set.
 """
@@ -118,6 +120,22 @@ def _grow(to_rankings: int, seed: int) -> dict:
             "filters": filters}
 
 
+def _second_project(rankings: int, seed: int) -> dict:
+    """A second project beside the first, with ``rankings`` rankings of its own (the same labelers)."""
+    from labeling.models import Project, Prompt, Ranking
+    from labeling.services.simulated_rankings import SimulationSpec, rankings_simulate
+    from labeling.services.stats import stats_refresh
+
+    other = Project.objects.create(slug="other", name="Other project")
+    last_prompt = Prompt.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    before = Ranking.objects.count()
+    rankings_simulate(spec=SimulationSpec(tasks=round(rankings / (3 * 0.97)), k=4, labelers=8, random_labelers=1,
+                                          per_task=3, days=120, gold_share=0.05, target_agreement=0.726, seed=seed))
+    Prompt.objects.filter(pk__gt=last_prompt).update(project=other)  # before counting: rows get their project
+    count, _ = _timed(stats_refresh)
+    return {"rankings": Ranking.objects.count() - before, "count": count}
+
+
 def _rollup_rows() -> str:
     from labeling.models import LabelerDay, PairDay, TaskDay
 
@@ -129,6 +147,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated ranking counts, ascending")
     parser.add_argument("--repeat", type=int, default=5, help="timed requests per figure (median reported)")
     parser.add_argument("--keep", help="keep the database in this directory instead of a temporary one")
+    parser.add_argument("--other-project", type=int, default=20000,
+                        help="then add a second project with this many rankings and time the first's page again "
+                             "(0: skip)")
     args = parser.parse_args()
     directory = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-stats-"))
     directory.mkdir(parents=True, exist_ok=True)
@@ -165,6 +186,16 @@ def main() -> int:
                   f"{large['page'] / small['page']:.2f} (rankings x{large['rankings'] / small['rankings']:.1f}); "
                   f"database {os.path.getsize(directory / 'bench.sqlite3') / 1e6:.0f} MB, "
                   f"{Ranking.objects.count()} rankings; roll-up rows {_rollup_rows()}")
+        if args.other_project:
+            other = _second_project(args.other_project, seed=len(results))
+            beside, response = _timed(lambda: client.get("/stats/", {"project": "default"}), args.repeat)
+            assert response.status_code == 200
+            second, response = _timed(lambda: client.get("/stats/", {"project": "other"}), args.repeat)
+            assert response.status_code == 200 and b"Other project" in response.content
+            alone = results[-1]["page"]
+            print(f"beside a second project of {other['rankings']} rankings (counted in {other['count']:.1f} s): "
+                  f"/stats/ of the first {beside:.3f} s (alone {alone:.3f} s, ratio {beside / alone:.2f}); "
+                  f"the second project's /stats/ {second:.3f} s; roll-up rows {_rollup_rows()}")
     finally:
         if not args.keep:
             shutil.rmtree(directory, ignore_errors=True)

@@ -12,8 +12,7 @@ the services that write these rows.
 """
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
 
 TASK_SET_MAX_LENGTH = 100
 DEFAULT_PROJECT_SLUG = "default"
@@ -483,149 +482,6 @@ class ModelVersion(models.Model):
         return self.name
 
 
-# --- Cached agreement figures (labeling/services/stats.py writes them, the dashboard sums them) ---
-
-
-class RankingStats(models.Model):
-    """One ranking's figures, recomputed whenever its task gets another ranking."""
-
-    ranking = models.OneToOneField(Ranking, on_delete=models.CASCADE, primary_key=True, related_name="stats")
-    task = models.ForeignKey(RankingTask, on_delete=models.CASCADE, related_name="+")
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    # The task's set and round (its source run's), copied so that the roll-ups can be keyed by them.
-    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
-    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(db_index=True)  # the ranking's
-    day = models.DateField()  # its UTC date: throughput is grouped by it without date functions in SQL
-    seconds = models.FloatField(null=True, blank=True)
-    # Pairs agreeing with the majority of the task's other labelers, and pairs that had a majority.
-    consensus_agree = models.PositiveIntegerField(default=0)
-    consensus_compared = models.PositiveIntegerField(default=0)
-    gold_agree = models.PositiveIntegerField(default=0)
-    gold_compared = models.PositiveIntegerField(default=0)  # 0 when the task has no gold
-    follows_display_order = models.BooleanField(default=False)
-    first_shown_credit = models.FloatField(default=0)  # 1/t when the first-shown card is in a top tier of t
-    first_shown_chance = models.FloatField(default=0)  # 1/K
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["day"]),
-            # Covers the per-labeler median: walk one labeler's seconds in order, date, set and round
-            # checked in the index.
-            models.Index(fields=["labeler", "seconds", "created_at", "task_set", "training_round"]),
-        ]
-
-
-class RankingPair(models.Model):
-    """Two labelers' rankings of the same task compared: the cells of the agreement matrix."""
-
-    task = models.ForeignKey(RankingTask, on_delete=models.CASCADE, related_name="+")
-    ranking_a = models.ForeignKey(Ranking, on_delete=models.CASCADE, related_name="+")
-    ranking_b = models.ForeignKey(Ranking, on_delete=models.CASCADE, related_name="+")
-    labeler_a = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    labeler_b = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
-    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(db_index=True)  # the later ranking's: when the pair became comparable
-    day = models.DateField()
-    agree = models.PositiveIntegerField()
-    compared = models.PositiveIntegerField()
-    tau_b = models.FloatField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["ranking_a", "ranking_b"], name="ranking_pair_unique"),
-            models.CheckConstraint(condition=Q(labeler_a__lt=models.F("labeler_b")), name="ranking_pair_ordered"),
-        ]
-        indexes = [models.Index(fields=["day"])]
-
-
-class TaskAgreement(models.Model):
-    """A task's agreement over all its rankings: pooled pair counts and alpha's coincidences."""
-
-    task = models.OneToOneField(RankingTask, on_delete=models.CASCADE, primary_key=True, related_name="agreement")
-    n_rankings = models.PositiveSmallIntegerField()
-    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
-    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                                       db_index=False)  # the index with share serves
-    last_ranked_at = models.DateTimeField(db_index=True)
-    day = models.DateField(db_index=True)  # UTC date of the latest ranking
-    agree = models.PositiveIntegerField(default=0)
-    compared = models.PositiveIntegerField(default=0)
-    share = models.FloatField(null=True, blank=True, db_index=True)  # agree / compared: lowest first on the page
-    tau_b_mean = models.FloatField(null=True, blank=True)
-    # [[value_c, value_k, weight], ...]: this task's cells of the ordinal-alpha coincidence matrix.
-    coincidences = models.JSONField(default=list, blank=True)
-
-    class Meta:
-        # The lowest-agreement walk when the page is filtered by set or round.
-        indexes = [models.Index(fields=["task_set", "share"]), models.Index(fields=["training_round", "share"])]
-
-
-# Daily roll-ups of the rows above: the dashboard sums a few hundred of these instead of 100k rows.
-# Each is recomputed for the days a rebuild touched. They are keyed by task set and training round
-# as well as by day, so the round and task-set filters stay sums over roll-ups. A deleted round takes
-# its cached rows with it; its tasks' rankings are then counted again (under no round) by the next
-# refresh.
-
-
-def _round_key():
-    """The round in a unique constraint: rows of no round must collide too (NULLs never do)."""
-    return Coalesce("training_round", Value(0))
-
-
-class LabelerDay(models.Model):
-    """One labeler's RankingStats summed over one UTC day."""
-
-    day = models.DateField()
-    labeler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
-    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    rankings = models.PositiveIntegerField()
-    consensus_agree = models.PositiveIntegerField()
-    consensus_compared = models.PositiveIntegerField()
-    gold_agree = models.PositiveIntegerField()
-    gold_compared = models.PositiveIntegerField()
-    follows_display_order = models.PositiveIntegerField()  # rankings submitted exactly as shown
-    first_shown_credit = models.FloatField()
-    first_shown_chance = models.FloatField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint("day", "labeler", "task_set", _round_key(), name="labeler_day_unique")]
-
-
-class PairDay(models.Model):
-    """RankingPairs of two labelers summed over the UTC day their later ranking came in."""
-
-    day = models.DateField()
-    labeler_a = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    labeler_b = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
-    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    agree = models.PositiveIntegerField()
-    compared = models.PositiveIntegerField()
-    tau_b_sum = models.FloatField()
-    tau_b_count = models.PositiveIntegerField()
-
-    class Meta:
-        constraints = [models.UniqueConstraint("day", "labeler_a", "labeler_b", "task_set", _round_key(),
-                                               name="pair_day_unique")]
-
-
-class TaskDay(models.Model):
-    """Tasks whose latest ranking came in on one UTC day: how many, and their summed coincidences."""
-
-    day = models.DateField()
-    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
-    training_round = models.ForeignKey(TrainingRound, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
-    tasks = models.PositiveIntegerField()
-    tasks_multi = models.PositiveIntegerField()  # with two or more rankings
-    coincidences = models.JSONField(default=list, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint("day", "task_set", _round_key(), name="task_day_unique")]
-
-
 class IdempotencyKey(models.Model):
     """A POST to /api/v1/ sent with an ``Idempotency-Key`` header, and the response it got.
 
@@ -648,3 +504,9 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"Idempotency key {self.key!r} of user {self.user_id} on {self.method_path}"
+
+
+# The cached agreement figures live in their own module; importing it here registers them with the app.
+from labeling.stats_models import (  # noqa: E402,F401
+    LabelerDay, PairDay, RankingPair, RankingStats, TaskAgreement, TaskDay,
+)

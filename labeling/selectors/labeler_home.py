@@ -25,11 +25,11 @@ def labeler_home_rows(*, user, now: datetime) -> list[dict]:
             .values("task__prompt__project")
             .annotate(done=Count("pk"), today=Count("pk", filter=Q(created_at__gte=now - timedelta(days=1)))))
     mine = {row["task__prompt__project"]: row for row in mine}
-    figures = (RankingStats.objects.filter(labeler=user, task__prompt__project__in=ids)
-               .values("task__prompt__project")
+    figures = (RankingStats.objects.filter(labeler=user, project__in=ids)
+               .values("project")
                .annotate(agree=Sum("consensus_agree"), compared=Sum("consensus_compared"),
                          gold_agree=Sum("gold_agree"), gold_compared=Sum("gold_compared")))
-    figures = {row["task__prompt__project"]: row for row in figures}
+    figures = {row["project"]: row for row in figures}
     complete = (RankingTask.objects.filter(prompt__project__in=ids).annotate(n=Count("rankings"))
                 .filter(n__gte=F("required_rankings")).values("pk"))
     totals = {row["prompt__project"]: (row["total"], row["complete"]) for row in (

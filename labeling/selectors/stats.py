@@ -13,11 +13,8 @@ comparable); a task when its latest ranking was (its figures cover all its ranki
 round when that round's sample step made it (``RankingTask.source_run.training_round``), and in a
 set by its ``task_set``; every cached row and roll-up carries both keys.
 
-Projects: the per-row tables are read through their task's project. The daily roll-ups carry no
-project key, so they are summed only while the filter's project is the one project with counted
-rankings (every install with one project, the demo); otherwise the same sums are taken over the
-project's per-row rows (``RankingStats``, ``RankingPair``, ``TaskAgreement``), which gives the same
-figures at a cost that grows with the project's rankings.
+Projects: every cached row and roll-up carries its task's project, so a project's figures are sums
+over its own rows: the cost does not grow with what the other projects hold.
 
 Reward-model agreement: :func:`reward_model_agreement` reads the project's newest reward
 ``ModelVersion``'s held-out accuracy per labeler (``reward/agreement/<username>``) and the labeler
@@ -33,7 +30,7 @@ from django.db.models import Count, Q, Sum
 
 from labeling import agreement
 from labeling.models import (
-    LabelerDay, ModelVersion, PairDay, Project, Prompt, RankingPair, RankingStats, RankingTask, Skip, TaskAgreement,
+    LabelerDay, ModelVersion, PairDay, Project, RankingStats, RankingTask, Skip, TaskAgreement,
     TaskDay, TrainingRound,
 )
 from labeling.selectors.rankings import RankingFilter, submitted_between
@@ -44,8 +41,8 @@ _LABELER_SUMS = ("consensus_agree", "consensus_compared", "gold_agree", "gold_co
 
 
 def _keys(f: RankingFilter, *, through_task: bool = False) -> Q:
-    """The round and task-set keys: on a cached row itself, or (``through_task``) on a row's task."""
-    q = Q()
+    """The project, round and task-set keys: on a cached row itself, or (``through_task``) on a row's task."""
+    q = Q(task__prompt__project=f.project) if through_task else Q(project=f.project)
     if f.rounds:
         q &= Q(**{"task__source_run__training_round__in" if through_task else "training_round__in": f.rounds})
     if f.task_sets:
@@ -54,7 +51,7 @@ def _keys(f: RankingFilter, *, through_task: bool = False) -> Q:
 
 
 def _days(f: RankingFilter) -> Q:
-    """Cached rows and roll-ups (keyed by UTC ``day``, task set and round) in the filter."""
+    """Cached rows and roll-ups (keyed by project, UTC ``day``, task set and round) in the filter."""
     q = _keys(f)
     if f.since:
         q &= Q(day__gte=f.since)
@@ -63,36 +60,16 @@ def _days(f: RankingFilter) -> Q:
     return q
 
 
-def _in_project(f: RankingFilter) -> Q:
-    """A cached row's project condition; none while every counted row is this project's (the join
-    through task and prompt to say so doubled the page's time at 100k rankings)."""
-    return Q() if _rollups_are_the_projects(f.project) else Q(task__prompt__project=f.project)
-
-
-def _rollups_are_the_projects(project: Project) -> bool:
-    """True while no other project has a counted ranking: the roll-ups then hold this project's only.
-    Read from the other projects' prompts down (indexed), never by scanning the rankings."""
-    others = list(Project.objects.exclude(pk=project.pk).values_list("pk", flat=True))
-    return not Prompt.objects.filter(project__in=others, tasks__rankings__stats__isnull=False).exists()
-
-
 def _labeler_source(f: RankingFilter):
-    """(rows, sums): the LabelerDay rows in the filter, or the RankingStats rows they sum, and an
-    aggregate per LabelerDay column that sums it over either."""
-    sums = {name: Sum(name) for name in _LABELER_SUMS}
-    if _rollups_are_the_projects(f.project):
-        return LabelerDay.objects.filter(_days(f)), {
-            **sums, "rankings": Sum("rankings"), "follows_display_order": Sum("follows_display_order")}
-    return RankingStats.objects.filter(_days(f), _in_project(f)), {
-        **sums, "rankings": Count("pk"), "follows_display_order": Count("pk", filter=Q(follows_display_order=True))}
+    """(rows, sums): the LabelerDay rows in the filter and an aggregate per column that sums them."""
+    sums = {name: Sum(name) for name in (*_LABELER_SUMS, "rankings", "follows_display_order")}
+    return LabelerDay.objects.filter(_days(f)), sums
 
 
 def _pair_source(f: RankingFilter):
-    """(rows, sums) as :func:`_labeler_source`, for PairDay or the RankingPair rows it sums."""
-    sums = {"a": Sum("agree"), "c": Sum("compared")}
-    if _rollups_are_the_projects(f.project):
-        return PairDay.objects.filter(_days(f)), {**sums, "tau": Sum("tau_b_sum"), "tau_n": Sum("tau_b_count")}
-    return RankingPair.objects.filter(_days(f), _in_project(f)), {**sums, "tau": Sum("tau_b"), "tau_n": Count("tau_b")}
+    """(rows, sums) as :func:`_labeler_source`, for PairDay."""
+    return PairDay.objects.filter(_days(f)), {"a": Sum("agree"), "c": Sum("compared"), "tau": Sum("tau_b_sum"),
+                                              "tau_n": Sum("tau_b_count")}
 
 
 def _pct(agree, compared):
@@ -104,11 +81,7 @@ def stats_task_days(f: RankingFilter) -> dict[int | None, dict]:
     alpha's coincidence ``cells``. Decoding these cells is the dearest read of the page, so the view
     reads them once for the totals and the by-round table."""
     by_round: dict[int | None, dict] = defaultdict(lambda: {"tasks": 0, "tasks_multi": 0, "cells": {}})
-    if _rollups_are_the_projects(f.project):
-        rows = TaskDay.objects.filter(_days(f)).values_list("training_round", "tasks", "tasks_multi", "coincidences")
-    else:
-        rows = ((round_id, 1, int(n >= 2), cells) for round_id, n, cells in TaskAgreement.objects.filter(
-            _days(f), _in_project(f)).values_list("training_round", "n_rankings", "coincidences").iterator(5000))
+    rows = TaskDay.objects.filter(_days(f)).values_list("training_round", "tasks", "tasks_multi", "coincidences")
     for round_id, n, multi, cells in rows:
         total = by_round[round_id]
         total["tasks"] += n
@@ -118,7 +91,7 @@ def stats_task_days(f: RankingFilter) -> dict[int | None, dict]:
 
 
 def _skips(f: RankingFilter):
-    return Skip.objects.filter(_in_project(f), _keys(f, through_task=True), submitted_between(f, "created_at"))
+    return Skip.objects.filter(_keys(f, through_task=True), submitted_between(f, "created_at"))
 
 
 def stats_totals(f: RankingFilter, *, task_days: dict | None = None) -> dict:
@@ -208,7 +181,7 @@ def stats_pair_cells(f: RankingFilter) -> dict[tuple[int, int], tuple[int, int]]
 
 def _median_seconds(f: RankingFilter) -> dict[int, float]:
     """Each labeler's median seconds per ranking: one count, then one index walk per labeler."""
-    timed = RankingStats.objects.filter(_in_project(f), _keys(f), submitted_between(f, "created_at"),
+    timed = RankingStats.objects.filter(_keys(f), submitted_between(f, "created_at"),
                                         seconds__isnull=False)
     counts = timed.values("labeler").annotate(n=Count("*")).order_by().values_list("labeler", "n")
     medians = {}
@@ -308,7 +281,7 @@ def _preview(text: str, messages: list | None) -> str:
 
 def stats_lowest_tasks(f: RankingFilter, *, limit: int = 10) -> list[dict]:
     """Tasks with two or more rankings whose labelers agreed least (walks the index on ``share``)."""
-    rows = (TaskAgreement.objects.filter(_in_project(f), _keys(f), submitted_between(f, "last_ranked_at"),
+    rows = (TaskAgreement.objects.filter(_keys(f), submitted_between(f, "last_ranked_at"),
                                          n_rankings__gte=2, share__isnull=False)
             .order_by("share", "-compared", "task_id")
             .values("task_id", "task__prompt__text", "task__prompt__messages", "n_rankings", "share", "compared",

@@ -3,7 +3,7 @@
 A task's figures depend on all of its rankings (the leave-one-out consensus, alpha's
 coincidences), so the unit of work is the task: :func:`task_stats_rebuild` recomputes every cached
 row of the given tasks from their rankings and replaces the old rows, then recomputes the daily
-roll-ups (``LabelerDay``, ``PairDay``, ``TaskDay``) of the days those rows fall on. That makes it
+roll-ups (``LabelerDay``, ``PairDay``, ``TaskDay``) of the project days those rows fall on. That makes it
 idempotent and safe to repeat; a ranking that arrives while it runs has no ``RankingStats`` row yet
 and is picked up by the next :func:`stats_refresh`. A large backlog is counted task batch by task
 batch and rolled up once at the end.
@@ -14,8 +14,9 @@ enqueues the ``labeling.stats_refresh`` Celery task. Editing a task's gold tiers
 deleting rankings, leaves figures stale until ``manage.py stats_rebuild`` (or
 :func:`stats_rebuild_all`) runs.
 
-Every cached row and roll-up carries its task's ``task_set`` and training round (the round of the
-sample run that made the task), so the dashboard's filters by set and round are sums too.
+Every cached row and roll-up carries its task's project, ``task_set`` and training round (the round
+of the sample run that made the task), so a project's dashboard and its filters by set and round
+are sums over that project's roll-ups.
 """
 from __future__ import annotations
 
@@ -89,27 +90,28 @@ def _task_row(task_id: int, rankings: list[dict], pairs: list[RankingPair], keys
     )
 
 
-def _days_of(task_ids) -> set:
+def _days_of(task_ids) -> set[tuple[int, dt.date]]:
+    """(project id, day) of every cached row of these tasks."""
     days = set()
     for model in (RankingStats, RankingPair, TaskAgreement):
-        days |= set(model.objects.filter(task_id__in=task_ids).values_list("day", flat=True).distinct())
+        days |= set(model.objects.filter(task_id__in=task_ids).values_list("project_id", "day").distinct())
     return days
 
 
 def task_stats_rebuild(*, task_ids: list[int], roll_up: bool = True) -> tuple[int, set]:
     """Recompute and replace the cached rows of these tasks (and, with ``roll_up``, the days they touch).
 
-    Returns (rankings counted, days whose roll-ups the change touched).
+    Returns (rankings counted, the (project id, day) pairs whose roll-ups the change touched).
     """
     with transaction.atomic():
         # Lock the tasks so two workers rebuilding the same task do not interleave (Postgres).
         tasks = list(RankingTask.objects.select_for_update().filter(pk__in=task_ids)
-                     .values_list("pk", "gold_tiers", "task_set", "source_run"))
+                     .values_list("pk", "gold_tiers", "task_set", "source_run", "prompt__project"))
         # The round in a second query: FOR UPDATE refuses the nullable side of an outer join (Postgres).
         rounds = dict(Run.objects.filter(pk__in={t[3] for t in tasks} - {None}).values_list("pk", "training_round"))
-        gold = {pk: gold_tiers for pk, gold_tiers, _set, _run in tasks}
-        keys = {pk: {"task_set": task_set, "training_round_id": rounds.get(run_id)}
-                for pk, _gold, task_set, run_id in tasks}
+        gold = {pk: gold_tiers for pk, gold_tiers, *_keys in tasks}
+        keys = {pk: {"project_id": project_id, "task_set": task_set, "training_round_id": rounds.get(run_id)}
+                for pk, _gold, task_set, run_id, project_id in tasks}
         days = _days_of(gold)
         by_task: dict[int, list[dict]] = defaultdict(list)
         fields = ("id", "task_id", "labeler_id", "tiers", "display_order", "seconds", "created_at")
@@ -126,41 +128,53 @@ def task_stats_rebuild(*, task_ids: list[int], roll_up: bool = True) -> tuple[in
         RankingStats.objects.bulk_create(ranking_rows, batch_size=1000)
         RankingPair.objects.bulk_create(pair_rows, batch_size=1000)
         TaskAgreement.objects.bulk_create(task_rows, batch_size=1000)
-        days |= {row.day for row in ranking_rows} | {row.day for row in task_rows}
+        days |= {(row.project_id, row.day) for row in (*ranking_rows, *task_rows)}
         if roll_up:
             rollups_rebuild(days=days)
     return len(ranking_rows), days
 
 
+def _scope(days) -> Q:
+    """The rows of the (project id, day) pairs in ``days``; Q(pk__in=[]) when there are none."""
+    by_project: dict[int, set] = defaultdict(set)
+    for project_id, day in days:
+        by_project[project_id].add(day)
+    scope = Q(pk__in=[])
+    for project_id, project_days in by_project.items():
+        scope |= Q(project_id=project_id, day__in=sorted(project_days))
+    return scope
+
+
 def rollups_rebuild(*, days=None) -> None:
-    """Recompute the daily roll-ups of ``days`` (all days when None) from the cached rows."""
-    scope = Q() if days is None else Q(day__in=list(days))
+    """Recompute the daily roll-ups of ``days``, (project id, day) pairs (all when None), from the
+    cached rows."""
+    scope = Q() if days is None else _scope(days)
     with transaction.atomic():
         for model in (LabelerDay, PairDay, TaskDay):
             model.objects.filter(scope).delete()
         LabelerDay.objects.bulk_create((LabelerDay(**row) for row in RankingStats.objects.filter(scope)
-            .values("day", "labeler_id", "task_set", "training_round_id").annotate(
+            .values("project_id", "day", "labeler_id", "task_set", "training_round_id").annotate(
                 rankings=Count("pk"), consensus_agree=Sum("consensus_agree"), consensus_compared=Sum("consensus_compared"),
                 gold_agree=Sum("gold_agree"), gold_compared=Sum("gold_compared"),
                 follows_display_order=Count("pk", filter=Q(follows_display_order=True)),
                 first_shown_credit=Sum("first_shown_credit"), first_shown_chance=Sum("first_shown_chance"),
             ).order_by()), batch_size=1000)
         PairDay.objects.bulk_create((PairDay(tau_b_sum=row.pop("tau_sum") or 0.0, **row) for row in RankingPair.objects
-            .filter(scope).values("day", "labeler_a_id", "labeler_b_id", "task_set", "training_round_id").annotate(
+            .filter(scope).values("project_id", "day", "labeler_a_id", "labeler_b_id", "task_set", "training_round_id").annotate(
                 agree=Sum("agree"), compared=Sum("compared"), tau_sum=Sum("tau_b"), tau_b_count=Count("tau_b"),
             ).order_by()), batch_size=1000)
         per_day: dict = defaultdict(lambda: {"tasks": 0, "tasks_multi": 0, "cells": {}})
         rows = TaskAgreement.objects.filter(scope).values_list(
-            "day", "task_set", "training_round_id", "n_rankings", "coincidences")
-        for day, task_set, round_id, n_rankings, cells in rows.iterator(chunk_size=5000):
-            total = per_day[day, task_set, round_id]
+            "project_id", "day", "task_set", "training_round_id", "n_rankings", "coincidences")
+        for project_id, day, task_set, round_id, n_rankings, cells in rows.iterator(chunk_size=5000):
+            total = per_day[project_id, day, task_set, round_id]
             total["tasks"] += 1
             total["tasks_multi"] += n_rankings >= 2
             agreement.add_coincidences(total["cells"], cells)
-        TaskDay.objects.bulk_create((TaskDay(day=day, task_set=task_set, training_round_id=round_id, tasks=t["tasks"],
-                                             tasks_multi=t["tasks_multi"],
+        TaskDay.objects.bulk_create((TaskDay(project_id=project_id, day=day, task_set=task_set, training_round_id=round_id,
+                                             tasks=t["tasks"], tasks_multi=t["tasks_multi"],
                                              coincidences=[[c, k, round(w, 9)] for (c, k), w in sorted(t["cells"].items())])
-                                     for (day, task_set, round_id), t in per_day.items()), batch_size=1000)
+                                     for (project_id, day, task_set, round_id), t in per_day.items()), batch_size=1000)
 
 
 def stats_pending_tasks(*, limit: int | None = None, project: Project | None = None) -> list[int]:

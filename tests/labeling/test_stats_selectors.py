@@ -9,7 +9,8 @@ from scipy.stats import kendalltau
 
 from labeling import agreement
 from labeling.models import (
-    ModelVersion, Project, Ranking, RankingPair, RankingStats, RankingTask, Run, Skip, TaskAgreement, TrainingRound,
+    LabelerDay, ModelVersion, PairDay, Project, Ranking, RankingPair, RankingStats, RankingTask, Run, Skip,
+    TaskAgreement, TaskDay, TrainingRound,
     default_project_id,
 )
 from labeling.selectors import stats as selectors
@@ -340,3 +341,29 @@ def test_the_lowest_agreement_list_previews_a_conversation_by_its_last_user_turn
     _rank(task, other_labeler, [[1], [0]])
     stats_refresh()
     assert [t["prompt"] for t in selectors.stats_lowest_tasks(everything())] == ["Name a fruit."]
+
+
+def test_two_projects_on_the_same_day_each_sum_only_their_own_rollups(db, task_factory, labeler, other_labeler):
+    mine = task_factory(k=3)
+    _rank(mine, labeler, [[0], [1], [2]], seconds=10)
+    _rank(mine, other_labeler, [[0], [1], [2]], seconds=30)
+    theirs = task_factory(k=3)
+    theirs.prompt.project = Project.objects.create(slug="other", name="Other")
+    theirs.prompt.save(update_fields=["project"])
+    _rank(theirs, labeler, [[0], [1], [2]], seconds=99)
+    _rank(theirs, other_labeler, [[2], [1], [0]], seconds=99)
+    assert stats_refresh() == 4
+    # One roll-up row per project and labeler for the same day.
+    assert LabelerDay.objects.filter(labeler=labeler).count() == 2
+    assert PairDay.objects.count() == TaskDay.objects.count() == 2
+    for project, agreement, lowest in ((default_project_id(), 1, mine), (theirs.prompt.project_id, 0, theirs)):
+        f = RankingFilter(project=Project.objects.get(pk=project))
+        totals = selectors.stats_totals(f)
+        assert (totals["rankings"], totals["tasks_ranked"], totals["agreement"]) == (2, 1, agreement)
+        assert [t["task_id"] for t in selectors.stats_lowest_tasks(f)] == [lowest.pk]
+    rows = {row["name"]: row for row in selectors.stats_labeler_rows(everything())}
+    assert (rows["alice"]["median_seconds"], rows["bob"]["median_seconds"]) == (10, 30)
+    # Recounting one project's task leaves the other project's roll-ups as they were.
+    before = list(LabelerDay.objects.filter(project=theirs.prompt.project).values_list("pk", flat=True))
+    task_stats_rebuild(task_ids=[mine.pk])
+    assert list(LabelerDay.objects.filter(project=theirs.prompt.project).values_list("pk", flat=True)) == before
