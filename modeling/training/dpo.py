@@ -28,6 +28,7 @@ from modeling.formats.comparisons import ComparisonGroup, batch_groups, collate_
 from modeling.formats.chat_format import encode_examples
 from modeling.models.kl import estimate_kl
 from modeling.models.logprobs import sequence_logprobs
+from modeling.models.prefix_sharing import shared_prefix_sequence_logprobs, split_shared_prefixes
 from modeling.training.policy_losses import DPO_LOSSES, DPOOutput, preferred_nll_loss, ranking_ids
 from modeling.models.policy_model import load_policy
 from modeling.training.seeding import seed_everything
@@ -64,16 +65,30 @@ def _fingerprint(groups: Sequence[ComparisonGroup]) -> str:
     return digest.hexdigest()
 
 
+def completion_logprobs(model, groups, indexes, prompt_lengths, pad_id, device, prefix_sharing: bool,
+                        batch=None) -> torch.Tensor:
+    """``log pi(completion | prompt)`` of the completions of groups ``indexes``, stacked as
+    :func:`collate_groups` stacks them ``(N,)``: each prompt encoded once and its completions run against
+    its cache (:mod:`modeling.models.prefix_sharing`), or every sequence whole (``batch``, collated here
+    when not given). Both give the same numbers."""
+    lengths = [n for i in indexes for n in prompt_lengths[i]]
+    if prefix_sharing:
+        sequences = [ids for i in indexes for ids in groups[i].input_ids]
+        return shared_prefix_sequence_logprobs(model, split_shared_prefixes(sequences, lengths, pad_id).to(device))
+    batch = batch if batch is not None else collate_groups([groups[i] for i in indexes], pad_id).to(device)
+    return sequence_logprobs(model, batch.input_ids, batch.attention_mask,
+                             completion_mask_for(batch.attention_mask, lengths))
+
+
 @torch.no_grad()
-def reference_logprobs(model, groups, prompt_lengths, pad_id, device, completions_per_batch=64) -> list[list[float]]:
+def reference_logprobs(model, groups, prompt_lengths, pad_id, device, completions_per_batch=64,
+                       prefix_sharing: bool = False) -> list[list[float]]:
     """``log pi_ref(completion | prompt)`` of every completion of every group, one forward each."""
     model.eval()
     result: list[list[float]] = [[] for _ in groups]
     for batch_indexes in batch_groups(groups, completions_per_batch):  # groups without pairs are skipped
-        batch = collate_groups([groups[i] for i in batch_indexes], pad_id).to(device)
-        lengths = [n for i in batch_indexes for n in prompt_lengths[i]]
-        logps = sequence_logprobs(model, batch.input_ids, batch.attention_mask,
-                                  completion_mask_for(batch.attention_mask, lengths)).tolist()
+        logps = completion_logprobs(model, groups, batch_indexes, prompt_lengths, pad_id, device,
+                                    prefix_sharing).tolist()
         for i in batch_indexes:
             k = len(groups[i].completions)
             result[i], logps = logps[:k], logps[k:]
@@ -81,11 +96,11 @@ def reference_logprobs(model, groups, prompt_lengths, pad_id, device, completion
 
 
 def dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config: DPOConfig, pad_id, device) -> DPOOutput:
-    """The configured loss over the groups ``indexes``: one policy forward per completion."""
+    """The configured loss over the groups ``indexes``: one policy forward per completion (each prompt
+    once with ``config.prefix_sharing``)."""
     batch = collate_groups([groups[i] for i in indexes], pad_id).to(device)
-    lengths = [n for i in indexes for n in prompt_lengths[i]]
-    completion_mask = completion_mask_for(batch.attention_mask, lengths)
-    policy_logps = sequence_logprobs(model, batch.input_ids, batch.attention_mask, completion_mask)  # (N,)
+    policy_logps = completion_logprobs(model, groups, indexes, prompt_lengths, pad_id, device,
+                                       config.prefix_sharing, batch)  # (N,)
     reference_logps = torch.tensor([x for i in indexes for x in reference[i]], device=device)  # (N,)
     args = (policy_logps, reference_logps, batch.better, batch.worse, batch.pair_group, batch.num_groups)
     if config.loss_type == "plackett_luce":
@@ -94,7 +109,9 @@ def dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config: DP
     else:
         out = DPO_LOSSES[config.loss_type](*args, beta=config.beta)
     if config.rpo_alpha:
-        nll = preferred_nll_loss(policy_logps, completion_mask.sum(dim=1), batch.better)
+        lengths = [n for i in indexes for n in prompt_lengths[i]]
+        completion_lengths = completion_mask_for(batch.attention_mask, lengths).sum(dim=1)  # (N,)
+        nll = preferred_nll_loss(policy_logps, completion_lengths, batch.better)
         out = dataclasses.replace(out, loss=out.loss + config.rpo_alpha * nll)
     return out
 
@@ -157,6 +174,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
         raise ValueError(f"loss_type must be one of {sorted(DPO_LOSSES)}, not {config.loss_type!r}")
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
+    if config.prefix_sharing and dist.world_size > 1:  # two forwards per step under DDP/FSDP: not tested yet
+        config = dataclasses.replace(config, prefix_sharing=False)
     lora.check_lora_settings(config, dist.device)
     model, tokenizer = load_policy(config.policy, dist.device, load_in_4bit=config.load_in_4bit)
     model = lora.prepare_for_training(model, config, "CAUSAL_LM")
@@ -193,11 +212,13 @@ def _reference_logprobs(state: _Round) -> tuple[list, str]:
     with lora.autocast(device, config.bf16):
         if state.reference_is_base:
             with lora.reference_model(state.model) as scorer:
-                reference = reference_logprobs(scorer, state.groups, state.prompt_lengths, pad_id, device)
+                reference = reference_logprobs(scorer, state.groups, state.prompt_lengths, pad_id, device,
+                                               prefix_sharing=config.prefix_sharing)
         else:
             scorer = (state.model if state.reference_path == config.policy
                       else load_policy(state.reference_path, device)[0])
-            reference = reference_logprobs(scorer, state.groups, state.prompt_lengths, pad_id, device)
+            reference = reference_logprobs(scorer, state.groups, state.prompt_lengths, pad_id, device,
+                                           prefix_sharing=config.prefix_sharing)
             del scorer
     if state.dist.is_main:
         torch.save({"fingerprint": fingerprint, "logprobs": reference, "policy": state.reference_path}, cache_path)

@@ -98,3 +98,22 @@ def test_a_separate_reference_anchors_the_loss_and_the_kl(tiny_policy_dir, tmp_p
     assert abs(anchored["history"][0]["dpo/margin"]) > 1e-3
     saved = torch.load(Path(tmp_path / "anchored" / "reference_logprobs.pt"), weights_only=False)
     assert saved["policy"] == str(tiny_policy_dir)
+
+
+def test_prefix_sharing_trains_the_same_policy_as_whole_sequences(tiny_policy_dir, rankings, tmp_path):
+    """The switch changes the cost, not the numbers: same reference log-probs, losses and weights."""
+    runs = {shared: train_dpo(config(tiny_policy_dir, tmp_path / str(shared), max_steps=3, prefix_sharing=shared),
+                              rankings) for shared in (False, True)}
+    (plain_out, plain), (shared_out, shared) = runs[False], runs[True]
+    reference = [torch.load(Path(out) / REFERENCE_FILE, weights_only=False)["logprobs"] for out in (plain_out, shared_out)]
+    torch.testing.assert_close(torch.tensor(sum(reference[1], [])), torch.tensor(sum(reference[0], [])),
+                               rtol=1e-5, atol=1e-4)
+    for key in ("dpo/loss", "dpo/eval/loss", "dpo/eval/margin"):
+        assert shared[key] == pytest.approx(plain[key], rel=1e-4, abs=1e-5), key
+    before, plain_after, shared_after = parameters(tiny_policy_dir), parameters(plain_out), parameters(shared_out)
+    assert any(not torch.equal(before[k], plain_after[k]) for k in before)
+    for k in before:
+        # float32: Adam divides by sqrt(v), so a near-zero gradient's last bits can move a weight ~1% of a step
+        torch.testing.assert_close(shared_after[k], plain_after[k], rtol=1e-4, atol=1e-4)
+    saved = json.loads((Path(shared_out) / "training_config.json").read_text())
+    assert saved["values"]["prefix_sharing"] is True
