@@ -3,9 +3,9 @@
 The parameter is optional: absent, the endpoint acts on the ``default`` project, as before projects.
 Reading needs the project's reviewer role, anything else (POST) its manager role; a view asks for
 more with a ``project_role`` attribute (exports: manager). The rule is the pages' own,
-:func:`labeling.selectors.projects.project_access_by_slug` (staff users are managers everywhere). An anonymous caller gets
-401 (DRF decides); no role in the project, or no such project, 404 in the same words, so slugs leak
-nothing; a role too low 403 with a message. The view finds the project as ``request.project``.
+:func:`labeling.selectors.projects.project_access_by_slug` (staff users are managers everywhere).
+An anonymous caller gets 401 (DRF decides); no role in the project, or no such project, 404 in the
+same words, so slugs leak nothing; a role too low 403 with a message. The view finds the project as ``request.project``.
 """
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 

@@ -4,9 +4,9 @@
 first policy). ``project_role_required(ROLE)``: pages about one project, named by a ``project``
 URL segment or a ``?project=`` parameter (none: ``default``). Both send visitors to log in. The
 project rule is :func:`labeling.selectors.projects.project_access_by_slug`, which the API uses too:
-no role in the project (or no such project) answers 404, a role below ``ROLE`` 403; the view finds the project as ``request.project`` and the
-caller's role as ``request.project_role``. A view about one object checks that object's project
-with :func:`require_project_role`.
+no role in the project (or no such project) answers 404, a role below ``ROLE`` 403; the view
+finds the project as ``request.project`` and the caller's role as ``request.project_role``. A view
+about one object checks that object's project with :func:`require_project_role`.
 """
 from functools import wraps
 
