@@ -6,7 +6,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from labeling.models import Assignment, Membership, Project, Prompt, ProjectInvite
+from labeling.models import Assignment, Membership, Project, Prompt, ProjectInvite, default_project_id
 from labeling.services.projects import project_create
 from tests.conftest import PASSWORD
 from tests.e2e.test_label_browser import wait_for_task
@@ -38,7 +38,8 @@ def _wait_for(browser, css: str):
 def test_a_manager_invites_a_labeler_who_joins_labels_and_cannot_reuse_the_link(browser, live_server):
     helpful, harmless = project_create(slug="helpful", name="Helpfulness"), project_create(slug="harmless",
                                                                                             name="Harmlessness")
-    Project.objects.filter(slug="default").update(open_to_all=False)  # else every account labels there too
+    # made on first use (an earlier transactional test may have flushed it); open to all, every account labels there
+    Project.objects.filter(pk=default_project_id()).update(open_to_all=False)
     helpful_task, _ = _task_in(helpful), _task_in(harmless)
     manager = UserFactory(username="carol")
     Membership.objects.create(project=helpful, user=manager, role=Membership.Role.MANAGER)
