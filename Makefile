@@ -3,8 +3,9 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 BENCH_VENV := .venv-bench
+VLLM_VENV := .venv-vllm
 
-.PHONY: run test test-e2e bench install clean
+.PHONY: run test test-e2e bench install clean vllm
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -38,9 +39,21 @@ $(BENCH_VENV)/.installed: requirements.txt requirements-bench.txt
 var/bench/policy/config.json: | install
 	$(PY) -m modeling bootstrap-policy --out var/bench/policy
 
+# The optional vLLM sampler's own environment (a CUDA machine; vLLM pins its own torch and
+# transformers): then RLHF_VLLM_PYTHON=$(VLLM_VENV)/bin/python.
+vllm: $(VLLM_VENV)/.installed
+
+$(VLLM_VENV)/.installed: requirements-vllm.txt
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install -q -r requirements-vllm.txt
+	touch $@
+	@echo "vLLM ready: export RLHF_VLLM_PYTHON=$(CURDIR)/$(VLLM_VENV)/bin/python"
+
 bench: $(BENCH_VENV)/.installed var/bench/policy/config.json
 	OMP_NUM_THREADS=1 $(BENCH_VENV)/bin/python benchmarks/bench_reward.py --threads 1
 	$(BENCH_VENV)/bin/python benchmarks/bench_dpo.py --policy var/bench/policy
+	$(BENCH_VENV)/bin/python benchmarks/bench_prefix.py --steps 3
 	$(PY) benchmarks/bench_stats.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_lora_memory.py --steps 3 --completions-per-batch 4

@@ -43,6 +43,11 @@ def check_labeling_settings(app_configs, **kwargs):
     if not str(getattr(settings, "REDIS_URL", "")).startswith(("redis://", "rediss://", "unix://")):
         errors.append(Error("REDIS_URL must be a redis://, rediss:// or unix:// URL.", id="labeling.E003"))
     errors += _mail_errors()
+    from modeling.models.vllm_sampling import BACKENDS
+
+    sampler = getattr(settings, "RLHF_SAMPLER", "generate")
+    if sampler not in BACKENDS:  # a misspelt backend would fail every round at its sample step
+        errors.append(Error(f"RLHF_SAMPLER must be one of {list(BACKENDS)}, got {sampler!r}.", id="labeling.E007"))
     accelerate_config = getattr(settings, "RLHF_TRAINING_ACCELERATE_CONFIG", "")
     if accelerate_config and not Path(accelerate_config).is_file():
         errors.append(Error(f"RLHF_TRAINING_ACCELERATE_CONFIG is not a file: {accelerate_config}", id="labeling.E004"))

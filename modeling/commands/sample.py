@@ -24,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument("--batch-size", type=int, default=32, help="prompts per generate() call (x k sequences)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--backend", default="generate", choices=("generate", "vllm", "auto"),
+                        help="what draws the samples: generate() here (default), a vLLM engine (needs "
+                             "RLHF_VLLM_PYTHON and a GPU), or auto (vllm when it can run)")
 
 
 def read_prompts(path: str) -> list:
@@ -64,18 +67,30 @@ def run(args: argparse.Namespace) -> int:
 
     from modeling.models.policy_model import load_policy
     from modeling.formats.rankings import write_jsonl_atomic
-    from modeling.models.sampling import policy_device, sample
+    from modeling.models.sampling import policy_device, sample, sample_checkpoint
+    from modeling.models.vllm_sampling import backend_choose
     from modeling.training.distributed import Distributed
 
     if args.threads:
         torch.set_num_threads(args.threads)
     dist = Distributed()  # under accelerate launch: each process samples every world_size-th prompt
+    backend = backend_choose(args.backend)
+    if backend == "vllm" and dist.world_size > 1:
+        raise InputError("the vllm backend runs as one process (vLLM spreads a model over GPUs itself); "
+                         "run sample without accelerate launch")
     mine = list(range(dist.rank, len(prompts), dist.world_size))
-    policy, tokenizer = load_policy(args.policy, dist.device if dist.world_size > 1 else policy_device())
+    options = dict(k=args.k, temperature=args.temperature, top_p=args.top_p, max_new_tokens=args.max_new_tokens,
+                   seed=args.seed + dist.rank, prompt_batch_size=args.batch_size)
     with tqdm(total=len(mine), desc="sample", unit="prompt", disable=not dist.is_main) as bar:
-        groups = sample(policy, tokenizer, [prompts[i] for i in mine], k=args.k, temperature=args.temperature,
-                        top_p=args.top_p, max_new_tokens=args.max_new_tokens, seed=args.seed + dist.rank,
-                        prompt_batch_size=args.batch_size, progress=lambda done, total: bar.update(done - bar.n))
+        def progress(done, total):
+            bar.update(done - bar.n)
+
+        if backend == "vllm":
+            groups = sample_checkpoint(args.policy, [prompts[i] for i in mine], backend="vllm", progress=progress,
+                                       **options)
+        else:
+            policy, tokenizer = load_policy(args.policy, dist.device if dist.world_size > 1 else policy_device())
+            groups = sample(policy, tokenizer, [prompts[i] for i in mine], progress=progress, **options)
     records = []
     for group in groups:
         record = group.to_json()

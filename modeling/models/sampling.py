@@ -5,6 +5,11 @@ Prompts (strings or conversations) are tokenized once each by the policy's own c
 batches of prompts, and expanded to K sequences each by ``generate(num_return_sequences=K)`` with the
 KV cache on; generation stops at EOS. Texts that repeat one already drawn for the same prompt are
 re-drawn, a bounded number of times, so the K completions shown to a labeler differ.
+
+The draws come from a backend: ``generate`` (this module, the default: the policy in this process)
+or ``vllm`` (:mod:`modeling.models.vllm_sampling`: a vLLM engine in its own environment, for a GPU).
+Both apply the same re-draw and distinct-completion rule (:func:`sample_rounds`) and record the
+backend with the settings.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ class SamplingSettings:
     max_redraws: int = _help("rounds of re-drawing duplicates before giving up on distinctness", 4)
     redraw_heat: float = _help("temperature multiplier per re-draw round, so a confident policy still varies", 1.3)
     prompt_batch_size: int = _help("prompts per generate() call, each expanded to k sequences", 32)
+    backend: str = _help("what draws the samples: generate (this process) or vllm (a vLLM engine)", "generate")
 
 
 @dataclass
@@ -106,18 +112,19 @@ def sample(
     return groups
 
 
-def _sample_batch(policy, tokenizer, prompts, generation, settings: SamplingSettings, device) -> list[SampleGroup]:
-    """Sample one batch of prompts, re-drawing for those with fewer than k distinct texts."""
+def sample_rounds(prompts: list[Prompt], settings: SamplingSettings,
+                  draw: Callable[[list[int], float, int], list[list[str]]]) -> list[SampleGroup]:
+    """The re-draw and distinct-completion rule, whatever draws the texts.
+
+    ``draw(prompt indexes, temperature, round)`` returns ``settings.k`` decoded texts for each of the
+    given prompts. Round r draws for the prompts still short of k distinct non-empty texts, at
+    ``temperature * redraw_heat ** r``, for at most ``max_redraws`` re-draw rounds.
+    """
     record = asdict(settings)
     groups = [SampleGroup(prompt, [], dict(record)) for prompt in prompts]
-    encoded = _encode_prompts(tokenizer, prompts, device)  # once; re-draws reuse its rows
     short = list(range(len(prompts)))
     for round_ in range(settings.max_redraws + 1):
-        rows = torch.tensor(short, device=device)
-        inputs = {name: tensor[rows] for name, tensor in encoded.items()}
-        hotter = copy.copy(generation)
-        hotter.temperature = settings.temperature * settings.redraw_heat ** round_
-        for index, drawn in zip(short, _generate(policy, tokenizer, inputs, hotter, settings.k)):
+        for index, drawn in zip(short, draw(short, settings.temperature * settings.redraw_heat ** round_, round_)):
             group = groups[index]
             group.redraws = round_
             for text in drawn:
@@ -127,6 +134,20 @@ def _sample_batch(policy, tokenizer, prompts, generation, settings: SamplingSett
         if not short:
             break
     return groups
+
+
+def _sample_batch(policy, tokenizer, prompts, generation, settings: SamplingSettings, device) -> list[SampleGroup]:
+    """Sample one batch of prompts with ``generate()``, re-drawing for those short of k distinct texts."""
+    encoded = _encode_prompts(tokenizer, prompts, device)  # once; re-draws reuse its rows
+
+    def draw(short: list[int], temperature: float, _round: int) -> list[list[str]]:
+        rows = torch.tensor(short, device=device)
+        hotter = copy.copy(generation)
+        hotter.temperature = temperature
+        return _generate(policy, tokenizer, {name: tensor[rows] for name, tensor in encoded.items()}, hotter,
+                         settings.k)
+
+    return sample_rounds(prompts, settings, draw)
 
 
 @torch.no_grad()
@@ -142,3 +163,20 @@ def greedy_completions(model, tokenizer, prompts: list[Prompt], max_new_tokens: 
         inputs = _encode_prompts(tokenizer, prompts[start : start + prompt_batch_size], device)
         texts.extend(group[0] for group in _generate(model, tokenizer, inputs, generation, 1))
     return texts
+
+
+def sample_checkpoint(path: str, prompts: list[Prompt], *, backend: str = "generate",
+                      progress: Callable[[int, int], None] | None = None, **options) -> list[SampleGroup]:
+    """:func:`sample` from a checkpoint directory, drawn by ``backend`` (generate, vllm or auto: see
+    :mod:`modeling.models.vllm_sampling`); InputError (one line) when the backend cannot run here."""
+    from modeling.models.policy_model import load_policy, load_tokenizer
+    from modeling.models.vllm_sampling import backend_choose, sample_with_vllm
+
+    chosen = backend_choose(backend)
+    if chosen == "generate":
+        policy, tokenizer = load_policy(path, policy_device())
+        return sample(policy, tokenizer, prompts, progress=progress, **options)
+    settings = SamplingSettings(**options, backend="vllm")
+    if settings.k < 1 or not 0 < settings.top_p <= 1 or settings.temperature <= 0 or settings.max_new_tokens < 1:
+        raise ValueError("need k >= 1, 0 < top_p <= 1, temperature > 0 and max_new_tokens >= 1")
+    return sample_with_vllm(path, load_tokenizer(path), prompts, settings, progress)

@@ -50,3 +50,10 @@ def test_starttls_and_implicit_tls_together_are_refused(settings):
 
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = True
     assert [e.id for e in check_labeling_settings(None) if "EMAIL_USE_SSL" in e.msg] == ["labeling.E006"]
+
+
+def test_a_misspelt_sampler_is_refused_at_start_up(settings):
+    from labeling.checks import check_labeling_settings
+
+    settings.RLHF_SAMPLER = "vlm"
+    assert [e.id for e in check_labeling_settings(None) if "RLHF_SAMPLER" in e.msg] == ["labeling.E007"]

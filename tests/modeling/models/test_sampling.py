@@ -26,7 +26,7 @@ def test_settings_are_recorded(tiny_policy, tiny_tokenizer):
     group = sample(tiny_policy, tiny_tokenizer, PROMPTS[:1], k=2, temperature=0.7, top_p=0.9,
                    max_new_tokens=5, seed=3)[0]
     assert group.settings == {"k": 2, "temperature": 0.7, "top_p": 0.9, "max_new_tokens": 5, "seed": 3,
-                              "max_redraws": 4, "redraw_heat": 1.3, "prompt_batch_size": 32}
+                              "max_redraws": 4, "redraw_heat": 1.3, "prompt_batch_size": 32, "backend": "generate"}
     assert group.to_json() == {"prompt": PROMPTS[0], "completions": group.completions, "settings": group.settings}
 
 
