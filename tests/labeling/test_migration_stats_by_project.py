@@ -5,19 +5,14 @@ from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from tests.labeling.test_migration_task_sets import back_to_the_latest_schema  # noqa: F401 (fixture)
+
 BEFORE = [("labeling", "0006_project_settings_invites")]
 AFTER = [("labeling", "0007_stats_by_project")]
 
 
-@pytest.fixture
-def back_to_the_latest_schema():
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
-def test_cache_is_emptied_then_recounted_under_each_project(back_to_the_latest_schema):
+def test_cache_is_emptied_then_recounted_under_each_project(back_to_the_latest_schema):  # noqa: F811
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     apps = executor.loader.project_state(BEFORE).apps
