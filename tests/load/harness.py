@@ -1,5 +1,6 @@
 """The real server side of the load runs: a database (SQLite file or a fresh Postgres database),
-gunicorn with several workers on a free loopback port, seeding, and the figures read back.
+gunicorn with several workers on a free loopback port (or the whole `make run` stack:
+:func:`localstack`), seeding, and the figures read back.
 
 ``python -m tests.load.harness seed|figures`` are the two steps that need Django; they run as
 subprocesses with the same environment as the server, so the caller (pytest or the benchmark)
@@ -11,6 +12,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -102,6 +104,52 @@ def gunicorn(*, env: dict, workers: int, timeout: float = 120):
             server.wait()
         log.close()
         os.unlink(log.name)
+
+
+LOCALSTACK_SETTINGS = "tests.load.local_settings"
+
+
+def localstack_env(*, var_dir: Path, bootstrap: bool) -> dict:
+    """The environment `make run` gives ``python -m config.localstack`` (SQLite under ``var_dir``, DEBUG on,
+    torch's own thread count, Redis started by the stack), with the trivial view added to the URLs."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "OMP_NUM_THREADS"}}
+    env.update(DJANGO_SETTINGS_MODULE=LOCALSTACK_SETTINGS, RLHF_VAR_DIR=str(var_dir), PYTHONPATH=str(BASE_DIR),
+               RLHF_BOOTSTRAP="1" if bootstrap else "0")
+    return env
+
+
+@contextlib.contextmanager
+def localstack(*, env: dict, timeout: float = 180):
+    """`make run`'s stack (``python -m config.localstack``: migrate, seed_demo, Redis, the default and
+    training Celery workers with beat, the web server and, unless RLHF_BOOTSTRAP=0, the default policy's
+    training) on free loopback ports; yields (base URL, process) once the trivial view answers, stops
+    it with Ctrl+C (SIGINT) as a user does."""
+    port, redis_port = free_port(18700), free_port(16400)
+    env = {**env, "RLHF_PORT": str(port), "REDIS_PORT": str(redis_port)}
+    keep = os.environ.get("LOAD_STACK_LOG")  # a path: keep the stack's output there (to read the workers' timings)
+    log = open(keep, "w") if keep else tempfile.NamedTemporaryFile(prefix="localstack-", suffix=".log", delete=False)
+    stack = subprocess.Popen([sys.executable, "-m", "config.localstack"], cwd=BASE_DIR, env=env, stdout=log,
+                             stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(f"{base}/load/trivial"):
+            if time.monotonic() > deadline or stack.poll() is not None:
+                raise RuntimeError(f"the local stack did not come up:\n{Path(log.name).read_text()[-3000:]}")
+            time.sleep(0.5)
+        yield base, stack
+    finally:
+        if stack.poll() is None:
+            stack.send_signal(signal.SIGINT)
+        try:
+            stack.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            stack.kill()
+            stack.wait()
+        log.close()
+        if not keep:
+            os.unlink(log.name)
 
 
 def _answers(url: str) -> bool:

@@ -40,6 +40,11 @@ class LoadConfig:
     # "page": GET /label/ and POST /label/assignments/<id>/ranking (the labeler page, session cookie);
     # "api": GET /api/v1/tasks/next/ and POST /api/v1/tasks/<id>/ranking/ (a token, as API clients do).
     mode: str = "page"
+    # "gunicorn": gunicorn sync workers and nothing else (the compose shape's web); "localstack": the
+    # whole `make run` stack (python -m config.localstack: its web server, Redis, both Celery workers
+    # with beat, on SQLite under var_dir).
+    server: str = "gunicorn"
+    bootstrap: bool = True  # localstack only: train the default policy in the background, as `make run` does
 
 
 @dataclass
@@ -47,6 +52,7 @@ class Tally:
     """Shared by the client threads; every list append is atomic under the GIL, counters use the lock."""
 
     latencies: dict = field(default_factory=lambda: {"next": [], "submit": [], "trivial": []})
+    slow: list = field(default_factory=list)  # (kind, wall-clock start, seconds) of the requests over 1 s
     statuses: dict = field(default_factory=dict)
     acked: set = field(default_factory=set)
     errors: list = field(default_factory=list)
@@ -54,6 +60,8 @@ class Tally:
 
     def record(self, kind: str, seconds: float, status: int) -> None:
         self.latencies[kind].append(seconds)
+        if seconds > 1.0:
+            self.slow.append((kind, round(time.time() - seconds, 2), round(seconds, 2)))
         with self.lock:
             self.statuses[status] = self.statuses.get(status, 0) + 1
 
@@ -173,15 +181,21 @@ def _run_threads(targets) -> float:
     return time.perf_counter() - started
 
 
-def load_run(cfg: LoadConfig, *, database_url: str, var_dir: Path) -> dict:
-    """Migrate, seed, serve with gunicorn, run the labelers then the trivial view; return the figures."""
-    env = harness.server_env(database_url=database_url, var_dir=var_dir)
+def load_run(cfg: LoadConfig, *, database_url: str | None, var_dir: Path) -> dict:
+    """Migrate, seed, serve (gunicorn, or `make run`'s stack on ``var_dir``'s SQLite database, when
+    ``database_url`` is ignored), run the labelers then the trivial view; return the figures."""
+    if cfg.server == "localstack":
+        env = harness.localstack_env(var_dir=var_dir, bootstrap=cfg.bootstrap)
+        serve = harness.localstack(env=env)
+    else:
+        env = harness.server_env(database_url=database_url, var_dir=var_dir)
+        serve = harness.gunicorn(env=env, workers=cfg.workers)
     harness.manage("migrate", "--noinput", "-v", "0", env=env)
     tasks = -(-cfg.rankings // cfg.required) * 5 // 4 + cfg.labelers  # a quarter spare, so nobody runs dry
     seeded = harness.harness_step("seed", f"--labelers={cfg.labelers}", f"--tasks={tasks}", f"--k={cfg.k}",
                                   f"--required={cfg.required}", env=env)
     tally, stop = Tally(), threading.Event()
-    with harness.gunicorn(env=env, workers=cfg.workers) as (base, _server):
+    with serve as (base, _server):
         # Half the trivial requests before the labeling phase and half after: on a shared machine the
         # background load drifts, and a single trivial phase after labeling swung the ratio by 2x.
         per_client = max(1, -(-cfg.trivial_requests // (2 * cfg.labelers)))
@@ -227,5 +241,7 @@ def _figures(cfg, tally: Tally, stored: dict, labeling_seconds: float, trivial_s
         "throughput_ratio": labeling_rps / trivial_rps,
         # Per view, by Little's law for a closed loop of the same clients: trivial mean / view mean latency.
         "next_task_ratio": mean["trivial"] / mean["next"], "submit_ratio": mean["trivial"] / mean["submit"],
+        "over_1s": {kind: sum(1 for k, *_ in tally.slow if k == kind) for kind in lat},
+        "slow_requests": sorted(tally.slow, key=lambda row: row[1]),
         "errors_sample": tally.errors[:10],
     }
