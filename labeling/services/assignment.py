@@ -36,11 +36,13 @@ def task_assign_next(*, labeler, now=None, project=None) -> Assignment | None:
         )
         if current is not None:
             return current
-        candidates = tasks_open_for(labeler=labeler, now=now)
+        # The ORM queryset is built only when needed (a project's tasks, or a second page): building it
+        # costs more than running the precompiled first page, which nearly every lease stops at.
+        candidates = None
         if project is None:
             rows = open_tasks_first_page(labeler=labeler, now=now, limit=_CANDIDATES_PER_PAGE)
         else:
-            candidates = candidates.filter(prompt__project=project)
+            candidates = tasks_open_for(labeler=labeler, now=now).filter(prompt__project=project)
             rows = list(candidates.values_list("pk", flat=True)[:_CANDIDATES_PER_PAGE])
         tried: set[int] = set()
         while rows:
@@ -51,6 +53,8 @@ def task_assign_next(*, labeler, now=None, project=None) -> Assignment | None:
                         .filter(pk=task_id).first())
                 if task is not None and task_free_slots(task=task, labeler=labeler, now=now) > 0:
                     return _lease(task=task, labeler=labeler, now=now)
+            if candidates is None:
+                candidates = tasks_open_for(labeler=labeler, now=now)
             rows = list(
                 candidates
                 .exclude(pk__in=tried)

@@ -76,7 +76,10 @@ class NextTaskView(APIView):
         """Lease the next task (or return the caller's current lease). Always 200: ``{"task": null}``
         when nothing is left for this labeler, so a client never has to tell 204 from an error."""
         assignment = task_assign_next(labeler=request.user)
-        return Response(NextTaskSerializer({"task": _leased_task(assignment) if assignment else None}).data)
+        # NextTaskSerializer's shape, sent as built: every value already is what its field renders
+        # (tests/labeling/api/test_labeler_endpoints.py checks the two agree); building the serializer's
+        # nested fields for each response cost ~1.7 ms, a fifth of the request.
+        return Response({"task": _leased_task(assignment) if assignment else None})
 
 
 class RankingSubmitView(APIView):

@@ -28,6 +28,30 @@ def test_next_leases_a_task_with_the_completions_in_the_labelers_order(api, labe
     assert api(labeler).get(NEXT).json()["task"]["assignment_id"] == assignment.pk  # the same lease again
 
 
+@pytest.mark.parametrize("conversation", [False, True])
+def test_next_sends_exactly_what_its_schema_serializer_renders(api, labeler, task_factory, conversation):
+    """The view sends its dict without NextTaskSerializer (too slow per request); the two must agree."""
+    import json
+
+    from rest_framework.renderers import JSONRenderer
+
+    from labeling.api.serializers import NextTaskSerializer
+    from labeling.api.views.labeler import _leased_task
+    from labeling.models import Project, Prompt
+    from labeling.services.prompts import prompt_fields
+
+    task = task_factory(k=3, prompt_text="Name a fruit.")
+    if conversation:
+        Prompt.objects.filter(pk=task.prompt_id).update(**prompt_fields(
+            [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "A fruit?"}]))
+    Project.objects.filter(pk=task.prompt.project_id).update(instructions="Rank **best** first.", ask_scores=True)
+    sent = api(labeler).get(NEXT).json()
+    assignment = Assignment.objects.select_related("task__prompt__project").get(task=task, labeler=labeler)
+    rendered = json.loads(JSONRenderer().render(NextTaskSerializer({"task": _leased_task(assignment)}).data))
+    assert sent == rendered and sent["task"]["project"]["instructions_html"]
+    assert (sent["task"]["messages"] is not None) == conversation
+
+
 def test_next_with_nothing_left_is_200_with_task_null(api, labeler, admin):
     for user in (labeler, admin):
         response = api(user).get(NEXT)
