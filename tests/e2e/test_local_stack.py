@@ -1,4 +1,5 @@
-"""`make run`'s stack for real: migrate, seed, Redis, a Celery worker process and the web server."""
+"""`make run`'s stack for real: migrate, seed, Redis, the Celery worker processes and the web server
+(gunicorn; the training worker at a lower CPU priority)."""
 import json
 import os
 import signal
@@ -7,10 +8,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from config.localstack import BASE_DIR, free_port, port_is_free
+from config.localstack import BASE_DIR, TRAINING_NICENESS, free_port, port_is_free
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +23,15 @@ def get(url: str):
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def niceness(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])  # field 19, "nice"
 
 
 def test_the_stack_starts_reports_healthy_and_stops_on_ctrl_c(tmp_path):
@@ -46,6 +57,13 @@ def test_the_stack_starts_reports_healthy_and_stops_on_ctrl_c(tmp_path):
         assert health[1]["database"]["ok"] and health[1]["redis"]["ok"] and health[1]["worker"]["ok"]
         status, body = get(f"{base}/accounts/login/")
         assert status == 200 and b"Log in" in body
+        with urllib.request.urlopen(f"{base}/healthz", timeout=10) as response:
+            assert response.headers["Server"] == "gunicorn"  # not runserver (WSGIServer/...)
+        workers = {" ".join(Path(f"/proc/{pid}/cmdline").read_text().split("\0")): pid for pid in children(stack.pid)}
+        training = [pid for cmd, pid in workers.items() if "celery" in cmd and "-Q training" in cmd]
+        default = [pid for cmd, pid in workers.items() if "celery" in cmd and "-Q default" in cmd]
+        assert len(training) == len(default) == 1, workers
+        assert niceness(training[0]) == min(19, niceness(default[0]) + TRAINING_NICENESS) > niceness(default[0])
     finally:
         stack.send_signal(signal.SIGINT)
         output, _ = stack.communicate(timeout=60)
