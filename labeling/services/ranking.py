@@ -22,14 +22,13 @@ class Submitted:
     created: bool  # False when this was a replay of an earlier submission with the same id
 
 
-def _locked_assignment(*, labeler, assignment_id) -> Assignment:
-    # The task's project comes along for its label settings; only the assignment row is locked.
-    assignment = (
-        Assignment.objects.select_for_update(of=("self",)).select_related("task__prompt__project")
-        .filter(pk=assignment_id).first()
-        if isinstance(assignment_id, int)
-        else None
-    )
+def _own_assignment(*, labeler, assignment_id, lock: bool = False) -> Assignment:
+    """The labeler's assignment, with its task's project (for its label settings); ``lock``: the
+    assignment row only, ``SELECT ... FOR UPDATE`` on Postgres (inside the caller's transaction)."""
+    rows = Assignment.objects.select_related("task__prompt__project")
+    if lock:
+        rows = rows.select_for_update(of=("self",))
+    assignment = rows.filter(pk=assignment_id).first() if isinstance(assignment_id, int) else None
     if assignment is None:
         raise RejectedInput("This task assignment does not exist.", field="assignment", status=404)
     if assignment.labeler_id != labeler.pk:
@@ -68,41 +67,57 @@ def ranking_submit(
     """
     now = now or timezone.now()
     submission_id = submission.clean_submission_id(submission_id)
+    # Everything that only reads (the lease, a replay, the completions, the checks) runs before the
+    # write transaction: on SQLite that transaction holds the database's one write lock (BEGIN
+    # IMMEDIATE), and every labeler's next task and submit queue behind it. Inside it the lease is
+    # read again and the insert's unique constraint settles any race with a concurrent submit.
+    assignment = _own_assignment(labeler=labeler, assignment_id=assignment_id)
+    existing = Ranking.objects.filter(task_id=assignment.task_id, labeler=labeler).first()
+    if existing is not None:
+        return _replayed(existing, submission_id)
+    _require_live(assignment, now)
+    project = assignment.task.prompt.project
+    completion_ids = set(assignment.task.completions.values_list("pk", flat=True))
+    ranking = Ranking(
+        task_id=assignment.task_id,
+        labeler=labeler,
+        tiers=submission.clean_tiers(tiers, completion_ids),
+        scores=_clean_scores(scores, completion_ids, ask_scores=project.ask_scores),
+        flags=submission.clean_flags(flags, completion_ids, [key for key, _ in label_choices(project.flags)]),
+        comment=submission.clean_comment(comment, settings.LABELING_COMMENT_MAX_CHARS),
+        seconds=submission.clean_seconds(seconds),
+        display_order=assignment.display_order,
+        submission_id=submission_id,
+    )
+    # Field checks only: the task (from the lease) and the labeler exist, every value was cleaned
+    # above, and the constraints (one ranking per task and labeler, seconds >= 0) are the database's,
+    # enforced by the insert; checking them here first cost four more queries.
+    ranking.full_clean(exclude=["task", "labeler"], validate_unique=False, validate_constraints=False)
     with transaction.atomic():
-        assignment = _locked_assignment(labeler=labeler, assignment_id=assignment_id)
-        existing = Ranking.objects.filter(task_id=assignment.task_id, labeler=labeler).first()
-        if existing is not None:
-            if existing.submission_id == submission_id:
-                return Submitted(existing, created=False)
-            raise RejectedInput("You have already ranked this task.", field="task", status=409)
-        _require_live(assignment, now)
-        project = assignment.task.prompt.project
-        completion_ids = set(assignment.task.completions.values_list("pk", flat=True))
-        ranking = Ranking(
-            task_id=assignment.task_id,
-            labeler=labeler,
-            tiers=submission.clean_tiers(tiers, completion_ids),
-            scores=_clean_scores(scores, completion_ids, ask_scores=project.ask_scores),
-            flags=submission.clean_flags(flags, completion_ids, [key for key, _ in label_choices(project.flags)]),
-            comment=submission.clean_comment(comment, settings.LABELING_COMMENT_MAX_CHARS),
-            seconds=submission.clean_seconds(seconds),
-            display_order=assignment.display_order,
-            submission_id=submission_id,
-        )
-        # Field checks only: the task (from the locked lease) and the labeler exist, every value was
-        # cleaned above, and the constraints (one ranking per task and labeler, seconds >= 0) are the
-        # database's, enforced by the insert; checking them here first cost four more queries.
-        ranking.full_clean(exclude=["task", "labeler"], validate_unique=False, validate_constraints=False)
+        # The lease as it is now (a skip or the expiry may have come since it was read); row-locked on Postgres.
+        status, expires_at = (Assignment.objects.select_for_update().filter(pk=assignment.pk)
+                              .values_list("status", "expires_at").get())
+        assignment.status, assignment.expires_at = status, expires_at
         try:
             with transaction.atomic():
                 ranking.save(force_insert=True)
-        except IntegrityError:  # a concurrent duplicate won the race; the constraint kept it single
-            raise RejectedInput("You have already ranked this task.", field="task", status=409) from None
-        assignment.status = Assignment.Status.SUBMITTED
-        assignment.save(update_fields=["status"])
+        except IntegrityError:  # a concurrent submit of this task won the race; the constraint kept it single
+            existing = Ranking.objects.filter(task_id=assignment.task_id, labeler=labeler).first()
+            if existing is None:
+                raise
+            return _replayed(existing, submission_id)
+        _require_live(assignment, now)  # after the insert: a replay of a stored ranking is answered as one
+        Assignment.objects.filter(pk=assignment.pk).update(status=Assignment.Status.SUBMITTED)
         if settings.ROUND_AUTO_START_EVERY:
             transaction.on_commit(_check_autostart)
     return Submitted(ranking, created=True)
+
+
+def _replayed(existing: Ranking, submission_id: str) -> Submitted:
+    """The labeler's stored ranking of the task: the same submission again, or a refusal."""
+    if existing.submission_id == submission_id:
+        return Submitted(existing, created=False)
+    raise RejectedInput("You have already ranked this task.", field="task", status=409)
 
 
 def _clean_scores(scores, completion_ids: set[int], *, ask_scores: bool) -> dict[str, int]:
@@ -130,7 +145,7 @@ def task_skip(*, labeler, assignment_id: int, reason, note=None, now=None) -> Sk
     now = now or timezone.now()
     note = submission.clean_comment(note, settings.LABELING_COMMENT_MAX_CHARS)
     with transaction.atomic():
-        assignment = _locked_assignment(labeler=labeler, assignment_id=assignment_id)
+        assignment = _own_assignment(labeler=labeler, assignment_id=assignment_id, lock=True)
         reasons = [key for key, _ in label_choices(assignment.task.prompt.project.skip_reasons)]
         if reason not in reasons:
             raise RejectedInput(f"Choose a reason for skipping: {', '.join(reasons)}.", field="reason")
