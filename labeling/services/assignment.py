@@ -26,6 +26,11 @@ def task_assign_next(*, labeler, now=None, project=None) -> Assignment | None:
     lease in another project stays theirs until it expires or they submit it.
     """
     now = now or timezone.now()
+    # The first page of candidates is read before the write transaction (on SQLite it holds the one
+    # write lock every labeler queues on); each candidate is locked and recounted inside it, and a
+    # task this labeler ranked or skipped meanwhile is passed over by ``_lease``.
+    first_page = (open_tasks_first_page(labeler=labeler, now=now, limit=_CANDIDATES_PER_PAGE)
+                  if project is None else None)
     with transaction.atomic():
         current = (
             Assignment.objects.select_related("task__prompt__project")  # the page and the API show its settings
@@ -39,8 +44,8 @@ def task_assign_next(*, labeler, now=None, project=None) -> Assignment | None:
         # The ORM queryset is built only when needed (a project's tasks, or a second page): building it
         # costs more than running the precompiled first page, which nearly every lease stops at.
         candidates = None
-        if project is None:
-            rows = open_tasks_first_page(labeler=labeler, now=now, limit=_CANDIDATES_PER_PAGE)
+        if first_page is not None:
+            rows = first_page
         else:
             candidates = tasks_open_for(labeler=labeler, now=now).filter(prompt__project=project)
             rows = list(candidates.values_list("pk", flat=True)[:_CANDIDATES_PER_PAGE])
@@ -52,7 +57,9 @@ def task_assign_next(*, labeler, now=None, project=None) -> Assignment | None:
                 task = (RankingTask.objects.select_related("prompt__project").select_for_update(of=("self",))
                         .filter(pk=task_id).first())
                 if task is not None and task_free_slots(task=task, labeler=labeler, now=now) > 0:
-                    return _lease(task=task, labeler=labeler, now=now)
+                    leased = _lease(task=task, labeler=labeler, now=now)
+                    if leased is not None:
+                        return leased
             if candidates is None:
                 candidates = tasks_open_for(labeler=labeler, now=now)
             rows = list(
@@ -63,9 +70,13 @@ def task_assign_next(*, labeler, now=None, project=None) -> Assignment | None:
         return None
 
 
-def _lease(*, task: RankingTask, labeler, now) -> Assignment:
+def _lease(*, task: RankingTask, labeler, now) -> Assignment | None:
+    """The new (or renewed) lease; None when the labeler submitted or skipped ``task`` since the
+    candidates were read."""
     expires_at = now + timedelta(minutes=task.prompt.project.lease_duration_minutes)
     existing = Assignment.objects.filter(task=task, labeler=labeler).first()
+    if existing is not None and existing.status != Assignment.Status.ACTIVE:
+        return None
     if existing is not None:  # their own expired lease: renew it, keep the order they saw
         existing.status = Assignment.Status.ACTIVE
         existing.expires_at = expires_at

@@ -128,3 +128,24 @@ def test_twenty_labelers_at_once_never_overfill_a_task(capsys):
     with capsys.disabled():
         print(f"\n[concurrency] 20 labelers, 10 tasks x 3: 30 rankings, 0 overfilled, {elapsed:.2f}s on "
               f"{connection.vendor}")
+
+
+@pytest.mark.parametrize("ended", ["submitted", "skipped"])
+def test_a_stale_first_page_never_reopens_a_task_the_labeler_ranked_or_skipped(labeler, task_factory, monkeypatch,
+                                                                                ended):
+    """The first page of candidates is read before the write transaction: a task this labeler ranked or
+    skipped in between is still on it, and must be passed over, its ended lease left as it is."""
+    from labeling.services import assignment as assignment_service
+    from labeling.services.ranking import task_skip
+
+    done, other = task_factory(), task_factory()
+    lease = task_assign_next(labeler=labeler)
+    assert lease.task == done
+    if ended == "submitted":
+        _rank_in_display_order(lease, labeler)
+    else:
+        task_skip(labeler=labeler, assignment_id=lease.pk, reason="unclear")
+    monkeypatch.setattr(assignment_service, "open_tasks_first_page", lambda **kwargs: [done.pk, other.pk])
+    assert task_assign_next(labeler=labeler).task == other
+    lease.refresh_from_db()
+    assert lease.status == ended
