@@ -35,7 +35,9 @@ from labeling.models import (
 )
 from labeling.selectors.rankings import RankingFilter, rankings_selected
 
-BATCH_TASKS = 500
+# Tasks recounted per write transaction: on SQLite each one holds the database's only write lock,
+# and every labeler's next task and submit waits behind it (a 30 s refresh of ~300 tasks held it 0.6-1.2 s).
+BATCH_TASKS = 100
 SYNC_REFRESH_TASKS = 300  # stats_catch_up counts up to this many tasks' new rankings in the request
 
 
@@ -129,8 +131,8 @@ def task_stats_rebuild(*, task_ids: list[int], roll_up: bool = True) -> tuple[in
         RankingPair.objects.bulk_create(pair_rows, batch_size=1000)
         TaskAgreement.objects.bulk_create(task_rows, batch_size=1000)
         days |= {(row.project_id, row.day) for row in (*ranking_rows, *task_rows)}
-        if roll_up:
-            rollups_rebuild(days=days)
+    if roll_up:  # in transactions of their own, so the write lock is not held across both
+        rollups_rebuild(days=days)
     return len(ranking_rows), days
 
 
@@ -149,9 +151,10 @@ def rollups_rebuild(*, days=None) -> None:
     """Recompute the daily roll-ups of ``days``, (project id, day) pairs (all when None), from the
     cached rows."""
     scope = Q() if days is None else _scope(days)
+    # One transaction per roll-up table: each is rebuilt from the cached rows as they are when it
+    # commits, and the write lock (SQLite) is held for one table's recount at a time.
     with transaction.atomic():
-        for model in (LabelerDay, PairDay, TaskDay):
-            model.objects.filter(scope).delete()
+        LabelerDay.objects.filter(scope).delete()
         LabelerDay.objects.bulk_create((LabelerDay(**row) for row in RankingStats.objects.filter(scope)
             .values("project_id", "day", "labeler_id", "task_set", "training_round_id").annotate(
                 rankings=Count("pk"), consensus_agree=Sum("consensus_agree"), consensus_compared=Sum("consensus_compared"),
@@ -159,10 +162,14 @@ def rollups_rebuild(*, days=None) -> None:
                 follows_display_order=Count("pk", filter=Q(follows_display_order=True)),
                 first_shown_credit=Sum("first_shown_credit"), first_shown_chance=Sum("first_shown_chance"),
             ).order_by()), batch_size=1000)
+    with transaction.atomic():
+        PairDay.objects.filter(scope).delete()
         PairDay.objects.bulk_create((PairDay(tau_b_sum=row.pop("tau_sum") or 0.0, **row) for row in RankingPair.objects
             .filter(scope).values("project_id", "day", "labeler_a_id", "labeler_b_id", "task_set", "training_round_id").annotate(
                 agree=Sum("agree"), compared=Sum("compared"), tau_sum=Sum("tau_b"), tau_b_count=Count("tau_b"),
             ).order_by()), batch_size=1000)
+    with transaction.atomic():
+        TaskDay.objects.filter(scope).delete()
         per_day: dict = defaultdict(lambda: {"tasks": 0, "tasks_multi": 0, "cells": {}})
         rows = TaskAgreement.objects.filter(scope).values_list(
             "project_id", "day", "task_set", "training_round_id", "n_rankings", "coincidences")
