@@ -53,7 +53,7 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt
 bench: $(BENCH_VENV)/.installed var/bench/policy/config.json
 	OMP_NUM_THREADS=1 $(BENCH_VENV)/bin/python benchmarks/bench_reward.py --threads 1
 	$(BENCH_VENV)/bin/python benchmarks/bench_dpo.py --policy var/bench/policy
-	$(BENCH_VENV)/bin/python benchmarks/bench_prefix.py --steps 3
+	OMP_NUM_THREADS=1 $(BENCH_VENV)/bin/python benchmarks/bench_prefix.py --steps 4 --threads 1
 	$(PY) benchmarks/bench_stats.py
 	OMP_NUM_THREADS=1 $(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_lora_memory.py --steps 3 --completions-per-batch 4

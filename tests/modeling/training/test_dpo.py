@@ -105,7 +105,8 @@ def test_prefix_sharing_trains_the_same_policy_as_whole_sequences(tiny_policy_di
     runs = {shared: train_dpo(config(tiny_policy_dir, tmp_path / str(shared), max_steps=3, prefix_sharing=shared),
                               rankings) for shared in (False, True)}
     (plain_out, plain), (shared_out, shared) = runs[False], runs[True]
-    reference = [torch.load(Path(out) / REFERENCE_FILE, weights_only=False)["logprobs"] for out in (plain_out, shared_out)]
+    reference = [torch.load(Path(out) / REFERENCE_FILE, weights_only=False)["logprobs"]
+                 for out in (plain_out, shared_out)]
     torch.testing.assert_close(torch.tensor(sum(reference[1], [])), torch.tensor(sum(reference[0], [])),
                                rtol=1e-5, atol=1e-4)
     for key in ("dpo/loss", "dpo/eval/loss", "dpo/eval/margin"):
