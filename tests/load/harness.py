@@ -110,8 +110,8 @@ LOCALSTACK_SETTINGS = "tests.load.local_settings"
 
 
 def localstack_env(*, var_dir: Path, bootstrap: bool) -> dict:
-    """The environment `make run` gives ``python -m config.localstack`` (SQLite under ``var_dir``, DEBUG on,
-    torch's own thread count, Redis started by the stack), with the trivial view added to the URLs."""
+    """The environment `make run` gives ``python -m config.localstack`` (SQLite under ``var_dir``, DEBUG as
+    the stack sets it, torch's own thread count, Redis started by the stack), with the trivial view added to the URLs."""
     env = {k: v for k, v in os.environ.items()
            if k not in {"DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE", "DJANGO_DEBUG", "OMP_NUM_THREADS"}}
     env.update(DJANGO_SETTINGS_MODULE=LOCALSTACK_SETTINGS, RLHF_VAR_DIR=str(var_dir), PYTHONPATH=str(BASE_DIR),
