@@ -18,12 +18,7 @@ class RewardConfig(LoraFields):
     epochs: int = _help("passes over the training groups", 1)
     max_steps: int = _help("stop after this many optimizer steps (0 = run all epochs)", 0)
     completions_per_batch: int = _help("sequences per step; whole groups only, so K=9 fits 7 groups in 64", 64)
-    learning_rate: float = _help("AdamW peak learning rate for pairs (1 comparison per sequence); "
-                                 "scaled by adam_scaling (benchmarks/RESULTS.md)", 1e-4)
-    adam_beta1: float = _help("AdamW beta1 for pairs; scaled by adam_scaling", 0.9)
-    adam_beta2: float = _help("AdamW beta2 for pairs; scaled by adam_scaling", 0.999)
-    adam_scaling: bool = _help("a K-way step does the work of k = comparisons per sequence (K-1 for full "
-                               "rankings) steps of pairs: lr*sqrt(k), 1-beta times k (Adam square-root rule)", True)
+    learning_rate: float = _help("AdamW peak learning rate (benchmarks/RESULTS.md: 3e-4 beat 5e-5)", 3e-4)
     weight_decay: float = _help("AdamW weight decay", 0.0)
     warmup_ratio: float = _help("fraction of steps with linear warm-up, then linear decay to 0", 0.1)
     max_grad_norm: float = _help("gradient clipping norm (0 = no clipping)", 1.0)

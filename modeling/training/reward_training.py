@@ -99,36 +99,6 @@ def mean_completion_score(model, groups: Sequence[ComparisonGroup], pad_token_id
     return total / max(count, 1)
 
 
-def comparisons_per_sequence(groups: Sequence[ComparisonGroup]) -> float:
-    """How many comparisons each scored sequence takes part in, on average: ``2 * pairs / sequences``
-    over the groups with pairs (1 for pairs, K-1 for full K-way rankings, less with ties, more when
-    several labelers ranked the same completions)."""
-    with_pairs = [g for g in groups if g.num_pairs]
-    sequences = sum(len(g.completions) for g in with_pairs)
-    return 2 * sum(g.num_pairs for g in with_pairs) / sequences if sequences else 1.0
-
-
-def adam_settings(config: RewardConfig, per_sequence: float) -> tuple[float, tuple[float, float]]:
-    """``(peak learning rate, (beta1, beta2))`` of AdamW for a run whose sequences each carry
-    ``per_sequence`` comparisons (k).
-
-    A grouped step puts k comparisons on every sequence it scores, so one epoch has k times fewer
-    steps than pairs would need for the same comparisons at the same sequences per step. With
-    ``adam_scaling`` the step is scaled as for a batch k times larger (the square-root rule for Adam,
-    Malladi et al. 2022, "On the SDEs and Scaling Rules for Adaptive Gradient Algorithms"):
-
-        lr = lr_pairs * sqrt(k),   1 - beta_i = k * (1 - beta_i,pairs)   (beta1 floored at 0)
-
-    so the momentum and second-moment averages span as many comparisons as they do for pairs
-    instead of k times more (with beta1 0.9 and 12 steps an epoch, momentum averages almost the whole
-    run). k = 1 (pairs) or ``adam_scaling`` off leaves the configured values.
-    """
-    k = max(per_sequence, 1.0) if config.adam_scaling else 1.0
-    beta1 = max(0.0, 1.0 - k * (1.0 - config.adam_beta1))
-    beta2 = max(0.0, 1.0 - k * (1.0 - config.adam_beta2))
-    return config.learning_rate * k ** 0.5, (beta1, beta2)
-
-
 def train_reward_model(
     config: RewardConfig,
     rankings: Sequence[Ranking],
@@ -176,9 +146,6 @@ def train_reward_model(
         "reward/train_groups": len(train_groups),
         "reward/validation_groups": len(val_groups),
         "reward/train_comparisons": perf["train_comparisons"],
-        "reward/comparisons_per_sequence": perf["comparisons_per_sequence"],  # k of adam_settings
-        "reward/adam_beta1": perf["adam_beta1"],
-        "reward/adam_beta2": perf["adam_beta2"],
         "world_size": dist.world_size,
         "perf/train_seconds": perf["train_seconds"],
         "perf/train_cpu_seconds": perf["train_cpu_seconds"],  # this process's CPU time: robust to a busy machine
@@ -208,19 +175,15 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
     trainable = lora.trainable_parameters(model)
-    per_sequence = comparisons_per_sequence(train_groups)
-    learning_rate, betas = adam_settings(config, per_sequence)
-    optimizer = torch.optim.AdamW(trainable, lr=learning_rate, betas=betas, weight_decay=config.weight_decay,
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay,
                                   fused=True)  # one kernel for all parameters, on CPU and CUDA alike
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
     step, history, perf = 0, [], {"train_seconds": 0.0, "train_cpu_seconds": 0.0, "train_comparisons": 0}
-    perf.update({"comparisons_per_sequence": per_sequence, "adam_beta1": betas[0], "adam_beta2": betas[1]})
     resume_from = checkpoints.latest_checkpoint(config.output_dir)
     if resume_from is not None:
         step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
-        history = extra["history"]
-        perf.update({key: extra[key] for key in ("train_seconds", "train_cpu_seconds", "train_comparisons")})
+        history, perf = extra["history"], {key: extra[key] for key in perf}
     trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
 
     batches, batches_epoch, latest = [], -1, {}

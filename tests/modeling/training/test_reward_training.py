@@ -11,8 +11,7 @@ from modeling.formats.comparisons import collate_groups, group_rankings, tokeniz
 from modeling.training.losses import grouped_bradley_terry_loss
 from modeling.formats.rankings import parse_ranking
 from modeling.models.reward_model import load_reward_model, score_sequences, shift_reward
-from modeling.training.reward_training import (RewardConfig, adam_settings, comparisons_per_sequence,
-                                                mean_completion_score, train_reward_model)
+from modeling.training.reward_training import RewardConfig, mean_completion_score, train_reward_model
 from tests.modeling.tiny_reward import toy_ranking_records
 
 
@@ -134,38 +133,3 @@ def test_train_on_decoder_without_pad_token(tmp_path, tiny_decoder_path):
     assert json.loads((out / "training_config.json").read_text())["reward_shift"] == "final_layernorm.bias"
     groups = tokenize_groups(group_rankings(rankings), tokenizer, 48)
     assert abs(mean_completion_score(model, groups, tokenizer.pad_token_id)) < 1e-4
-
-
-def test_adam_settings_scale_a_k_way_step_as_k_steps_of_pairs():
-    config = RewardConfig(learning_rate=1e-4, adam_beta1=0.9, adam_beta2=0.999)
-    assert adam_settings(config, 1.0) == (1e-4, (0.9, 0.999))
-    lr, (beta1, beta2) = adam_settings(config, 8.0)  # K=9, no ties
-    assert lr == pytest.approx(1e-4 * 8 ** 0.5) and beta1 == pytest.approx(0.2) and beta2 == pytest.approx(0.992)
-    assert adam_settings(config, 12.0)[1][0] == 0.0  # momentum off, never negative
-    assert adam_settings(RewardConfig(learning_rate=1e-4, adam_scaling=False), 8.0) == (1e-4, (0.9, 0.999))
-
-
-def test_comparisons_per_sequence_counts_ties_out_and_skips_groups_without_pairs():
-    full = parse_ranking({"prompt": "p", "completions": ["a", "b", "c", "d"], "ranking": [[0], [1], [2], [3]],
-                          "labeler": "ann"})
-    tied = parse_ranking({"prompt": "q", "completions": ["a", "b", "c", "d"], "ranking": [[0, 1], [2, 3]],
-                          "labeler": "ann"})
-    all_tied = parse_ranking({"prompt": "r", "completions": ["a", "b"], "ranking": [[0, 1]], "labeler": "ann"})
-    assert comparisons_per_sequence(group_rankings([full])) == 3.0  # K-1
-    assert comparisons_per_sequence(group_rankings([full, tied, all_tied])) == 2 * (6 + 4) / 8
-
-
-def test_training_uses_the_scaled_adam_settings(tmp_path, tiny_bert_path):
-    rankings = _rankings(12)
-    k = comparisons_per_sequence(group_rankings(rankings))
-    assert k > 1.5
-    _, scaled = train_reward_model(_config(tmp_path / "a", tiny_bert_path, learning_rate=1e-3, epochs=1), rankings)
-    assert scaled["reward/comparisons_per_sequence"] == pytest.approx(k, rel=0.2)  # training split only
-    k_train = scaled["reward/comparisons_per_sequence"]
-    assert scaled["reward/adam_beta1"] == pytest.approx(1 - 0.1 * k_train)
-    peak = max(row["reward/learning_rate"] for row in scaled["history"] if "reward/learning_rate" in row)
-    assert 1e-3 < peak <= 1e-3 * k_train ** 0.5 + 1e-12
-    _, plain = train_reward_model(_config(tmp_path / "b", tiny_bert_path, learning_rate=1e-3, epochs=1,
-                                          adam_scaling=False), rankings)
-    assert plain["reward/adam_beta1"] == 0.9
-    assert max(row["reward/learning_rate"] for row in plain["history"] if "reward/learning_rate" in row) <= 1e-3
