@@ -2,7 +2,6 @@
 import json
 
 import pytest
-import transformers
 
 from labeling.jobs.policy import job_ppo
 from labeling.jobs.reward import run_rankings_write
@@ -42,14 +41,12 @@ def test_sampling_gets_the_conversation_and_each_group_finds_its_row_by_value(po
 
     given = []
 
-    def sample(model, tokenizer, values, progress=None, **options):  # answers in another order than asked
+    def sample(path, values, backend="generate", progress=None, **options):  # answers in another order than asked
         given.extend(values)
         return [modeling.models.sampling.SampleGroup(prompt=value, completions=[f"{n} a", f"{n} b"])
                 for n, value in reversed(list(enumerate(values)))]
 
-    monkeypatch.setattr(modeling.models.sampling, "sample", sample)
-    for auto in (transformers.AutoModelForCausalLM, transformers.AutoTokenizer):
-        monkeypatch.setattr(auto, "from_pretrained", lambda *args, **kwargs: None)
+    monkeypatch.setattr(modeling.models.sampling, "sample_checkpoint", sample)
     rows = prompts()
     run = run_enqueue(kind=Run.Kind.SAMPLE, config={"k": 2}, inputs={"policy_version": policy.pk,
                                                                      "prompt_ids": [p.pk for p in rows]})
@@ -65,10 +62,8 @@ def test_sampling_gets_the_conversation_and_each_group_finds_its_row_by_value(po
 def test_a_group_for_a_prompt_never_asked_for_fails_the_job(policy, monkeypatch):
     import modeling.models.sampling
 
-    monkeypatch.setattr(modeling.models.sampling, "sample", lambda model, tokenizer, values, **kwargs: [
+    monkeypatch.setattr(modeling.models.sampling, "sample_checkpoint", lambda path, values, **kwargs: [
         modeling.models.sampling.SampleGroup(prompt="Something else", completions=["a", "b"])])
-    for auto in (transformers.AutoModelForCausalLM, transformers.AutoTokenizer):
-        monkeypatch.setattr(auto, "from_pretrained", lambda *args, **kwargs: None)
     run = run_enqueue(kind=Run.Kind.SAMPLE, inputs={"policy_version": policy.pk,
                                                     "prompt_ids": [prompts()[0].pk]})
     with pytest.raises(RuntimeError, match="not given"):
