@@ -1,3 +1,5 @@
-from modeling.cli import main
+from modeling.cli import exit_now_if_distributed, main
 
-raise SystemExit(main())
+code = main()
+exit_now_if_distributed(code)
+raise SystemExit(code)

@@ -17,6 +17,7 @@ from tests.labeling.project_people import (labeler_a, manager_a, member_b, proje
                                            signed_in)
 
 GOOD_PASSWORD = "long-enough-pass-42"
+BAD_ADDRESSES = ("not-an-address", "erin@")
 
 
 def _invite(project, manager, role="labeler", days=7):
@@ -136,8 +137,8 @@ def test_revoking_is_for_the_invites_own_project_and_not_after_use(project_a, pr
     ("password", "erin", "short", ""),  # MinimumLengthValidator
     ("password", "erinbrown", "erinbrown1", ""),  # UserAttributeSimilarityValidator
     ("password", "erin", "", ""),
-    ("email", "erin", GOOD_PASSWORD, "not-an-address"),
-    ("email", "erin", GOOD_PASSWORD, "erin@"),
+    ("email", "erin", GOOD_PASSWORD, BAD_ADDRESSES[0]),
+    ("email", "erin", GOOD_PASSWORD, BAD_ADDRESSES[1]),
     ("email", "erin", GOOD_PASSWORD, "x" * 250 + "@example.com"),
     ("password", "erin", "erin.brown-mail", "erin.brown-mail@example.com"),  # too like the address
 ])
