@@ -12,18 +12,21 @@ from __future__ import annotations
 
 from uuid import uuid4
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labeling.api.bodies import RankingBody, SkipBody
+from labeling.api.filters import query_param
 from labeling.api.idempotency import idempotent
 from labeling.api.serializers import NextTaskSerializer, RankingResultSerializer, SkipResultSerializer
 from labeling.api.views.request_body import body_object
 from labeling.errors import RejectedInput
 from labeling.label_choices import label_choices
-from labeling.models import Assignment, Project, RankingTask
+from labeling.models import Assignment, Membership, Project, RankingTask
 from labeling.rendering import render_markdown
+from labeling.selectors.projects import project_access_by_slug
 from labeling.services.assignment import task_assign_next
 from labeling.services.ranking import ranking_submit, task_skip
 
@@ -71,11 +74,17 @@ def _own_assignment_id(*, labeler, task_id: int) -> int:
 
 
 class NextTaskView(APIView):
-    @extend_schema(responses=NextTaskSerializer, summary="Lease the next task to rank")
+    @extend_schema(responses=NextTaskSerializer, summary="Lease the next task to rank", parameters=[query_param(
+        "project", OpenApiTypes.STR, "Only this project's tasks (its slug; 404 unless you label in it). Without it: the next "
+        "task of any project you label in.")])
     def get(self, request):
-        """Lease the next task (or return the caller's current lease). Always 200: ``{"task": null}``
-        when nothing is left for this labeler, so a client never has to tell 204 from an error."""
-        assignment = task_assign_next(labeler=request.user)
+        """Lease the next task (or return the caller's current lease in that project). Always 200 for a
+        project the caller labels in: ``{"task": null}`` when nothing is left for this labeler, so a
+        client never has to tell 204 from an error."""
+        slug = request.query_params.get("project")
+        project = (project_access_by_slug(user=request.user, slug=slug, needed=Membership.Role.LABELER)[0]
+                   if slug else None)
+        assignment = task_assign_next(labeler=request.user, project=project)
         # NextTaskSerializer's shape, sent as built: every value already is what its field renders
         # (tests/labeling/api/test_labeler_endpoints.py checks the two agree); building the serializer's
         # nested fields for each response cost ~1.7 ms, a fifth of the request.

@@ -93,3 +93,25 @@ def test_the_schema_describes_the_label_settings_of_a_leased_task(client):
     assert {"slug", "flags", "skip_reasons", "ask_scores", "score_label_low", "score_label_high", "instructions",
             "instructions_html"} <= set(settings)
     assert schemas["LabelChoice"]["required"] == ["key", "label"]
+
+
+def test_next_task_takes_a_project(api, labeler, other_labeler, task_factory):
+    """``?project=`` leases only that project's tasks; unknown projects and projects the caller does not
+    label in are 404 alike; without it, any project the caller labels in."""
+    tone = Project.objects.create(slug="tone", name="Tone")
+    tone.memberships.create(user=labeler, role="labeler")
+    closed = Project.objects.create(slug="closed", name="Closed")
+    default_task = task_factory(k=2)
+    tone_tasks = [task_factory(k=2) for _ in range(2)]
+    Prompt.objects.filter(pk__in=[t.prompt_id for t in tone_tasks]).update(project=tone)
+    for _ in range(2):  # twice: the second lease after the first is ranked stays in the project
+        got = api(labeler).get("/api/v1/tasks/next/?project=tone").json()["task"]
+        assert got["project"]["slug"] == "tone" and got["id"] in {t.pk for t in tone_tasks}
+        assignment = Assignment.objects.get(pk=got["assignment_id"])
+        assert rank(api, labeler, assignment).status_code == 201
+    assert api(labeler).get("/api/v1/tasks/next/?project=tone").json() == {"task": None}
+    assert api(labeler).get("/api/v1/tasks/next/").json()["task"]["id"] == default_task.pk
+    for slug in ("closed", "nope"):
+        assert_error(api(labeler).get(f"/api/v1/tasks/next/?project={slug}"), 404, "project", f"No project '{slug}'")
+    assert_error(api(other_labeler).get("/api/v1/tasks/next/?project=tone"), 404, "project", "No project 'tone'")
+    assert not Assignment.objects.filter(labeler=other_labeler).exists()
