@@ -82,6 +82,11 @@ def _decoder_head(model) -> nn.Module | None:
     return None
 
 
+def is_decoder_reward_model(model) -> bool:
+    """Whether ``model`` is scored at its last token by a decoder (which has a causal cache to share)."""
+    return _decoder_head(model) is not None
+
+
 def score_sequences(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     """One scalar reward per right-padded sequence.  input_ids, attention_mask: (N, L) -> (N,).
 

@@ -18,6 +18,10 @@ class RewardConfig(LoraFields):
     epochs: int = _help("passes over the training groups", 1)
     max_steps: int = _help("stop after this many optimizer steps (0 = run all epochs)", 0)
     completions_per_batch: int = _help("sequences per step; whole groups only, so K=9 fits 7 groups in 64", 64)
+    prefix_sharing: bool = _help("decoder reward models: encode each prompt once and score its completions against its "
+                                 "cached keys and values (modeling.models.prefix_sharing), the same scores for P + "
+                                 "sum(L) tokens per group; ignored for encoders, several processes and gradient "
+                                 "checkpointing", True)
     learning_rate: float = _help("AdamW peak learning rate (benchmarks/RESULTS.md: 3e-4 beat 5e-5)", 3e-4)
     weight_decay: float = _help("AdamW weight decay", 0.0)
     warmup_ratio: float = _help("fraction of steps with linear warm-up, then linear decay to 0", 0.1)

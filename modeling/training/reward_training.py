@@ -1,14 +1,22 @@
 """Reward-model training: (config, rankings, progress_callback) -> (checkpoint directory, metrics).
 
 Each step scores the K completions of a few whole prompt groups (one forward pass per completion)
-and applies the grouped Bradley-Terry loss to all their comparisons. Prompts are split into
-training and validation; held-out metrics are ``reward/loss``, ``reward/accuracy``,
-``reward/margin`` and ``reward/agreement/<labeler>``. After training the reward is shifted so the
+and applies the grouped Bradley-Terry loss to all their comparisons. With ``prefix_sharing`` (the
+default) a decoder reward model encodes each group's common token prefix (its prompt) once and scores
+the completions against its cache (:mod:`modeling.models.prefix_sharing`), in training and validation:
+the same scores. An encoder (the default MiniLM) has no causal cache, so there the setting is ignored
+rather than refused (it is on by default, and the same config then serves either kind of base); it is
+also ignored under several processes (as DPO does) and with gradient checkpointing (which runs the
+blocks without a cache). ``perf/prefix_sharing`` in the metrics says whether it was used.
+
+Prompts are split into training and validation; held-out metrics are ``reward/loss``,
+``reward/accuracy``, ``reward/margin`` and ``reward/agreement/<labeler>``. After training the reward is shifted so the
 scores of all completions seen (the policy's samples) average 0. The output directory is a plain
 Hugging Face checkpoint plus ``training_config.json`` and ``metrics.json`` (with history).
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections import defaultdict
@@ -24,7 +32,9 @@ from modeling.formats.comparisons import (ComparisonGroup, batch_groups, collate
 from modeling.training.losses import grouped_bradley_terry_loss, pairwise_accuracy, reward_centering_loss
 from modeling.formats.rankings import Ranking
 from modeling.training.reward_config import RewardConfig
-from modeling.models.reward_model import default_base_model, load_reward_model, score_sequences, shift_reward
+from modeling.models.prefix_sharing import shared_prefix_scores, split_shared_prefixes
+from modeling.models.reward_model import (default_base_model, is_decoder_reward_model, load_reward_model,
+                                          score_sequences, shift_reward)
 from modeling.formats.conversation import prompt_sort_key
 from modeling.training.distributed import Distributed
 from modeling.training.seeding import seed_everything
@@ -43,9 +53,34 @@ def split_by_prompt(groups: Sequence[ComparisonGroup], fraction: float, seed: in
     return [g for g in groups if g.prompt not in held_out], [g for g in groups if g.prompt in held_out]
 
 
+def common_prefix_length(sequences: Sequence[Sequence[int]]) -> int:
+    """Tokens that all ``sequences`` start with: a group's prompt (and any start its completions share).
+    Found from the tokens, so it holds for a text pair, a chat template and truncation alike."""
+    shortest = min(len(s) for s in sequences)
+    for position in range(shortest):
+        token = sequences[0][position]
+        if any(s[position] != token for s in sequences):
+            return position
+    return shortest
+
+
+def score_groups(model, groups: Sequence[ComparisonGroup], indexes: Sequence[int], pad_token_id: int, batch,
+                 prefix_sharing: bool) -> torch.Tensor:
+    """Rewards of the completions of groups ``indexes``, stacked as ``batch`` (their :func:`collate_groups`)
+    stacks them ``(N,)``: every sequence whole, or (``prefix_sharing``, decoders only) each group's common
+    prefix once, the rest against its cache. Both give the same numbers."""
+    if not prefix_sharing:
+        return score_sequences(model, batch.input_ids, batch.attention_mask)
+    sequences = [ids for i in indexes for ids in groups[i].input_ids]
+    # split_shared_prefixes cuts at length - 1, so every row keeps at least one token to be scored at
+    lengths = [common_prefix_length(groups[i].input_ids) for i in indexes for _ in groups[i].input_ids]
+    split = split_shared_prefixes(sequences, lengths, pad_token_id).to(batch.input_ids.device)
+    return shared_prefix_scores(model, split)
+
+
 @torch.no_grad()
 def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, completions_per_batch: int = 128,
-             device: torch.device | str = "cpu", bf16: bool = True) -> dict[str, float]:
+             device: torch.device | str = "cpu", bf16: bool = True, prefix_sharing: bool = False) -> dict[str, float]:
     """Held-out metrics over ``groups``: grouped BT loss, pair accuracy, mean margin, per-labeler agreement."""
     device = torch.device(device)
     was_training = model.training
@@ -56,7 +91,7 @@ def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, com
     for indexes in batches:
         batch = collate_groups([groups[i] for i in indexes], pad_token_id).to(device)
         with lora.autocast(device, bf16):
-            rewards = score_sequences(model, batch.input_ids, batch.attention_mask).float()  # (N,)
+            rewards = score_groups(model, groups, indexes, pad_token_id, batch, prefix_sharing).float()  # (N,)
         loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
         loss_sum += loss.item() * batch.num_groups
         correct.append(pairwise_accuracy(rewards, batch.better, batch.worse).cpu())
@@ -118,6 +153,9 @@ def train_reward_model(
     if not config.load_in_4bit:
         model.to(device)
     model.train()
+    if config.prefix_sharing and not (is_decoder_reward_model(model) and dist.world_size == 1
+                                      and not config.gradient_checkpointing):
+        config = dataclasses.replace(config, prefix_sharing=False)  # ignored: see the module docstring
     pad_id = tokenizer.pad_token_id
     groups = tokenize_groups(group_rankings(rankings), tokenizer, config.max_length)
     train_groups, val_groups = split_by_prompt(groups, config.validation_fraction, config.seed)
@@ -126,7 +164,7 @@ def train_reward_model(
 
     def validate(history: list, step: int) -> dict:
         found = evaluate(model, val_groups, pad_id, completions_per_batch=2 * config.completions_per_batch,
-                         device=device, bf16=config.bf16)
+                         device=device, bf16=config.bf16, prefix_sharing=config.prefix_sharing)
         if found:
             history.append({"step": step, **found})
         return found
@@ -147,6 +185,7 @@ def train_reward_model(
         "reward/validation_groups": len(val_groups),
         "reward/train_comparisons": perf["train_comparisons"],
         "world_size": dist.world_size,
+        "perf/prefix_sharing": float(config.prefix_sharing),  # 0 where it was asked for but did not apply
         "perf/train_seconds": perf["train_seconds"],
         "perf/train_cpu_seconds": perf["train_cpu_seconds"],  # this process's CPU time: robust to a busy machine
         "perf/comparisons_per_second": (perf["train_comparisons"] / perf["train_seconds"] if perf["train_seconds"]
@@ -196,7 +235,7 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
         mine, weight = dist.shard(indexes)
         batch = collate_groups([train_groups[i] for i in mine], pad_id).to(device)
         with lora.autocast(device, config.bf16):
-            rewards = score_sequences(trained, batch.input_ids, batch.attention_mask).float()  # (N,)
+            rewards = score_groups(trained, train_groups, mine, pad_id, batch, config.prefix_sharing).float()  # (N,)
         loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
         if config.center_coefficient:
             loss = loss + reward_centering_loss(rewards, config.center_coefficient)

@@ -11,7 +11,8 @@ from modeling.formats.comparisons import collate_groups, group_rankings, tokeniz
 from modeling.training.losses import grouped_bradley_terry_loss
 from modeling.formats.rankings import parse_ranking
 from modeling.models.reward_model import load_reward_model, score_sequences, shift_reward
-from modeling.training.reward_training import RewardConfig, mean_completion_score, train_reward_model
+from modeling.training.reward_training import (RewardConfig, common_prefix_length, mean_completion_score,
+                                               train_reward_model)
 from tests.modeling.tiny_reward import toy_ranking_records
 
 
@@ -133,3 +134,56 @@ def test_train_on_decoder_without_pad_token(tmp_path, tiny_decoder_path):
     assert json.loads((out / "training_config.json").read_text())["reward_shift"] == "final_layernorm.bias"
     groups = tokenize_groups(group_rankings(rankings), tokenizer, 48)
     assert abs(mean_completion_score(model, groups, tokenizer.pad_token_id)) < 1e-4
+
+
+def _ragged_rankings():
+    """K=4 groups whose prompts differ in length (so prefix padding sits between prompt and completion in
+    a batch) and whose rankings have ties; one prompt has a second group over other completions."""
+    records = toy_ranking_records(10, 4, seed=3)
+    for number, record in enumerate(records):
+        record["prompt"] += " and why" * (number % 4)
+    records.append({**records[0], "completions": [c + " works" for c in records[0]["completions"]]})
+    return [parse_ranking(r) for r in records]
+
+
+def _weights(path):
+    model, _ = load_reward_model(path)
+    return model.state_dict()
+
+
+def test_common_prefix_length_is_the_tokens_every_sequence_starts_with():
+    assert common_prefix_length([[5, 6, 7, 1], [5, 6, 8], [5, 6, 7]]) == 2
+    assert common_prefix_length([[5, 6], [5, 6, 7]]) == 2  # one sequence whole: its last token stays scored
+    assert common_prefix_length([[4, 6], [5, 6]]) == 0
+
+
+def test_decoder_prefix_sharing_gives_the_plain_path_losses_and_weights(tmp_path, tiny_decoder_path):
+    rankings = _ragged_rankings()
+    _, tokenizer = load_reward_model(tiny_decoder_path)
+    groups = tokenize_groups(group_rankings(rankings), tokenizer, 48)
+    assert len({common_prefix_length(g.input_ids) for g in groups}) >= 3  # different prompt lengths
+    assert any(len(set(g.better) | set(g.worse)) < len(g.completions) or g.num_pairs < 6 for g in groups)  # ties
+    runs = {}
+    for shared in (True, False):
+        out, metrics = train_reward_model(_config(tmp_path / str(shared), tiny_decoder_path, prefix_sharing=shared,
+                                                  validation_fraction=0.2), rankings)
+        runs[shared] = out, metrics
+    (shared_out, shared), (plain_out, plain) = runs[True], runs[False]
+    assert shared["perf/prefix_sharing"] == 1.0 and plain["perf/prefix_sharing"] == 0.0
+    losses = [[h["reward/train_loss"] for h in m["history"] if "reward/train_loss" in h] for m in (shared, plain)]
+    assert len(losses[0]) == shared["reward/steps"] >= 4
+    assert losses[0] == pytest.approx(losses[1], rel=1e-5, abs=1e-6)
+    for key in ("reward/loss", "reward/accuracy", "reward/margin", "reward/offset"):
+        assert shared[key] == pytest.approx(plain[key], abs=1e-4)  # float32 sums in another order
+    before, after_plain, after_shared = (_weights(p) for p in (tiny_decoder_path, plain_out, shared_out))
+    assert any(not torch.allclose(after_plain[k], before[k]) for k in before if k in after_plain)
+    for key, value in after_plain.items():
+        torch.testing.assert_close(after_shared[key], value, rtol=1e-4, atol=1e-4)
+
+
+def test_encoder_ignores_prefix_sharing_and_says_so(tmp_path, tiny_bert_path):
+    rankings = _rankings(8)
+    _, asked = train_reward_model(_config(tmp_path / "on", tiny_bert_path, epochs=1, prefix_sharing=True), rankings)
+    _, plain = train_reward_model(_config(tmp_path / "off", tiny_bert_path, epochs=1, prefix_sharing=False), rankings)
+    assert asked["perf/prefix_sharing"] == 0.0
+    assert asked["reward/loss"] == plain["reward/loss"] and asked["reward/steps"] == plain["reward/steps"]
