@@ -12,12 +12,12 @@ one run compare), and reports ``ru_maxrss`` as its peak memory:
 - ``dpo-trl``: TRL's DPOTrainer on the non-tied pairs (``precompute_ref_log_probs``), 2 sequences a pair;
 - ``dpo-grouped``: ``train_dpo`` with ``prefix_sharing=False`` (one forward per completion, prompt included);
 - ``dpo-shared``: ``train_dpo`` with ``prefix_sharing=True`` (each prompt once, completions on its cache);
-- ``rm-grouped`` / ``rm-shared``: a GPT-2 sequence classifier trained with the grouped Bradley-Terry loss,
-  scored by ``score_sequences`` / ``shared_prefix_scores`` (the scoring, loss and AdamW step that reward
-  training runs; ``reward_training.py`` does not call prefix sharing yet).
+- ``rm-grouped`` / ``rm-shared``: ``train_reward_model`` on the decoder as a GPT-2 sequence classifier with
+  ``prefix_sharing`` off / on (each step: scoring, grouped Bradley-Terry loss, clipping, AdamW and schedule).
 
 Throughput is over optimizer-step time only (setup and the reference pass excluded for all three DPO
-variants, as in bench_dpo.py), and is the median over steps of each step's rate, the first step left
+variants, as in bench_dpo.py; loading, tokenizing and the closing centring pass for the reward rows, which
+hold out no validation split), and is the median over steps of each step's rate, the first step left
 out (warm-up): other jobs on a shared CPU make single steps slow at random, and a median shrugs that
 off where a total does not. sequences/s counts scored completions; tokens/s counts their prompt +
 completion tokens as the sequences hold them (so the same data gives the same token count to every
@@ -194,40 +194,24 @@ def _tokenized(policy: str, rankings, max_length: int):
     return groups
 
 
-def run_reward(policy: str, rankings, args, shared: bool) -> dict:
-    """Grouped Bradley-Terry steps of a GPT-2 reward model, one group of K per step."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def run_reward(policy: str, rankings, args, k: int, shared: bool, out_dir: str) -> dict:
+    """``train_reward_model`` on the decoder as a GPT-2 sequence classifier, one group of K a step."""
+    from transformers import AutoTokenizer
 
-    from modeling.formats.comparisons import collate_groups, group_rankings
-    from modeling.models.prefix_sharing import shared_prefix_scores, split_shared_prefixes
-    from modeling.models.reward_model import score_sequences
-    from modeling.training.dpo import tokenize_policy_groups
-    from modeling.training.losses import grouped_bradley_terry_loss
+    from modeling.formats.comparisons import group_rankings, tokenize_groups
+    from modeling.training.reward_training import RewardConfig, train_reward_model
 
-    tokenizer = AutoTokenizer.from_pretrained(policy)
-    model = AutoModelForSequenceClassification.from_pretrained(policy, num_labels=1)
-    model.config.pad_token_id = tokenizer.pad_token_id
-    model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    groups = group_rankings(rankings[: args.steps])
-    prompt_lengths = tokenize_policy_groups(groups, tokenizer, args.max_length)
-    per_step = []
-    for group, lengths in zip(groups, prompt_lengths):
-        started = time.perf_counter()
-        batch = collate_groups([group], tokenizer.pad_token_id)
-        if shared:
-            split = split_shared_prefixes(group.input_ids, lengths, tokenizer.pad_token_id)
-            scores = shared_prefix_scores(model, split)
-        else:
-            scores = score_sequences(model, batch.input_ids, batch.attention_mask)
-        loss = grouped_bradley_terry_loss(scores, batch.better, batch.worse, batch.pair_group, batch.num_groups)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        per_step.append({"seconds": time.perf_counter() - started, "sequences": len(group.input_ids),
-                         "pairs": group.num_pairs, "tokens": sum(len(ids) for ids in group.input_ids)})
-    return {"per_step": per_step[1:]}
+    config = RewardConfig(output_dir=out_dir, base_model=policy, max_length=args.max_length, epochs=1,
+                          max_steps=args.steps, completions_per_batch=k, learning_rate=1e-5, validation_fraction=0.0,
+                          checkpoint_every=0, prefix_sharing=shared)
+    stamps = [time.perf_counter()]
+    _, metrics = train_reward_model(config, rankings, lambda step, total, m: stamps.append(time.perf_counter()))
+    assert metrics["perf/prefix_sharing"] == float(shared)
+    groups = tokenize_groups(group_rankings(rankings), AutoTokenizer.from_pretrained(policy), args.max_length)
+    tokens = sum(len(ids) for g in groups for ids in g.input_ids) / len(groups)
+    pairs = sum(g.num_pairs for g in groups) / len(groups)
+    return {"per_step": [{"seconds": b - a, "sequences": k, "pairs": pairs, "tokens": tokens}
+                         for a, b in zip(stamps[1:], stamps[2:])]}  # from the end of step 1 on
 
 
 def child(variant: str, policy: str, k: int, args) -> None:
@@ -247,7 +231,7 @@ def child(variant: str, policy: str, k: int, args) -> None:
         elif variant.startswith("dpo-"):
             result = run_ours_dpo(policy, rankings, args, k, variant == "dpo-shared", out)
         else:
-            result = run_reward(policy, rankings, args, variant == "rm-shared")
+            result = run_reward(policy, rankings, args, k, variant == "rm-shared", out)
     steps = result["per_step"]
     result.update(variant=variant, k=k, peak_mib=round(peak_mib()), steps=len(steps),
                   seconds=statistics.median(s["seconds"] for s in steps),
