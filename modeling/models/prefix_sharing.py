@@ -87,6 +87,9 @@ def _prefix_cache(decoder, batch: SharedPrefixBatch):
     kwargs = {"logits_to_keep": 1} if _is_lm(decoder) else {}  # the prefix's logits are never used
     cache = decoder(input_ids=batch.prefix_ids, attention_mask=torch.ones_like(batch.prefix_mask),
                     use_cache=True, **kwargs).past_key_values
+    if cache is None:  # transformers turns the cache off under gradient checkpointing in training mode
+        raise RuntimeError("prefix sharing needs the model's KV cache, which gradient checkpointing turns off; "
+                           "train without one of the two")
     cache.reorder_cache(batch.prefix_index)  # (R, ...) -> (N, ...)
     return cache
 

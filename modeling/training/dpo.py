@@ -174,7 +174,9 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
         raise ValueError(f"loss_type must be one of {sorted(DPO_LOSSES)}, not {config.loss_type!r}")
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
-    if config.prefix_sharing and dist.world_size > 1:  # two forwards per step under DDP/FSDP: not tested yet
+    # The plain path: under DDP/FSDP (two forwards per step: not tested yet), and with gradient
+    # checkpointing (a checkpointed model in training mode keeps no KV cache to share).
+    if config.prefix_sharing and (dist.world_size > 1 or config.gradient_checkpointing):
         config = dataclasses.replace(config, prefix_sharing=False)
     lora.check_lora_settings(config, dist.device)
     model, tokenizer = load_policy(config.policy, dist.device, load_in_4bit=config.load_in_4bit)

@@ -25,7 +25,7 @@ class DPOConfig(LoraFields):
     completions_per_batch: int = _help("sequences per step; whole groups only", 32)
     prefix_sharing: bool = _help("encode each prompt once and run its completions against its cached keys and values "
                                  "(modeling.models.prefix_sharing): the same losses, P + sum(L) tokens per group "
-                                 "instead of K*P + sum(L); off = every sequence whole. One process only", True)
+                                 "instead of K*P + sum(L); off = every sequence whole. One process only, not with gradient checkpointing", True)
     learning_rate: float = _help("AdamW peak learning rate", 5e-5)
     weight_decay: float = _help("AdamW weight decay", 0.0)
     warmup_ratio: float = _help("fraction of steps with linear warm-up, then linear decay to 0", 0.1)

@@ -188,6 +188,19 @@ def test_cli_refuses_4bit_on_cpu_and_a_negative_rank(tiny_policy_dir, tmp_path, 
     assert "--load-in-4bit needs a CUDA GPU" in capsys.readouterr().err
 
 
+def test_lora_dpo_with_gradient_checkpointing_trains_on_cpu(tiny_policy_dir, rankings, tmp_path):
+    """Checkpointing keeps no KV cache in training mode, so the round takes the plain path even with
+    prefix sharing asked for (it crashed on the missing cache before), and learns the same."""
+    def run(name, **extra):
+        config = DPOConfig(output_dir=str(tmp_path / name), policy=str(tiny_policy_dir), lora_r=8,
+                           learning_rate=3e-2, completions_per_batch=16, kl_prompts=0, device="cpu", max_steps=2,
+                           prefix_sharing=True, **extra)
+        return train_dpo(config, rankings)[1]
+
+    checkpointed, plain = run("checkpointed", gradient_checkpointing=True), run("plain")
+    assert checkpointed["dpo/loss"] == pytest.approx(plain["dpo/loss"], abs=1e-5)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None,
                     reason="QLoRA needs a CUDA GPU and bitsandbytes")
 def test_qlora_dpo_trains_on_cuda(tiny_policy_dir, rankings, tmp_path):
