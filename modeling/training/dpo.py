@@ -196,6 +196,7 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     metrics = {**latest, **_final_metrics(state), "dpo/steps": step, "dpo/groups": len(groups),
                "dpo/train_pairs": perf["train_pairs"], "world_size": dist.world_size,
                "perf/train_seconds": perf["train_seconds"],
+               "perf/prefix_sharing": float(config.prefix_sharing),  # 0 where asked for but not applied
                "perf/pairs_per_second": perf["train_pairs"] / perf["train_seconds"] if perf["train_seconds"] else 0.0}
     published = _publish(state, metrics, history)
     dist.wait()

@@ -199,6 +199,7 @@ def test_lora_dpo_with_gradient_checkpointing_trains_on_cpu(tiny_policy_dir, ran
 
     checkpointed, plain = run("checkpointed", gradient_checkpointing=True), run("plain")
     assert checkpointed["dpo/loss"] == pytest.approx(plain["dpo/loss"], abs=1e-5)
+    assert (checkpointed["perf/prefix_sharing"], plain["perf/prefix_sharing"]) == (0.0, 1.0)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None,
