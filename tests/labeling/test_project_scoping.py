@@ -255,7 +255,9 @@ def test_the_schema_documents_the_project_parameter(client, db):
                  "/api/v1/rounds/{id}/", "/api/v1/stats/", "/api/v1/exports/{fmt}/"):
         assert "project" in names(path), path
     assert "project" in names("/api/v1/runs/{id}/cancel/", "post") and "project" in names("/api/v1/tasks/", "post")
-    assert "project" not in names("/api/v1/tasks/next/")
+    # The labeler's next task takes one too, meaning "only this project" (without it: any they label in).
+    (mine,) = [p for p in paths["/api/v1/tasks/next/"]["get"]["parameters"] if p["name"] == "project"]
+    assert mine["description"].startswith("Only this project's tasks")
     (project,) = [p for p in paths["/api/v1/rankings/"]["get"]["parameters"] if p["name"] == "project"]
     assert project["description"] == "Project slug; default: the default project."
     assert not project.get("required", False)
