@@ -135,6 +135,8 @@ def test_revoking_is_for_the_invites_own_project_and_not_after_use(project_a, pr
     ("username", "no spaces!", GOOD_PASSWORD, ""),
     ("username", "", GOOD_PASSWORD, ""),
     ("password", "erin", "short", ""),  # MinimumLengthValidator
+    ("password", "erin", "password123", ""),  # CommonPasswordValidator
+    ("password", "erin", "8675309042", ""),  # NumericPasswordValidator
     ("password", "erinbrown", "erinbrown1", ""),  # UserAttributeSimilarityValidator
     ("password", "erin", "", ""),
     ("email", "erin", GOOD_PASSWORD, BAD_ADDRESSES[0]),
