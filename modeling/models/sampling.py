@@ -40,6 +40,11 @@ class SamplingSettings:
     prompt_batch_size: int = _help("prompts per generate() call, each expanded to k sequences", 32)
     backend: str = _help("what draws the samples: generate (this process) or vllm (a vLLM engine)", "generate")
 
+    def check(self) -> None:
+        """ValueError for settings no backend can sample with."""
+        if self.k < 1 or not 0 < self.top_p <= 1 or self.temperature <= 0 or self.max_new_tokens < 1:
+            raise ValueError("need k >= 1, 0 < top_p <= 1, temperature > 0 and max_new_tokens >= 1")
+
 
 @dataclass
 class SampleGroup:
@@ -92,10 +97,9 @@ def sample(
     ``progress(done, total)`` is called after each batch of prompts. The policy is moved to
     :func:`policy_device` and put in eval mode.
     """
-    if k < 1 or not 0 < top_p <= 1 or temperature <= 0 or max_new_tokens < 1:
-        raise ValueError("need k >= 1, 0 < top_p <= 1, temperature > 0 and max_new_tokens >= 1")
     settings = SamplingSettings(k, temperature, top_p, max_new_tokens, seed, max_redraws, redraw_heat,
                                 prompt_batch_size)
+    settings.check()
     generation = GenerationConfig(
         do_sample=True, temperature=temperature, top_p=top_p, top_k=0, max_new_tokens=max_new_tokens,
         use_cache=True, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
@@ -177,6 +181,5 @@ def sample_checkpoint(path: str, prompts: list[Prompt], *, backend: str = "gener
         policy, tokenizer = load_policy(path, policy_device())
         return sample(policy, tokenizer, prompts, progress=progress, **options)
     settings = SamplingSettings(**options, backend="vllm")
-    if settings.k < 1 or not 0 < settings.top_p <= 1 or settings.temperature <= 0 or settings.max_new_tokens < 1:
-        raise ValueError("need k >= 1, 0 < top_p <= 1, temperature > 0 and max_new_tokens >= 1")
+    settings.check()
     return sample_with_vllm(path, load_tokenizer(path), prompts, settings, progress)
