@@ -52,6 +52,13 @@ class SharedPrefixBatch:
         return int(self.prefix_mask.sum() + self.suffix_mask.sum())
 
 
+def prefix_sharing_applies(*, world_size: int, gradient_checkpointing: bool) -> bool:
+    """Whether a trainer asked to share prefixes can: not under DDP/FSDP (two forwards per step there:
+    not tested yet), and not with gradient checkpointing (a checkpointed model in training mode keeps
+    no KV cache to share). Where it cannot, the trainer takes the plain path."""
+    return world_size == 1 and not gradient_checkpointing
+
+
 def _right_padded(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     width = max((len(r) for r in rows), default=0)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)

@@ -28,7 +28,9 @@ from modeling.formats.comparisons import ComparisonGroup, batch_groups, collate_
 from modeling.formats.chat_format import encode_examples
 from modeling.models.kl import estimate_kl
 from modeling.models.logprobs import sequence_logprobs
-from modeling.models.prefix_sharing import shared_prefix_sequence_logprobs, split_shared_prefixes
+from modeling.models.prefix_sharing import (
+    prefix_sharing_applies, shared_prefix_sequence_logprobs, split_shared_prefixes,
+)
 from modeling.training.policy_losses import DPO_LOSSES, DPOOutput, preferred_nll_loss, ranking_ids
 from modeling.models.policy_model import load_policy
 from modeling.training.seeding import seed_everything
@@ -174,9 +176,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
         raise ValueError(f"loss_type must be one of {sorted(DPO_LOSSES)}, not {config.loss_type!r}")
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
-    # The plain path: under DDP/FSDP (two forwards per step: not tested yet), and with gradient
-    # checkpointing (a checkpointed model in training mode keeps no KV cache to share).
-    if config.prefix_sharing and (dist.world_size > 1 or config.gradient_checkpointing):
+    if config.prefix_sharing and not prefix_sharing_applies(world_size=dist.world_size,
+                                                           gradient_checkpointing=config.gradient_checkpointing):
         config = dataclasses.replace(config, prefix_sharing=False)
     lora.check_lora_settings(config, dist.device)
     model, tokenizer = load_policy(config.policy, dist.device, load_in_4bit=config.load_in_4bit)

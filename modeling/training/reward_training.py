@@ -33,7 +33,7 @@ from modeling.formats.comparisons import (ComparisonGroup, batch_groups, collate
 from modeling.training.losses import grouped_bradley_terry_loss, pairwise_accuracy, reward_centering_loss
 from modeling.formats.rankings import Ranking
 from modeling.training.reward_config import RewardConfig
-from modeling.models.prefix_sharing import shared_prefix_scores, split_shared_prefixes
+from modeling.models.prefix_sharing import prefix_sharing_applies, shared_prefix_scores, split_shared_prefixes
 from modeling.models.reward_model import (default_base_model, is_decoder_reward_model, load_reward_model,
                                           score_sequences, shift_reward)
 from modeling.formats.conversation import prompt_sort_key
@@ -154,8 +154,8 @@ def train_reward_model(
     if not config.load_in_4bit:
         model.to(device)
     model.train()
-    if config.prefix_sharing and not (is_decoder_reward_model(model) and dist.world_size == 1
-                                      and not config.gradient_checkpointing):
+    if config.prefix_sharing and not (is_decoder_reward_model(model) and prefix_sharing_applies(
+            world_size=dist.world_size, gradient_checkpointing=config.gradient_checkpointing)):
         config = dataclasses.replace(config, prefix_sharing=False)  # ignored: see the module docstring
     pad_id = tokenizer.pad_token_id
     groups = tokenize_groups(group_rankings(rankings), tokenizer, config.max_length)
