@@ -58,6 +58,14 @@ class Project(models.Model):
     # gold_min_accuracy is shown to managers (null: no threshold).
     gold_min_accuracy = models.FloatField(null=True, blank=True)
     gold_min_tasks = models.PositiveSmallIntegerField(default=5)
+    # Honeypots: the chance that a lease is a gold task the labeler has not seen (0: gold tasks are
+    # ordinary queue items, ranked by required_rankings labelers). Above 0 they leave the ordinary
+    # queue and every labeler meets them at this rate; a labeler under gold_min_accuracy after
+    # gold_min_tasks of them is paused (LabelerPause).
+    gold_rate = models.FloatField(default=0.05)
+    # Demonstrations: length limits in characters.
+    demonstration_min_chars = models.PositiveIntegerField(default=1)
+    demonstration_max_chars = models.PositiveIntegerField(default=8000)
     # The loop. base_policy: the first policy of this project's lineage (null: the newest policy of
     # the project, else RLHF_DEFAULT_POLICY's); reward_base: the reward model's starting checkpoint
     # (blank: RLHF_REWARD_BASE_MODEL); round_defaults: {"dpo": {...}, "ppo": {...}, "reward": {...}}
@@ -85,6 +93,10 @@ class Project(models.Model):
                                    (Q(gold_min_accuracy__gte=0) & Q(gold_min_accuracy__lte=1)),
                                    name="project_gold_min_accuracy_range"),
             models.CheckConstraint(condition=Q(auto_algo__in=["", "dpo", "ppo"]), name="project_auto_algo_valid"),
+            models.CheckConstraint(condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="project_gold_rate_range"),
+            models.CheckConstraint(condition=Q(demonstration_min_chars__gte=1)
+                                   & Q(demonstration_min_chars__lte=F("demonstration_max_chars")),
+                                   name="project_demonstration_chars_range"),
         ]
 
     def __str__(self):
@@ -305,6 +317,11 @@ class Ranking(models.Model):
     display_order = models.JSONField()
     # Client-generated id: a retried or double submit with the same id returns this ranking.
     submission_id = models.CharField(max_length=64)
+    # Review (labeling.review_models.ReviewDecision holds the history): "" not reviewed, accepted,
+    # rejected (left out of training, exports and agreement) or corrected (corrected_tiers, the
+    # reviewer's order, trains and exports in place of tiers, which is kept).
+    review_status = models.CharField(max_length=16, blank=True, default="", db_index=True)
+    corrected_tiers = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -314,7 +331,14 @@ class Ranking(models.Model):
             models.CheckConstraint(
                 condition=Q(seconds__isnull=True) | Q(seconds__gte=0), name="ranking_seconds_non_negative"
             ),
+            models.CheckConstraint(condition=Q(review_status__in=["", "accepted", "rejected", "corrected"]),
+                                   name="ranking_review_status_valid"),
         ]
+
+    @property
+    def final_tiers(self) -> list:
+        """What trains and exports: the reviewer's corrected order if there is one, else the labeler's."""
+        return self.corrected_tiers if self.review_status == "corrected" and self.corrected_tiers else self.tiers
 
     def __str__(self):
         return f"Ranking {self.pk}: task {self.task_id} by {self.labeler_id}"
@@ -357,6 +381,7 @@ class TrainingRound(models.Model):
     class Algo(models.TextChoices):
         DPO = "dpo", "DPO"
         PPO = "ppo", "PPO"
+        SFT = "sft", "SFT on demonstrations"
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -382,7 +407,7 @@ class TrainingRound(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["project"], condition=Q(active=True), name="round_one_active"),
-            models.CheckConstraint(condition=Q(algo__in=["dpo", "ppo"]), name="round_algo_valid"),
+            models.CheckConstraint(condition=Q(algo__in=["dpo", "ppo", "sft"]), name="round_algo_valid"),
             models.CheckConstraint(
                 condition=Q(status__in=["running", "succeeded", "failed", "cancelled"]), name="round_status_valid"
             ),
@@ -406,6 +431,7 @@ class Run(models.Model):
         TRAIN_REWARD = "train_reward", "Train a reward model"
         DPO = "dpo", "DPO round"
         PPO = "ppo", "PPO round"
+        SFT = "sft", "SFT on demonstrations"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -444,7 +470,7 @@ class Run(models.Model):
                 name="run_status_valid",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["bootstrap", "sample", "train_reward", "dpo", "ppo"]), name="run_kind_valid"
+                condition=Q(kind__in=["bootstrap", "sample", "train_reward", "dpo", "ppo", "sft"]), name="run_kind_valid"
             ),
             models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=100), name="run_progress_range"),
         ]
@@ -506,7 +532,12 @@ class IdempotencyKey(models.Model):
         return f"Idempotency key {self.key!r} of user {self.user_id} on {self.method_path}"
 
 
-# The cached agreement figures live in their own module; importing it here registers them with the app.
+# The cached agreement figures, demonstrations and review live in their own modules; importing them
+# here registers them with the app.
+from labeling.demonstration_models import (  # noqa: E402,F401
+    Demonstration, DemonstrationAssignment, DemonstrationTask,
+)
+from labeling.review_models import LabelerPause, ReviewDecision  # noqa: E402,F401
 from labeling.stats_models import (  # noqa: E402,F401
     LabelerDay, PairDay, RankingPair, RankingStats, TaskAgreement, TaskDay,
 )
