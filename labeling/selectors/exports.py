@@ -5,6 +5,12 @@ indexes into ``completions``, which are the task's completions in id order (the 
 every labeler of a task, so their rankings share one comparison group in training). A conversation's
 ``prompt`` is its list of ``{"role", "content"}`` messages (``Prompt.value``).
 
+What else the labeler said rides along, by the same indexes: ``"scores"`` (one 1-7 score or null per
+completion, ``[5, null, 3]``), ``"flags"`` (one list of the project's flag keys per completion,
+``[[], ["harmful"], []]``) and ``"comment"`` (text, "" when none). Lists rather than the stored
+``{"<completion id>": ...}`` maps, so a reader needs no completion ids; ``python -m modeling``
+ignores them.
+
 Which rankings an export reads is chosen by :mod:`labeling.selectors.rankings`. Also a model
 version's checkpoint directory as zip bytes written as they are read (:func:`checkpoint_zip_chunks`).
 """
@@ -28,6 +34,9 @@ def ranking_record(ranking: Ranking) -> dict:
         "ranking": [[index[cid] for cid in tier] for tier in ranking.tiers],
         "labeler": ranking.labeler.get_username(),
         "task_id": ranking.task_id,
+        "scores": [ranking.scores.get(str(c.pk)) for c in completions],
+        "flags": [list(ranking.flags.get(str(c.pk), [])) for c in completions],
+        "comment": ranking.comment,
     }
 
 

@@ -34,7 +34,8 @@ def test_rankings_are_the_k_way_records_of_design_md(task_factory, labeler):
     rank(task, labeler, [[2], [0, 1]])
     (record,) = records("rankings")
     assert record == {"prompt": task.prompt.text, "completions": ["a", "b", "c"], "ranking": [[2], [0, 1]],
-                      "labeler": "alice", "task_id": task.pk}
+                      "labeler": "alice", "task_id": task.pk, "scores": [None, None, None], "flags": [[], [], []],
+                      "comment": ""}
     assert all(line.endswith("\n") for line in lines("rankings"))
 
 
