@@ -22,10 +22,11 @@ class Submitted:
     created: bool  # False when this was a replay of an earlier submission with the same id
 
 
-def _own_assignment(*, labeler, assignment_id, lock: bool = False) -> Assignment:
+def _own_assignment(*, labeler, assignment_id, lock: bool = False, model=Assignment):
     """The labeler's assignment, with its task's project (for its label settings); ``lock``: the
-    assignment row only, ``SELECT ... FOR UPDATE`` on Postgres (inside the caller's transaction)."""
-    rows = Assignment.objects.select_related("task__prompt__project")
+    assignment row only, ``SELECT ... FOR UPDATE`` on Postgres (inside the caller's transaction).
+    ``model``: a lease model with the same fields (``DemonstrationAssignment``)."""
+    rows = model.objects.select_related("task__prompt__project")
     if lock:
         rows = rows.select_for_update(of=("self",))
     assignment = rows.filter(pk=assignment_id).first() if isinstance(assignment_id, int) else None
