@@ -5,6 +5,8 @@ A rankings file has one K-way ranking per line::
     {"prompt": str | [message, ...], "completions": [str, ...], "ranking": [[int, ...], ...], "labeler": str}
 
 ``prompt`` is a string or a conversation (:mod:`modeling.formats.conversation`).
+Other keys are read past: the app's export adds ``task_id`` and, by completion index, the labeler's
+``scores`` (1-7 or null) and ``flags``, and their ``comment``, which no trainer here uses.
 ``ranking`` lists tiers best to worst; each tier holds indexes into ``completions``; a tier of two or
 more indexes is a tie. Every completion appears in exactly one tier. The whole file is validated
 before any of it is returned, so a bad line N never leaves lines 1..N-1 half used.

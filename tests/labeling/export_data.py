@@ -9,11 +9,15 @@ from labeling.selectors.rankings import RankingFilter, ranking_filter_parse
 _ids = itertools.count()
 
 
-def rank(task: RankingTask, user, tiers: list[list[int]]) -> Ranking:
-    """``user``'s ranking of ``task``, tiers given as indexes into its completions in id order."""
+def rank(task: RankingTask, user, tiers: list[list[int]], *, scores: dict | None = None,
+         flags: dict | None = None, comment: str = "") -> Ranking:
+    """``user``'s ranking of ``task``, tiers given as indexes into its completions in id order, and
+    ``scores``/``flags`` as ``{index: ...}`` (stored, like the submit service stores them, by id)."""
     ids = list(task.completions.order_by("pk").values_list("pk", flat=True))
     return Ranking.objects.create(task=task, labeler=user, tiers=[[ids[i] for i in tier] for tier in tiers],
-                                  display_order=ids, submission_id=f"sub-{next(_ids)}")
+                                  display_order=ids, submission_id=f"sub-{next(_ids)}", comment=comment,
+                                  scores={str(ids[i]): v for i, v in (scores or {}).items()},
+                                  flags={str(ids[i]): v for i, v in (flags or {}).items()})
 
 
 def export_filters(**inputs) -> RankingFilter:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -47,6 +48,12 @@ def python_with(*modules: str) -> list[str]:
     pytest.skip(f"{', '.join(modules)} not importable here nor in .venv-bench (make bench builds it)")
 
 
+def fresh_datasets_cache(tmp_path: Path) -> dict:
+    """The environment with a cache of its own for ``datasets``: pytest reuses its temporary paths,
+    and a dataset cached under the same path was loaded instead of the new files."""
+    return {**os.environ, "HF_DATASETS_CACHE": str(tmp_path / "hf-cache")}
+
+
 LOAD_BOTH = """
 import json, sys
 from datasets import load_dataset
@@ -65,11 +72,13 @@ def test_the_export_loads_with_datasets_load_dataset(toy_rankings, tmp_path):
     directory = export_to_path(fmt="hf", path=tmp_path / "ds", filters=export_filters())
     pairs = export_to_path(fmt="pairs", path=tmp_path / "pairs.jsonl", filters=export_filters())
     result = subprocess.run([*python, "-c", LOAD_BOTH, str(tmp_path / "ds"), str(tmp_path / "pairs.jsonl")],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                            env=fresh_datasets_cache(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded["splits"] == ["train"] and loaded["rows"] == directory["lines"] == pairs["lines"]
-    assert loaded["columns"] == ["prompt", "chosen", "rejected", "labeler"]
+    assert loaded["columns"] == ["prompt", "chosen", "rejected", "chosen_score", "rejected_score", "chosen_flags",
+                                 "rejected_flags", "labeler", "comment"]
     assert loaded["rankings"] == len(toy_rankings) == directory["rankings"]
     assert loaded["ranking0"] == toy_rankings[0]["ranking"]
     first = json.loads((tmp_path / "pairs.jsonl").read_text().splitlines()[0])
@@ -82,8 +91,8 @@ def test_the_modeling_cli_reads_the_rankings_export(toy_rankings, tmp_path, tiny
                           "--out", str(tmp_path / "cli_pairs.jsonl")]) == 0
     theirs = Counter(tuple(sorted(json.loads(line).items()))
                      for line in (tmp_path / "cli_pairs.jsonl").read_text().splitlines())
-    ours = Counter(tuple(sorted((k, v) for k, v in json.loads(line).items() if k != "labeler"))
-                   for line in export_stream(fmt="pairs", filters=export_filters()))
+    ours = Counter(tuple(sorted((k, v) for k, v in json.loads(line).items() if k in ("prompt", "chosen", "rejected")))
+                   for line in export_stream(fmt="pairs", filters=export_filters()))  # the TRL columns
     assert ours == theirs and sum(ours.values()) > 0  # the same pairs, the same number of times
 
     out = tmp_path / "rm"

@@ -58,7 +58,8 @@ def test_majority_pairs_keep_what_most_labelers_ordered(task_factory, three):
     pairs = records("pairs", pairs_mode="majority")
     # a>b 2:0, a>c 3:0, b vs c 2 (b>c) : 1 (c>b)
     assert [(p["chosen"], p["rejected"]) for p in pairs] == [("a", "b"), ("a", "c"), ("b", "c")]
-    assert set(pairs[0]) == {"prompt", "chosen", "rejected"}
+    assert set(pairs[0]) == {"prompt", "chosen", "rejected", "chosen_score", "rejected_score", "chosen_flags",
+                             "rejected_flags"}  # no one labeler's name or comment
 
 
 def test_majority_drops_an_even_split(task_factory, labeler, other_labeler):
@@ -81,7 +82,8 @@ def test_csv_neutralises_formulas_and_reads_back(task_factory):
     assert cells["completion_0"] == "'=HYPERLINK(\"http://x\")" and cells["completion_1"] == "'-1+2"
     assert cells["completion_2"] == "'\tplain, with \"quotes\"\nand a newline"
     assert (cells["ranking"], cells["k"], cells["completion_3"]) == ("[[1], [0], [2]]", "3", "")
-    assert int(cells["ranking_id"]) == ranking.pk and len(header) == 7 + 9
+    assert int(cells["ranking_id"]) == ranking.pk and header[:7 + 9] == [
+        "ranking_id", "task_id", "labeler", "created_at", "prompt", "ranking", "k"] + [f"completion_{i}" for i in range(9)]
 
 
 def test_gold_tasks_are_left_out_unless_asked(task_factory, labeler):

@@ -31,6 +31,11 @@ def answer(text):
     return [{"role": "assistant", "content": text}]
 
 
+def trl(pair):
+    """A pairs row's TRL columns and labeler (scores, flags and comment are tested in test_exports_labels)."""
+    return {key: pair[key] for key in ("prompt", "chosen", "rejected", "labeler") if key in pair}
+
+
 def test_rankings_write_the_conversation_as_its_messages(task_factory, labeler):
     conversation, text = conversation_task(task_factory), task_factory(k=2, texts=["x", "y"], prompt_text="Say x.")
     rank(conversation, labeler, [[0], [1, 2]])
@@ -52,9 +57,9 @@ def test_pairs_of_a_conversation_are_trl_conversational_pairs(task_factory, labe
         ("bob", "plum", "car")]
     assert all(p["chosen"] == answer(p["chosen"][0]["content"]) and len(p["rejected"]) == 1
                and p["rejected"][0]["role"] == "assistant" for p in per_labeler if p["prompt"] == CONVERSATION)
-    assert [p for p in per_labeler if p["prompt"] == "Say x."] == [
+    assert [trl(p) for p in per_labeler if p["prompt"] == "Say x."] == [
         {"prompt": "Say x.", "chosen": "x", "rejected": "y", "labeler": "alice"}]
-    majority = records("pairs", pairs_mode="majority")
+    majority = [trl(p) for p in records("pairs", pairs_mode="majority")]
     assert {"prompt": CONVERSATION, "chosen": answer("pear"), "rejected": answer("car")} in majority
     assert {"prompt": "Say x.", "chosen": "x", "rejected": "y"} in majority
 
@@ -83,7 +88,7 @@ def test_a_dataset_with_conversations_writes_every_prompt_as_messages(task_facto
 def test_a_dataset_of_strings_only_is_as_before(task_factory, labeler, tmp_path):
     rank(task_factory(k=2, texts=["x", "y"], prompt_text="Say x."), labeler, [[0], [1]])
     export_to_path(fmt="hf", path=tmp_path / "ds", filters=export_filters())
-    assert json.loads((tmp_path / "ds" / "train.jsonl").read_text()) == {
+    assert trl(json.loads((tmp_path / "ds" / "train.jsonl").read_text())) == {
         "prompt": "Say x.", "chosen": "x", "rejected": "y", "labeler": "alice"}
 
 

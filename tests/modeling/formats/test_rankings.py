@@ -56,6 +56,13 @@ def test_malformed_line_names_file_and_line(tmp_path, bad_line, message):
     assert str(caught.value).startswith(f"{path}:3: ") and message in str(caught.value)
 
 
+def test_the_apps_export_keys_are_read_past(tmp_path):
+    # labeling's rankings export: task_id, and the labeler's scores, flags and comment by completion index.
+    exported = {**GOOD, "task_id": 7, "scores": [5, None, 3], "flags": [[], ["harmful"], []], "comment": "ok"}
+    (ranking,) = read_rankings(_write(tmp_path, [exported]))
+    assert ranking == read_rankings(_write(tmp_path, [GOOD]))[0]
+
+
 def test_missing_and_empty_files(tmp_path):
     with pytest.raises(InputError, match="cannot read"):
         read_rankings(tmp_path / "nope.jsonl")
