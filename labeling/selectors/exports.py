@@ -11,7 +11,9 @@ completion, ``[5, null, 3]``), ``"flags"`` (one list of the project's flag keys 
 ``{"<completion id>": ...}`` maps, so a reader needs no completion ids; ``python -m modeling``
 ignores them.
 
-Which rankings an export reads is chosen by :mod:`labeling.selectors.rankings`. Also a model
+Which rankings an export reads is chosen by :mod:`labeling.selectors.rankings` (rejected ones left
+out unless asked for); a ranking a reviewer corrected is written in the reviewer's order
+(``Ranking.final_tiers``). Also a model
 version's checkpoint directory as zip bytes written as they are read (:func:`checkpoint_zip_chunks`).
 """
 from __future__ import annotations
@@ -31,7 +33,7 @@ def ranking_record(ranking: Ranking) -> dict:
     return {
         "prompt": ranking.task.prompt.value,
         "completions": [c.text for c in completions],
-        "ranking": [[index[cid] for cid in tier] for tier in ranking.tiers],
+        "ranking": [[index[cid] for cid in tier] for tier in ranking.final_tiers],  # a reviewer's correction wins
         "labeler": ranking.labeler.get_username(),
         "task_id": ranking.task_id,
         "scores": [ranking.scores.get(str(c.pk)) for c in completions],

@@ -39,13 +39,14 @@ class RankingFilter:
     until: dt.date | None = None  # UTC date of submission, included
     min_agreement: float | None = None  # tasks whose cached pairwise agreement (TaskAgreement.share) >= this
     include_gold: bool = True  # False: gold (quality-check) tasks left out
+    include_rejected: bool = False  # True: rankings a reviewer rejected are kept too
 
     def describe(self) -> str:
-        """``project=helpful, rounds=(3,), include_gold=False``: the fields that narrow the selection."""
+        """``project=helpful, rounds=(3,), include_gold=False``: the fields not left at their default."""
         parts = [f"project={self.project.slug}"]
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name != "project" and value not in (None, (), True):
+            if f.name != "project" and value != f.default:
                 parts.append(f"{f.name}={value}")
         return ", ".join(parts)
 
@@ -95,12 +96,12 @@ def _agreement(raw) -> float | None:
     return value
 
 
-def _boolean(raw) -> bool:
+def _boolean(name: str, raw) -> bool:
     if isinstance(raw, bool):
         return raw
     if isinstance(raw, str) and raw.lower() in _BOOLEANS:
         return _BOOLEANS[raw.lower()]
-    raise RejectedInput(f"include_gold must be true or false, not {raw!r}.", field="include_gold")
+    raise RejectedInput(f"{name} must be true or false, not {raw!r}.", field=name)
 
 
 def _rounds(project: Project, raw) -> tuple[int, ...]:
@@ -135,9 +136,11 @@ def _labelers(project: Project, raw) -> tuple[str, ...]:
 
 
 def ranking_filter_parse(*, project: Project, task_set=None, round=None, task_ids=None, labeler=None,
-                         since=None, until=None, min_agreement=None, include_gold=None) -> RankingFilter:
+                         since=None, until=None, min_agreement=None, include_gold=None,
+                         include_rejected=None) -> RankingFilter:
     """A filter from text: each of ``task_set``, ``round``, ``task_ids`` and ``labeler`` is one value or
-    a list of them; dates are YYYY-MM-DD; ``include_gold`` true/false (None: true). RejectedInput
+    a list of them; dates are YYYY-MM-DD; ``include_gold`` true/false (None: true);
+    ``include_rejected`` true/false (None: false, rankings a reviewer rejected left out). RejectedInput
     (400) names the first bad field: not an id, not a date, a round, task set or labeler the project
     does not have."""
     since_day, until_day = _date("since", since), _date("until", until)
@@ -152,7 +155,8 @@ def ranking_filter_parse(*, project: Project, task_set=None, round=None, task_id
         labelers=_labelers(project, labeler),
         since=since_day, until=until_day,
         min_agreement=_agreement(min_agreement),
-        include_gold=True if include_gold is None else _boolean(include_gold),
+        include_gold=True if include_gold is None else _boolean("include_gold", include_gold),
+        include_rejected=False if include_rejected is None else _boolean("include_rejected", include_rejected),
     )
 
 
@@ -192,13 +196,16 @@ def tasks_selected(f: RankingFilter) -> QuerySet[RankingTask]:
 
 
 def rankings_selected(f: RankingFilter) -> QuerySet[Ranking]:
-    """The project's rankings on the filter's tasks, by its labelers, submitted in its date range.
+    """The project's rankings on the filter's tasks, by its labelers, submitted in its date range;
+    those a reviewer rejected only with ``include_rejected``.
 
     ``min_agreement`` reads the agreement cache as it is: a caller that needs it current counts new
     rankings first (``labeling.services.stats.stats_refresh``)."""
     q = task_conditions(f, "task__") & submitted_between(f, "created_at")
     if f.labelers:
         q &= Q(labeler__username__in=f.labelers)
+    if not f.include_rejected:
+        q &= ~Q(review_status="rejected")
     return Ranking.objects.filter(q)
 
 

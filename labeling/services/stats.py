@@ -12,7 +12,8 @@ batch and rolled up once at the end.
 dashboard's :func:`stats_catch_up` calls it when the project's backlog is small and otherwise
 enqueues the ``labeling.stats_refresh`` Celery task. Editing a task's gold tiers or task set, or
 deleting rankings, leaves figures stale until ``manage.py stats_rebuild`` (or
-:func:`stats_rebuild_all`) runs.
+:func:`stats_rebuild_all`) runs. A reviewer's decision rebuilds its task at once
+(``labeling.services.review``): rankings a reviewer rejected are not counted (:func:`counted_rankings`).
 
 Every cached row and roll-up carries its task's project, ``task_set`` and training round (the round
 of the sample run that made the task), so a project's dashboard and its filters by set and round
@@ -28,7 +29,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from labeling import agreement
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from labeling.models import (
     LabelerDay, PairDay, Project, Ranking, RankingPair, RankingStats, RankingTask, Run, TaskAgreement, TaskDay,
@@ -92,6 +93,12 @@ def _task_row(task_id: int, rankings: list[dict], pairs: list[RankingPair], keys
     )
 
 
+def counted_rankings() -> QuerySet[Ranking]:
+    """The rankings agreement figures count: all but those a reviewer rejected. A corrected ranking
+    counts with the labeler's own ``tiers``: the figures measure the labeler, not the reviewer."""
+    return Ranking.objects.exclude(review_status="rejected")
+
+
 def _days_of(task_ids) -> set[tuple[int, dt.date]]:
     """(project id, day) of every cached row of these tasks."""
     days = set()
@@ -117,7 +124,7 @@ def task_stats_rebuild(*, task_ids: list[int], roll_up: bool = True) -> tuple[in
         days = _days_of(gold)
         by_task: dict[int, list[dict]] = defaultdict(list)
         fields = ("id", "task_id", "labeler_id", "tiers", "display_order", "seconds", "created_at")
-        for ranking in Ranking.objects.filter(task_id__in=gold).order_by("id").values(*fields):
+        for ranking in counted_rankings().filter(task_id__in=gold).order_by("id").values(*fields):
             by_task[ranking["task_id"]].append(ranking)
         ranking_rows, pair_rows, task_rows = [], [], []
         for task_id, rankings in by_task.items():
@@ -186,7 +193,7 @@ def rollups_rebuild(*, days=None) -> None:
 
 def stats_pending_tasks(*, limit: int | None = None, project: Project | None = None) -> list[int]:
     """Ids of tasks (of ``project``, or of all projects) with a ranking the cache has not counted yet."""
-    rankings = Ranking.objects.all() if project is None else rankings_selected(RankingFilter(project=project))
+    rankings = counted_rankings() if project is None else rankings_selected(RankingFilter(project=project))
     pending = rankings.filter(stats__isnull=True).order_by("task_id").values_list("task_id", flat=True).distinct()
     return list(pending[:limit] if limit else pending)
 
