@@ -1,12 +1,17 @@
 from django.urls import path
 
 from labeling.views import home, health, invites, label, members, model_download, projects, rounds, runs, stats
+from labeling.views import project_demonstrations, write
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("label/", label.label_next, name="label"),
     path("label/assignments/<int:assignment_id>/ranking", label.label_submit, name="label-submit"),
     path("label/assignments/<int:assignment_id>/skip", label.label_skip, name="label-skip"),
+    path("write/", write.write_next, name="write"),
+    path("write/assignments/<int:assignment_id>/demonstration", write.write_submit, name="write-submit"),
+    path("write/assignments/<int:assignment_id>/skip", write.write_skip, name="write-skip"),
+    path("write/preview", write.write_preview, name="write-preview"),
     path("healthz", health.healthz, name="healthz"),
     path("stats/", stats.stats_dashboard, name="stats"),
     path("stats/labelers.csv", stats.stats_labelers_csv, name="stats-labelers-csv"),
@@ -25,6 +30,10 @@ urlpatterns = [
     path("projects/", projects.projects_list, name="projects"),
     path("projects/new", projects.project_create_view, name="project-create"),
     path("projects/<slug:project>/settings/", projects.project_settings, name="project-settings"),
+    path("projects/<slug:project>/demonstrations.jsonl", project_demonstrations.demonstrations_download,
+         name="project-demonstrations-download"),
+    path("projects/<slug:project>/demonstrations/rewrites", project_demonstrations.rewrite_tasks_make,
+         name="project-rewrite-tasks"),
     path("projects/<slug:project>/members/", members.project_members_page, name="project-members"),
     path("projects/<slug:project>/members/remove", members.member_remove, name="project-member-remove"),
     path("projects/<slug:project>/invites/", members.invite_create_view, name="project-invite-create"),

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Count, F, Q, Sum
 
 from labeling.models import Ranking, RankingStats, RankingTask
+from labeling.selectors.demonstration_tasks import demonstration_open_counts
 from labeling.selectors.projects import project_role
 from labeling.selectors.tasks import open_task_count, projects_labeled_by
 
@@ -16,9 +17,10 @@ def _share(agree: int | None, compared: int | None) -> float | None:
 
 def labeler_home_rows(*, user, now: datetime) -> list[dict]:
     """One row per project whose tasks ``user`` is given (a member's, and those open to all): the project, the
-    user's role, tasks still open to them, the project's tasks done (every ranking it asks for
-    given) out of all, their rankings in all and in the last 24 hours, and their agreement with
-    the other labelers' majority and with gold answers (percent; None before there is any)."""
+    user's role, tasks still open to them (ranking tasks, and demonstration tasks to write), the
+    project's tasks done (every ranking it asks for given) out of all, their rankings in all and in
+    the last 24 hours, and their agreement with the other labelers' majority and with gold answers
+    (percent; None before there is any)."""
     projects = list(projects_labeled_by(user).order_by("slug"))
     ids = [p.pk for p in projects]
     mine = (Ranking.objects.filter(labeler=user, task__prompt__project__in=ids)
@@ -35,6 +37,7 @@ def labeler_home_rows(*, user, now: datetime) -> list[dict]:
     totals = {row["prompt__project"]: (row["total"], row["complete"]) for row in (
         RankingTask.objects.filter(prompt__project__in=ids).values("prompt__project")
         .annotate(total=Count("pk"), complete=Count("pk", filter=Q(pk__in=complete))))}
+    to_write = demonstration_open_counts(labeler=user, now=now)
     rows = []
     for project in projects:
         own, fig = mine.get(project.pk, {}), figures.get(project.pk, {})
@@ -42,6 +45,7 @@ def labeler_home_rows(*, user, now: datetime) -> list[dict]:
             "project": project,
             "role": project_role(user=user, project=project),
             "remaining": open_task_count(labeler=user, now=now, project=project),
+            "demonstrations_open": to_write.get(project.pk, 0),
             "tasks_total": totals.get(project.pk, (0, 0))[0],
             "tasks_complete": totals.get(project.pk, (0, 0))[1],
             "done": own.get("done", 0),

@@ -47,25 +47,26 @@
     return true;
   }
 
-  /* The draft of one assignment. */
-  function open(assignmentId) {
-    var storageKey = STORAGE_PREFIX + assignmentId;
+  /* One record in localStorage under prefix + id, for any page's drafts (write.js uses it too):
+   * write, read (null when missing or unreadable), forget, and pruneOthers, which drops the other
+   * records under prefix that are older than two weeks or unreadable. */
+  function store(prefix, id) {
+    var storageKey = prefix + id;
 
-    function save(state, elapsedMs) {
-      var record = {
-        order: state.order,
-        tied: Object.keys(state.tied).map(Number),
-        scores: state.scores,
-        flags: state.flags,
-        comment: state.comment,
-        elapsedMs: elapsedMs,
-        submissionId: state.submissionId,
-        savedAt: Date.now(),
-      };
+    function write(record) {
+      record.savedAt = Date.now();
       try {
         window.localStorage.setItem(storageKey, JSON.stringify(record));
       } catch (e) {
         /* private mode or a full quota: the page still works, only without reload safety */
+      }
+    }
+
+    function read() {
+      try {
+        return JSON.parse(window.localStorage.getItem(storageKey) || "null");
+      } catch (e) {
+        return null;
       }
     }
 
@@ -77,24 +78,12 @@
       }
     }
 
-    /* Load the saved draft into state; true when there was one that fits serverOrder. */
-    function restore(state, serverOrder) {
-      var record;
-      try {
-        record = JSON.parse(window.localStorage.getItem(storageKey) || "null");
-      } catch (e) {
-        record = null;
-      }
-      return applyRecord(state, record, serverOrder);
-    }
-
-    /* Drop other assignments' drafts that are old or unreadable. */
     function pruneOthers() {
       try {
         var now = Date.now();
         for (var i = window.localStorage.length - 1; i >= 0; i--) {
           var key = window.localStorage.key(i);
-          if (!key || key.indexOf(STORAGE_PREFIX) !== 0 || key === storageKey) continue;
+          if (!key || key.indexOf(prefix) !== 0 || key === storageKey) continue;
           var record = JSON.parse(window.localStorage.getItem(key) || "null");
           if (!record || !(now - record.savedAt < STORAGE_MAX_AGE_MS)) window.localStorage.removeItem(key);
         }
@@ -103,8 +92,32 @@
       }
     }
 
-    return { key: storageKey, save: save, forget: forget, restore: restore, pruneOthers: pruneOthers };
+    return { key: storageKey, write: write, read: read, forget: forget, pruneOthers: pruneOthers };
   }
 
-  ns.Drafts = { open: open, applyRecord: applyRecord, isValidOrder: isValidOrder };
+  /* The draft of one assignment. */
+  function open(assignmentId) {
+    var records = store(STORAGE_PREFIX, assignmentId);
+
+    function save(state, elapsedMs) {
+      records.write({
+        order: state.order,
+        tied: Object.keys(state.tied).map(Number),
+        scores: state.scores,
+        flags: state.flags,
+        comment: state.comment,
+        elapsedMs: elapsedMs,
+        submissionId: state.submissionId,
+      });
+    }
+
+    /* Load the saved draft into state; true when there was one that fits serverOrder. */
+    function restore(state, serverOrder) {
+      return applyRecord(state, records.read(), serverOrder);
+    }
+
+    return { key: records.key, save: save, forget: records.forget, restore: restore, pruneOthers: records.pruneOthers };
+  }
+
+  ns.Drafts = { open: open, store: store, applyRecord: applyRecord, isValidOrder: isValidOrder };
 })((window.RlhfLabeler = window.RlhfLabeler || {}));

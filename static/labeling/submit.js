@@ -94,7 +94,7 @@
 
     function retry(n, why) {
       if (n >= RETRY_DELAYS_MS.length) {
-        on.refused(why + " Your ranking is saved on this page; press Submit to try again.");
+        on.refused(why + " Your work is saved on this page; press Submit to try again.");
         return;
       }
       var delay = RETRY_DELAYS_MS[n];
