@@ -35,7 +35,9 @@ TASK_PARAMETERS = [
     query_param("status", OpenApiTypes.STR, "open: needs more rankings; complete: has enough.", enum=TASK_STATUSES),
     ROUND,
 ]
-RANKING_PARAMETERS = [ROUND, TASK_SET, LABELER, SINCE, UNTIL]
+RANKING_PARAMETERS = [ROUND, TASK_SET, LABELER, SINCE, UNTIL,
+                      query_param("include_rejected", OpenApiTypes.BOOL,
+                                  "Keep rankings a reviewer rejected; left out by default.")]
 
 
 def text_param(params, name: str, *, max_chars: int = 200) -> str | None:
@@ -62,6 +64,6 @@ def tasks_filtered(params, *, project: Project) -> QuerySet[RankingTask]:
 
 
 def rankings_filtered(params, *, project: Project) -> QuerySet[Ranking]:
-    names = ("round", "task_set", "labeler", "since", "until")
+    names = ("round", "task_set", "labeler", "since", "until", "include_rejected")
     f = ranking_filter_parse(project=project, **filter_inputs(params, names))
     return rankings_selected(f).select_related("labeler").order_by("created_at", "id")

@@ -20,7 +20,7 @@ from labeling.services.exports import STREAM_FORMATS, export_options_check, expo
 
 CONTENT_TYPES = {"rankings": "application/x-ndjson", "pairs": "application/x-ndjson", "csv": "text/csv"}
 SUFFIXES = {"rankings": "jsonl", "pairs": "jsonl", "csv": "csv"}
-FILTERS = ("round", "task_set", "labeler", "min_agreement", "since", "until")
+FILTERS = ("round", "task_set", "labeler", "min_agreement", "since", "until", "include_rejected")
 
 EXPORT_PARAMETERS = [
     OpenApiParameter("fmt", OpenApiTypes.STR, OpenApiParameter.PATH, enum=STREAM_FORMATS,
@@ -28,6 +28,7 @@ EXPORT_PARAMETERS = [
     ROUND, TASK_SET, LABELER,
     query_param("min_agreement", OpenApiTypes.NUMBER, "Only tasks whose pairwise agreement is at least this (0 to 1)."),
     query_param("include_gold", OpenApiTypes.BOOL, "Keep gold (quality-check) tasks; left out by default."),
+    query_param("include_rejected", OpenApiTypes.BOOL, "Keep rankings a reviewer rejected; left out by default."),
     SINCE, UNTIL,
     query_param("pairs", OpenApiTypes.STR, f"Pairs mode (default {DEFAULT_PAIRS_MODE}).", enum=PAIRS_MODES),
 ]

@@ -26,13 +26,14 @@ class Command(BaseCommand):
         parser.add_argument("--min-agreement", default=None,
                             help="only tasks whose pairwise agreement is at least this (0..1)")
         parser.add_argument("--include-gold", action="store_true", help="keep gold (quality-check) tasks")
+        parser.add_argument("--include-rejected", action="store_true", help="keep rankings a reviewer rejected")
         parser.add_argument("--since", default=None, help="submitted on or after this UTC date (YYYY-MM-DD)")
         parser.add_argument("--until", default=None, help="submitted on or before this UTC date (YYYY-MM-DD)")
         parser.add_argument("--pairs", default=DEFAULT_PAIRS_MODE,
                             help=f"pairs mode for pairs and hf: {' or '.join(PAIRS_MODES)} (default {DEFAULT_PAIRS_MODE})")
 
     def handle(self, *args, fmt, out, project, round, task_set, labeler, min_agreement, include_gold, since, until,
-               pairs, **options):
+               pairs, include_rejected, **options):
         if not fmt:
             raise CommandError(f"--format is required: one of {', '.join(PATH_FORMATS)}")
         if not out:
@@ -41,7 +42,7 @@ class Command(BaseCommand):
             export_options_check(fmt=fmt, pairs_mode=pairs, to_path=True)
             filters = ranking_filter_parse(project=project_by_slug(project), round=round, task_set=task_set,
                                            labeler=labeler, min_agreement=min_agreement, include_gold=include_gold,
-                                           since=since, until=until)
+                                           include_rejected=include_rejected, since=since, until=until)
             total = export_selection(filters=filters).count()
             with tqdm(total=total, desc=f"export {fmt}", unit="ranking", file=sys.stderr,
                       disable=not total) as bar:
