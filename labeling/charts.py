@@ -1,4 +1,5 @@
-"""Server-side SVG charts for the dashboard: an agreement heat map, a bar chart and a line chart.
+"""Server-side SVG charts for the dashboard: an agreement heat map, a bar chart, a line chart, and
+grouped bars (a figure per model version and flag).
 
 Each function returns a complete ``<svg>`` element as a ``SafeString``; every piece of text that came
 from data (usernames, dates) goes through :func:`html.escape` first, so marking the result safe is
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+
+from labeling.charts_line import COLORS
 
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
@@ -137,4 +140,39 @@ def line_chart_svg(points: Sequence[tuple[str, float | None]], *, label: str, lo
                         f'<title>{escape(f"{name}: {value:.1%}")}</title></circle>')
         if i in shown:
             body.append(_text(x_of(i), height - 10, name, anchor=_anchor(i, len(points))))
+    return _svg(width, height, body, label)
+
+
+def grouped_bar_chart_svg(categories: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *,
+                          label: str, high: float | None = None, percent: bool = True, width: int = 560,
+                          height: int = 200) -> SafeString:
+    """One group of bars per category (left to right), one bar per series in each, with a legend;
+    the y axis from 0 to ``high`` (None: the largest value). ``None`` draws no bar. Values read as
+    percentages when ``percent``, else as numbers (a mean score)."""
+    left, bottom, top = 44, 28, 10 + 16 * (len(series) > 1)
+    plot_w, plot_h = width - left - 10, height - top - bottom
+    peak = high or max((v for _, values in series for v in values if v is not None), default=0) or 1
+    shown_value = (lambda v: f"{v:.1%}") if percent else (lambda v: f"{v:.2f}")
+    group_w = plot_w / max(1, len(categories))
+    bar_w = group_w * 0.8 / max(1, len(series))
+    body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#8a93a5"/>',
+            _text(left - 4, top + 8, f"{peak:.0%}" if percent else f"{peak:g}", anchor="end"),
+            _text(left - 4, top + plot_h, "0", anchor="end")]
+    for s, (name, _values) in enumerate(series if len(series) > 1 else ()):
+        x = left + s * 130
+        body.append(f'<rect x="{x}" y="2" width="10" height="10" fill="{COLORS[s % len(COLORS)]}"/>')
+        body.append(_text(x + 14, 11, name[:18]))
+    shown = _axis_labels(list(categories), 8)
+    for i, category in enumerate(categories):
+        x0 = left + i * group_w + group_w * 0.1
+        for s, (name, values) in enumerate(series):
+            value = values[i]
+            if value is None:
+                continue
+            h = plot_h * min(value, peak) / peak
+            body.append(f'<g><title>{escape(f"{category}, {name}: {shown_value(value)}")}</title>'
+                        f'<rect x="{x0 + s * bar_w:.1f}" y="{top + plot_h - h:.1f}" width="{max(1.0, bar_w - 1):.1f}" '
+                        f'height="{h:.1f}" fill="{COLORS[s % len(COLORS)]}"/></g>')
+        if i in shown:
+            body.append(_text(left + i * group_w + group_w / 2, height - 10, category[:24], anchor="middle"))
     return _svg(width, height, body, label)
