@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import NotFound
 
-from labeling.api.views import admin_data, admin_exports, admin_figures, admin_runs, docs, labeler
+from labeling.api.views import admin_data, admin_exports, admin_figures, admin_runs, demonstrations, docs, labeler
 
 
 class ApiId:
@@ -44,6 +44,11 @@ urlpatterns = [
     path("tasks/next/", labeler.NextTaskView.as_view(), name="api-task-next"),
     path("tasks/<api_id:task_id>/ranking/", labeler.RankingSubmitView.as_view(), name="api-task-ranking"),
     path("tasks/<api_id:task_id>/skip/", labeler.SkipView.as_view(), name="api-task-skip"),
+    path("demonstrations/next/", demonstrations.NextDemonstrationView.as_view(), name="api-demonstration-next"),
+    path("demonstrations/assignments/<api_id:assignment_id>/", demonstrations.DemonstrationSubmitView.as_view(),
+         name="api-demonstration-submit"),
+    path("demonstrations/assignments/<api_id:assignment_id>/skip/", demonstrations.DemonstrationSkipView.as_view(),
+         name="api-demonstration-skip"),
     path("tasks/", admin_data.TasksView.as_view(), name="api-tasks"),
     path("prompts/", admin_data.PromptsView.as_view(), name="api-prompts"),
     path("rankings/", admin_data.RankingsView.as_view(), name="api-rankings"),
