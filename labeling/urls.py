@@ -1,7 +1,7 @@
 from django.urls import path
 
 from labeling.views import home, health, invites, label, members, model_download, projects, rounds, runs, stats
-from labeling.views import project_demonstrations, write
+from labeling.views import project_demonstrations, review, write
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -34,6 +34,11 @@ urlpatterns = [
          name="project-demonstrations-download"),
     path("projects/<slug:project>/demonstrations/rewrites", project_demonstrations.rewrite_tasks_make,
          name="project-rewrite-tasks"),
+    path("projects/<slug:project>/review/", review.review_queue_page, name="review-queue"),
+    path("projects/<slug:project>/review/rankings/<int:ranking_id>/", review.review_ranking_page,
+         name="review-ranking"),
+    path("projects/<slug:project>/review/demonstrations/<int:demonstration_id>/", review.review_demonstration_page,
+         name="review-demonstration"),
     path("projects/<slug:project>/members/", members.project_members_page, name="project-members"),
     path("projects/<slug:project>/members/remove", members.member_remove, name="project-member-remove"),
     path("projects/<slug:project>/invites/", members.invite_create_view, name="project-invite-create"),

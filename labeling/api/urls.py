@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.exceptions import NotFound
 
-from labeling.api.views import admin_data, admin_exports, admin_figures, admin_runs, demonstrations, docs, labeler
+from labeling.api.views import admin_data, admin_exports, admin_figures, admin_runs, demonstrations, docs, labeler, review
 
 
 class ApiId:
@@ -52,6 +52,9 @@ urlpatterns = [
     path("tasks/", admin_data.TasksView.as_view(), name="api-tasks"),
     path("prompts/", admin_data.PromptsView.as_view(), name="api-prompts"),
     path("rankings/", admin_data.RankingsView.as_view(), name="api-rankings"),
+    path("rankings/<api_id:pk>/review/", review.RankingReviewView.as_view(), name="api-ranking-review"),
+    path("demonstrations/<api_id:pk>/review/", review.DemonstrationReviewView.as_view(), name="api-demonstration-review"),
+    path("review/queue/", review.ReviewQueueView.as_view(), name="api-review-queue"),
     path("model-versions/", admin_runs.ModelVersionsView.as_view(), name="api-model-versions"),
     path("model-versions/<api_id:pk>/", admin_runs.ModelVersionDetailView.as_view(), name="api-model-version"),
     path("runs/", admin_runs.RunsView.as_view(), name="api-runs"),

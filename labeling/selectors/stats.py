@@ -29,11 +29,13 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, Sum
 
 from labeling import agreement
+from labeling.letter_order import completion_letters, tiers_to_letters
 from labeling.models import (
     LabelerDay, ModelVersion, PairDay, Project, RankingStats, RankingTask, Skip, TaskAgreement,
     TaskDay, TrainingRound,
 )
 from labeling.selectors.rankings import RankingFilter, submitted_between
+from labeling.selectors.review_items import task_review_decisions
 
 MIN_PAIRS_FOR_OUTLIER = 20  # a labeler with fewer compared pairs is not judged on that figure
 _LABELER_SUMS = ("consensus_agree", "consensus_compared", "gold_agree", "gold_compared", "first_shown_credit",
@@ -293,28 +295,32 @@ def stats_lowest_tasks(f: RankingFilter, *, limit: int = 10) -> list[dict]:
 
 def stats_task_detail(*, task_id: int) -> dict | None:
     """One task's rankings side by side, with each pair's agreement and tau-b computed afresh
-    (``task.prompt.project`` says whose it is: the caller checks the reader's role there)."""
+    (``task.prompt.project`` says whose it is: the caller checks the reader's role there), and the
+    reviewers' decisions on them. A ranking a reviewer rejected is shown but counted in no figure."""
     task = RankingTask.objects.select_related("prompt__project").filter(pk=task_id).first()
     if task is None:
         return None
     completions = list(task.completions.order_by("id").values("id", "text"))
-    letter = {c["id"]: chr(ord("A") + i) for i, c in enumerate(completions)}
+    letter = completion_letters(c["id"] for c in completions)
     rankings = list(task.rankings.select_related("labeler").order_by("labeler__username", "id"))
+    counted = [r for r in rankings if r.review_status != "rejected"]
     columns = [{
         "labeler": r.labeler.get_username(), "created_at": r.created_at, "seconds": r.seconds, "comment": r.comment,
         "tiers": [[letter.get(cid, "?") for cid in tier] for tier in r.tiers],
         "shown": [letter.get(cid, "?") for cid in r.display_order],
-        "consensus": _pct(*agreement.consensus_agreement(r.tiers, [o.tiers for o in rankings if o.pk != r.pk])),
+        "consensus": _pct(*agreement.consensus_agreement(r.tiers, [o.tiers for o in counted if o.pk != r.pk])),
         "gold": _pct(*agreement.gold_agreement(r.tiers, task.gold_tiers)) if task.gold_tiers else None,
+        "id": r.pk, "review_status": r.review_status,
+        "corrected": tiers_to_letters(r.corrected_tiers, letter) if r.review_status == "corrected" else "",
     } for r in rankings]
     pairs = [{
         "a": a.labeler.get_username(), "b": b.labeler.get_username(),
         "agreement": _pct(*agreement.pairwise_agreement(a.tiers, b.tiers)),
         "tau_b": agreement.kendall_tau_b(a.tiers, b.tiers),
-    } for i, a in enumerate(rankings) for b in rankings[i + 1:]]
+    } for i, a in enumerate(counted) for b in counted[i + 1:]]
     gold = [[letter.get(cid, "?") for cid in tier] for tier in task.gold_tiers] if task.gold_tiers else None
     return {"task": task, "completions": [{**c, "letter": letter[c["id"]]} for c in completions],
-            "columns": columns, "pairs": pairs, "gold": gold}
+            "columns": columns, "pairs": pairs, "gold": gold, "decisions": task_review_decisions(task)}
 
 
 def stats_figures(f: RankingFilter) -> dict:
