@@ -235,4 +235,5 @@
   });
   window.addEventListener("pagehide", save);
   textBox.focus();
+  root.classList.add("is-ready");
 })((window.RlhfLabeler = window.RlhfLabeler || {}));
