@@ -1,4 +1,5 @@
-"""The agreement figures of the /stats/ page, as the API answers them."""
+"""The figures of the /stats/ page, as the API answers them: agreement, and flag rates and mean
+scores by model version."""
 from rest_framework import serializers
 
 _RATE = {"allow_null": True}
@@ -65,6 +66,26 @@ class LowTaskSerializer(serializers.Serializer):
     tau_b = serializers.FloatField(**_RATE)
 
 
+class FlagSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="What rankings store.")
+    label = serializers.CharField()
+
+
+class VersionLabelsSerializer(serializers.Serializer):
+    version = serializers.IntegerField(allow_null=True, help_text="A model version's id; null: imported completions.")
+    name = serializers.CharField()
+    ranked = serializers.IntegerField(help_text="Its completions as ranked: one per ranking of one.")
+    scored = serializers.IntegerField(help_text="Of those, how many were given a 1-7 score.")
+    mean_score = serializers.FloatField(**_RATE)
+    flag_counts = serializers.DictField(child=serializers.IntegerField(), help_text="Flag key -> judgements with it.")
+    flag_rates = serializers.DictField(child=serializers.FloatField(**_RATE), help_text="Flag key -> counts / ranked.")
+
+
+class ByVersionSerializer(serializers.Serializer):
+    flags = FlagSerializer(many=True, help_text="The project's flags, in its order.")
+    versions = VersionLabelsSerializer(many=True, help_text="Imported first, then model versions by creation.")
+
+
 class AgreementSerializer(serializers.Serializer):
     pending_tasks = serializers.IntegerField(help_text="Tasks with rankings not yet counted (a worker counts them).")
     totals = TotalsSerializer()
@@ -73,3 +94,5 @@ class AgreementSerializer(serializers.Serializer):
     weeks = WeekSerializer(many=True)
     throughput = DaySerializer(many=True)
     lowest_tasks = LowTaskSerializer(many=True)
+    by_version = ByVersionSerializer(help_text="What labelers said about each policy version's completions: "
+                                               "flag rates and mean scores.")

@@ -19,6 +19,7 @@ from labeling.selectors.projects import projects_where
 from labeling.selectors.rankings import RankingFilter, filter_inputs, ranking_filter_parse
 from labeling.services.stats import stats_catch_up
 from labeling.views.access import project_role_required, require_project_role
+from labeling.views.stats_versions import version_labels_context
 
 REVIEWER = Membership.Role.REVIEWER
 FILTER_PARAMETERS = ("since", "until", "round", "task_set")
@@ -124,6 +125,7 @@ def stats_dashboard(request):
         "rounds": rounds,
         "round_chart": _round_chart(rounds),
         "lowest": figures["lowest_tasks"],
+        **version_labels_context(f),
     }
     return render(request, "labeling/stats.html", context)
 

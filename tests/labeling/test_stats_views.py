@@ -54,7 +54,7 @@ def test_dashboard_counts_new_rankings_and_flags_the_random_labeler(admin_client
     assert response.status_code == 200
     page = response.content.decode()
     assert "Unlike the others: <b>random-sim-1</b>" in page
-    assert page.count("<svg") == 3  # throughput, agreement by week, heat map
+    assert page.count("<svg") == 4  # throughput, agreement by week, heat map, flag rates by version
     assert f"<b>{populated['rankings']}</b>" in page
     low = response.context["lowest"][0]
     detail = admin_client.get(reverse("stats-task", args=[low["task_id"]]))
@@ -179,7 +179,7 @@ def test_agreement_by_round_is_charted_once_two_rounds_have_pairs(admin_client, 
     assert [(r["round"], r["agreement"]) for r in response.context["rounds"]] == [(first, 1), (second, 0)]
     page = response.content.decode()
     assert 'aria-label="Pairwise agreement by round"' in page
-    assert page.count("<svg") == 4  # throughput, by week, by round, heat map
+    assert page.count("<svg") == 5  # throughput, by week, by round, heat map, flag rates by version
 
 
 def test_reward_model_agreement_column(admin_client, labeler, other_labeler, task_factory):
