@@ -43,8 +43,12 @@ class ProjectSettingsForm(forms.Form):
     score_label_low = forms.CharField(required=False, max_length=60, label="Score 1 means")
     score_label_high = forms.CharField(required=False, max_length=60, label="Score 7 means")
     gold_min_accuracy = forms.FloatField(required=False,
-                                         help_text="Show labelers under this gold accuracy (0-1). Blank: none.")
+                                         help_text="Pause labelers under this gold accuracy (0-1) from new "
+                                                   "tasks until a manager lifts it. Blank: none.")
     gold_min_tasks = forms.IntegerField(help_text="Gold tasks a labeler must have ranked before that applies.")
+    gold_rate = forms.FloatField(label="Honeypot rate",
+                                 help_text="Share of leases that are gold tasks, served to every labeler once "
+                                           "each (0-1, 0.05 = 1 in 20). 0: gold tasks are ordinary tasks.")
     auto_start_every = forms.IntegerField(required=False, help_text="Start a round after this many new rankings; "
                                                                     "0: never. Blank: the site default.")
     auto_algo = forms.ChoiceField(required=False, choices=[("", "Site default"), *TrainingRound.Algo.choices])

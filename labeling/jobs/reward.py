@@ -15,11 +15,12 @@ from labeling.jobs.reporter import RunReporter, run_directory
 
 def run_rankings_write(run: Run) -> tuple[list, str]:
     """Write the run's rankings to ``rankings.jsonl`` in its directory; return them parsed. Which
-    rankings: its project's, narrowed by its ``inputs`` (``task_ids``; ``include_gold``, default true)."""
+    rankings: its project's, narrowed by its ``inputs`` (``task_ids``; ``include_gold``, default false:
+    gold tasks are quality checks, served to every labeler as honeypots, not training data)."""
     from modeling.formats.rankings import parse_ranking, write_jsonl_atomic
 
     filters = ranking_filter_parse(project=run.project, task_ids=run.inputs.get("task_ids"),
-                                   include_gold=run.inputs.get("include_gold", True))
+                                   include_gold=run.inputs.get("include_gold", False))
     path = run_directory(run) / "rankings.jsonl"
     records = list(rankings_records(rankings=rankings_selected(filters)))
     write_jsonl_atomic(records, path)

@@ -1,4 +1,10 @@
-"""Which tasks a labeler may still be given, and how far along they are."""
+"""Which tasks a labeler may still be given from the ordinary queue, and how far along they are.
+
+The ordinary queue leaves out the gold tasks of projects that serve them as honeypots
+(``gold_rate`` > 0: ``labeling.services.assignment`` leases them at that rate instead) and the
+projects where the labeler is paused (``labeling.selectors.pauses``). ``tasks_open_for`` (the ORM
+form), ``open_tasks_first_page`` (its first page, compiled once) and ``open_task_count`` (its count
+as joins) say the same; ``tests/labeling/test_open_tasks_first_page.py`` holds them to it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -8,6 +14,8 @@ from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 
 from labeling.models import Assignment, Membership, Project, Prompt, Ranking, RankingTask, Skip
+from labeling.review_models import LabelerPause
+from labeling.selectors.pauses import paused_project_ids
 
 
 def _count(queryset) -> Coalesce:
@@ -28,14 +36,17 @@ def projects_labeled_by(labeler) -> QuerySet[Project]:
 
 def tasks_open_for(*, labeler, now: datetime) -> QuerySet[RankingTask]:
     """Tasks of the labeler's projects that they have neither ranked nor skipped, with a free slot,
-    oldest first.
+    oldest first; not the gold tasks of projects with a ``gold_rate`` (honeypots), nor any task of a
+    project where the labeler is paused.
 
     A slot is free when rankings + other labelers' live leases < ``required_rankings``.
     """
     others_leases = live_leases(now=now).filter(task=OuterRef("pk")).exclude(labeler=labeler)
+    projects = projects_labeled_by(labeler).exclude(pk__in=paused_project_ids(labeler))
     return (
-        RankingTask.objects.filter(prompt__project__in=projects_labeled_by(labeler).values("pk"))
+        RankingTask.objects.filter(prompt__project__in=projects.values("pk"))
         .exclude(Q(rankings__labeler=labeler) | Q(skips__labeler=labeler))
+        .exclude(gold_tiers__isnull=False, prompt__project__gold_rate__gt=0)
         .annotate(
             n_rankings=_count(Ranking.objects.filter(task=OuterRef("pk"))),
             n_leases=_count(others_leases),
@@ -62,9 +73,9 @@ def _compiled_first_page(alias: str, limit: int):
         stand_in_now = connection.ops.adapt_datetimefield_value(_STAND_IN_NOW)
         id_slots = [i for i, p in enumerate(params) if p == _STAND_IN_ID]
         now_slots = [i for i, p in enumerate(params) if p == stand_in_now]
-        # membership, ranked, skipped, other labelers' leases: four ids; one lease expiry: one time.
-        # Anything else (a changed query) falls back to the ORM rather than guess.
-        expected = len(id_slots) == 4 and len(now_slots) == 1
+        # membership, pauses, ranked, skipped, other labelers' leases: five ids; one lease expiry: one
+        # time. Anything else (a changed query) falls back to the ORM rather than guess.
+        expected = len(id_slots) == 5 and len(now_slots) == 1
         _first_page_sql[key] = (sql, list(params), id_slots, now_slots) if expected else None
     return _first_page_sql[key]
 
@@ -91,8 +102,8 @@ def open_task_count(*, labeler, now: datetime, project=None) -> int:
     ORM's form counts rankings and leases once per task (correlated subqueries), which Postgres ran in
     ~30 ms for 883 tasks against ~1 ms for this form."""
     project_id = project.pk if project is not None else None
-    task, ranking, lease, skip, prompt, project, member = (
-        m._meta.db_table for m in (RankingTask, Ranking, Assignment, Skip, Prompt, Project, Membership))
+    task, ranking, lease, skip, prompt, project, member, pause = (m._meta.db_table for m in (
+        RankingTask, Ranking, Assignment, Skip, Prompt, Project, Membership, LabelerPause))
     sql = f"""
         SELECT COUNT(*) FROM {task} t
         JOIN {prompt} p ON p.id = t.prompt_id
@@ -102,11 +113,13 @@ def open_task_count(*, labeler, now: datetime, project=None) -> int:
                    WHERE status = %s AND expires_at > %s AND labeler_id <> %s GROUP BY task_id) a
                ON a.task_id = t.id
         WHERE (pr.open_to_all OR pr.id IN (SELECT project_id FROM {member} WHERE user_id = %s))
+          AND pr.id NOT IN (SELECT project_id FROM {pause} WHERE labeler_id = %s AND lifted_at IS NULL)
+          AND NOT (t.gold_tiers IS NOT NULL AND pr.gold_rate > 0)
           AND t.id NOT IN (SELECT task_id FROM {ranking} WHERE labeler_id = %s)
           AND t.id NOT IN (SELECT task_id FROM {skip} WHERE labeler_id = %s)
           AND COALESCE(r.n, 0) < t.required_rankings - COALESCE(a.n, 0)"""  # only table names interpolated
     connection = connections[RankingTask.objects.db]
-    params = [Assignment.Status.ACTIVE.value, connection.ops.adapt_datetimefield_value(now)] + [labeler.pk] * 4
+    params = [Assignment.Status.ACTIVE.value, connection.ops.adapt_datetimefield_value(now)] + [labeler.pk] * 5
     if project_id is not None:
         sql += " AND pr.id = %s"
         params.append(project_id)
@@ -116,7 +129,8 @@ def open_task_count(*, labeler, now: datetime, project=None) -> int:
 
 
 def task_free_slots(*, task: RankingTask, labeler, now: datetime) -> int:
-    """Recount for one task (inside the lock the assigning service holds), in one query."""
+    """Recount for one task (inside the lock the assigning service holds), in one query. Only the
+    ordinary queue's tasks are recounted: a honeypot has no cap."""
     def counted(queryset):
         return Coalesce(Subquery(queryset.order_by().values("task").annotate(n=Count("pk")).values("n")), 0)
 

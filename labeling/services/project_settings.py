@@ -16,7 +16,7 @@ from labeling.models import ModelVersion, TrainingRound, default_project_id
 SETTINGS_FIELDS = (
     "name", "instructions", "k_min", "k_max", "required_rankings", "lease_minutes", "flags", "skip_reasons",
     "ask_scores", "score_label_low", "score_label_high", "gold_min_accuracy", "gold_min_tasks",
-    "auto_start_every", "auto_algo", "reward_base", "round_defaults", "base_policy",
+    "gold_rate", "auto_start_every", "auto_algo", "reward_base", "round_defaults", "base_policy",
 )
 NAME_MAX_LENGTH = 200
 INSTRUCTIONS_MAX_CHARS = 50_000
@@ -33,7 +33,9 @@ REWARD_BASE_MAX_LENGTH = 500
 def project_settings_validate(values: dict, *, project_id: int | None = None) -> dict:
     """``values`` (every key of :data:`SETTINGS_FIELDS`) checked and normalised; RejectedInput names
     the first bad field. Ranges: 2 <= k_min <= k_max <= 9, 1 <= required_rankings <= 50 (or None),
-    1 <= lease_minutes <= a week (or None), 0 <= gold_min_accuracy <= 1 (or None), auto_start_every
+    1 <= lease_minutes <= a week (or None), 0 <= gold_min_accuracy <= 1 (or None), 0 <= gold_rate <= 1
+    (the share of leases that are gold tasks served as honeypots; 0: gold tasks are ordinary queue
+    items, see ``labeling.services.assignment``), auto_start_every
     >= 0 (or None), auto_algo blank, dpo or ppo; round_defaults as rounds take them
     (:func:`labeling.services.rounds.round_defaults_check`); base_policy None or a policy version of
     the project (``project_id``) or of ``default``, never another project's."""
@@ -59,7 +61,8 @@ def project_settings_validate(values: dict, *, project_id: int | None = None) ->
         raise RejectedInput("ask_scores must be true or false.", field="ask_scores")
     for field in ("score_label_low", "score_label_high"):
         v[field] = _text(v[field], field, SCORE_LABEL_MAX_LENGTH).strip()
-    v["gold_min_accuracy"] = _optional_fraction(v["gold_min_accuracy"])
+    v["gold_min_accuracy"] = _fraction(v["gold_min_accuracy"], "gold_min_accuracy")
+    v["gold_rate"] = _fraction(v["gold_rate"], "gold_rate", optional=False)
     _optional_range(v["gold_min_tasks"], "gold_min_tasks", 1, GOLD_MIN_TASKS_MAX, optional=False)
     _optional_range(v["auto_start_every"], "auto_start_every", 0, AUTO_START_EVERY_MAX)
     if v["auto_algo"] not in ("", *TrainingRound.Algo.values):
@@ -106,12 +109,12 @@ def _optional_range(value, field: str, low: int, high: int, *, optional: bool = 
         raise RejectedInput(f"{field} must be between {low} and {high}.", field=field)
 
 
-def _optional_fraction(value) -> float | None:
-    if value is None:
+def _fraction(value, field: str, *, optional: bool = True) -> float | None:
+    if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or not 0 <= value <= 1:
-        raise RejectedInput("gold_min_accuracy must be between 0 and 1.", field="gold_min_accuracy")
+        raise RejectedInput(f"{field} must be between 0 and 1, not {value!r}.", field=field)
     return float(value)
 
 

@@ -19,12 +19,16 @@ from labeling.services.project_settings import SETTINGS_FIELDS, project_settings
 
 
 def project_create(*, slug: str, name: str, instructions: str = "", k_min: int = 2, k_max: int = 9,
-                   required_rankings: int | None = None, lease_minutes: int | None = None) -> Project:
+                   required_rankings: int | None = None, lease_minutes: int | None = None,
+                   gold_rate: float | None = None) -> Project:
     """A new project; refused with the field when the slug is taken or not a slug, or a setting is
-    out of range (2 <= k_min <= k_max <= 9, 1 <= required_rankings <= 50, lease_minutes >= 1)."""
+    out of range (2 <= k_min <= k_max <= 9, 1 <= required_rankings <= 50, lease_minutes >= 1,
+    0 <= gold_rate <= 1; None: the model's default)."""
     values = {field: Project._meta.get_field(field).get_default() for field in SETTINGS_FIELDS}
     values.update(name=name, instructions=instructions, k_min=k_min, k_max=k_max,
                   required_rankings=required_rankings, lease_minutes=lease_minutes)
+    if gold_rate is not None:
+        values["gold_rate"] = gold_rate
     project = Project(slug=slug, **project_settings_validate(values))
     _full_clean(project)
     try:

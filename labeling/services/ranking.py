@@ -12,6 +12,7 @@ from labeling import submission
 from labeling.errors import RejectedInput
 from labeling.label_choices import label_choices
 from labeling.models import Assignment, Ranking, Skip
+from labeling.services.pauses import pause_after_gold_ranking
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ def ranking_submit(
     """Store the labeler's ranking of their leased task, or refuse it and write nothing.
 
     Idempotent: a second call with the same ``submission_id`` (a double click, a retry after a
-    network error) returns the first ranking with ``created=False``.
+    network error) returns the first ranking with ``created=False``. A ranking of a gold task may
+    pause the labeler in its project (``labeling.services.pauses.pause_after_gold_ranking``).
     """
     now = now or timezone.now()
     submission_id = submission.clean_submission_id(submission_id)
@@ -111,6 +113,9 @@ def ranking_submit(
         Assignment.objects.filter(pk=assignment.pk).update(status=Assignment.Status.SUBMITTED)
         if settings.ROUND_AUTO_START_EVERY:
             transaction.on_commit(_check_autostart)
+    if assignment.task.gold_tiers is not None and project.gold_min_accuracy is not None:
+        # After the write transaction: the ranking is stored whatever this decides.
+        pause_after_gold_ranking(labeler=labeler, project=project)
     return Submitted(ranking, created=True)
 
 

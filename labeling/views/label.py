@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 from labeling.errors import RejectedInput
 from labeling.label_choices import label_choices
 from labeling.models import Membership
+from labeling.selectors.pauses import open_pauses
 from labeling.selectors.projects import project_access_by_slug
 from labeling.selectors.tasks import labeler_progress
 from labeling.services.assignment import task_assign_next
@@ -41,8 +42,10 @@ def label_next(request):
     chosen = _chosen_project(request)
     assignment = task_assign_next(labeler=request.user, project=chosen)
     progress = labeler_progress(labeler=request.user, now=timezone.now(), project=chosen)
-    if assignment is None:
-        return render(request, "labeling/label_empty.html", {"progress": progress, "chosen": chosen})
+    if assignment is None:  # why, where the labeler is paused: that project's pause, or all of theirs
+        pauses = open_pauses().filter(labeler=request.user, **({"project": chosen} if chosen else {}))
+        return render(request, "labeling/label_empty.html", {"progress": progress, "chosen": chosen,
+                                                              "pauses": pauses.select_related("project")})
     texts = dict(assignment.task.completions.values_list("pk", "text"))
     cards = [
         {"id": cid, "text": texts[cid], "position": position}

@@ -1,10 +1,13 @@
 """A project's people, for its managers: members and their roles, and invite links.
 
 The members page answers every form on it: a POST there gives a user a role (adds them or changes
-theirs); removing, making an invite and revoking one have their own POST routes and render the
-same page, with the refusal or, once, the new invite's link.
+theirs); removing, making an invite, revoking one and lifting a labeler's pause (gold accuracy under
+the project's threshold: ``labeling.services.pauses``) have their own POST routes and render the same
+page, with the refusal or, once, the new invite's link. Paused labelers are listed whether or not
+they are members (a project open to all has labelers who are not).
 """
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -12,8 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from labeling.errors import RejectedInput
 from labeling.models import Membership
 from labeling.project_forms import InviteCreateForm, MemberRemoveForm, MemberRoleForm, add_refusal
+from labeling.selectors.pauses import paused_labelers
 from labeling.selectors.people import invites_open, project_members
 from labeling.services.invites import invite_create, invite_revoke
+from labeling.services.pauses import pause_lift
 from labeling.services.projects import project_add_member, project_remove_member
 from labeling.views.access import project_role_required
 
@@ -79,11 +84,27 @@ def invite_revoke_view(request, invite_id: int):
     return redirect("project-members", project=request.project.slug)
 
 
+@project_role_required(MANAGER)
+@require_POST
+def pause_lift_view(request, labeler_id: int):
+    labeler = get_user_model().objects.filter(pk=labeler_id).first()
+    try:
+        if labeler is None:
+            raise RejectedInput("No such labeler.", field="labeler", status=404)
+        pause_lift(project=request.project, labeler=labeler, by=request.user)
+    except RejectedInput as exc:
+        messages.error(request, exc.message)
+        return _page(request, status=exc.status)
+    messages.success(request, f"{labeler.username} can label in this project again.")
+    return redirect("project-members", project=request.project.slug)
+
+
 def _page(request, *, member_form=None, remove_form=None, invite_form=None, status: int = 200, **extra):
     context = {
         "project": request.project,
         "members": project_members(project=request.project),
         "invites": invites_open(project=request.project),
+        "pauses": paused_labelers(request.project),
         "roles": Membership.Role.choices,
         "member_form": member_form or MemberRoleForm(),
         "remove_form": remove_form,

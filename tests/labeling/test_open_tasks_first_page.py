@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from labeling.models import Assignment, Membership, Project, Ranking, RankingTask, Skip
+from labeling.models import Assignment, Membership, Project, Prompt, Ranking, RankingTask, Skip
 from labeling.selectors.tasks import _compiled_first_page, labeler_progress, open_task_count, open_tasks_first_page, tasks_open_for
 from tests.factories import UserFactory
 
@@ -47,3 +47,26 @@ def test_match_the_orm_query_for_each_labeler_and_time(labeler, other_labeler, t
     assert open_task_count(labeler=third, now=now) == 8 and tasks[6].pk in open_tasks_first_page(
         labeler=third, now=now, limit=25)
     assert _compiled_first_page(RankingTask.objects.db, 25) is not None  # the fast path, not the fallback
+
+
+def test_match_the_orm_query_with_honeypots_and_pauses(labeler, other_labeler, task_factory):
+    """Gold tasks of a project with a gold_rate are honeypots, not queue items; a project where the
+    labeler is paused gives them nothing."""
+    from labeling.review_models import LabelerPause
+
+    task_factory(gold_tiers=[[0], [1], [2], [3]])  # default's gold_rate is 0.05: a honeypot
+    plain = task_factory()
+    closed = Project.objects.create(slug="closed", name="Closed", gold_rate=0)
+    for user in (labeler, other_labeler):
+        Membership.objects.create(project=closed, user=user)
+    ordinary_gold = task_factory(gold_tiers=[[0], [1], [2], [3]])
+    Prompt.objects.filter(pk=ordinary_gold.prompt_id).update(project=closed)
+    LabelerPause.objects.create(project=closed, labeler=other_labeler, reason="Paused.")
+    LabelerPause.objects.create(project=closed, labeler=labeler, reason="Lifted.", lifted_at=timezone.now())
+    now = timezone.now()
+    expected = {labeler: [plain.pk, ordinary_gold.pk], other_labeler: [plain.pk]}
+    for user, ids in expected.items():
+        assert list(tasks_open_for(labeler=user, now=now).values_list("pk", flat=True)) == ids
+        assert open_tasks_first_page(labeler=user, now=now, limit=25) == ids
+        assert open_task_count(labeler=user, now=now) == len(ids)
+    assert _compiled_first_page(RankingTask.objects.db, 25) is not None

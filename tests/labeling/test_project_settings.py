@@ -18,7 +18,7 @@ def _form(project: Project, **changes) -> dict:
             "skip_reasons": "\n".join(f"{k}: {v}" for k, v in project.skip_reasons),
             "ask_scores": "on" if project.ask_scores else "", "score_label_low": project.score_label_low,
             "score_label_high": project.score_label_high, "gold_min_accuracy": "", "gold_min_tasks": 5,
-            "auto_start_every": "", "auto_algo": "", "reward_base": ""}
+            "gold_rate": project.gold_rate, "auto_start_every": "", "auto_algo": "", "reward_base": ""}
     return {**data, **changes}
 
 
@@ -26,14 +26,14 @@ def test_project_update_saves_every_setting(project_a):
     project_update(project=project_a, name=" Helpful v2 ", instructions="# Rules", k_min=3, k_max=5,
                    required_rankings=2, lease_minutes=10, flags=[["rude", "Rude"]],
                    skip_reasons=[["lang", "Wrong language"]], ask_scores=False, score_label_low="Bad",
-                   score_label_high="Good", gold_min_accuracy=0.8, gold_min_tasks=10, auto_start_every=0,
-                   auto_algo="ppo", reward_base="/models/rm")
+                   score_label_high="Good", gold_min_accuracy=0.8, gold_min_tasks=10, gold_rate=0.1,
+                   auto_start_every=0, auto_algo="ppo", reward_base="/models/rm")
     saved = Project.objects.get(pk=project_a.pk)
     assert (saved.name, saved.k_min, saved.k_max, saved.required_rankings, saved.lease_minutes) == (
         "Helpful v2", 3, 5, 2, 10)
     assert (saved.flags, saved.skip_reasons, saved.ask_scores, saved.gold_min_accuracy, saved.gold_min_tasks,
-            saved.auto_start_every, saved.auto_algo, saved.reward_base) == (
-        [["rude", "Rude"]], [["lang", "Wrong language"]], False, 0.8, 10, 0, "ppo", "/models/rm")
+            saved.gold_rate, saved.auto_start_every, saved.auto_algo, saved.reward_base) == (
+        [["rude", "Rude"]], [["lang", "Wrong language"]], False, 0.8, 10, 0.1, 0, "ppo", "/models/rm")
 
 
 @pytest.mark.parametrize("changes, field", [
@@ -54,6 +54,11 @@ def test_project_update_saves_every_setting(project_a):
     ({"gold_min_accuracy": 1.5}, "gold_min_accuracy"),
     ({"gold_min_accuracy": float("nan")}, "gold_min_accuracy"),
     ({"gold_min_tasks": 0}, "gold_min_tasks"),
+    ({"gold_rate": 1.5}, "gold_rate"),
+    ({"gold_rate": -0.01}, "gold_rate"),
+    ({"gold_rate": float("inf")}, "gold_rate"),
+    ({"gold_rate": None}, "gold_rate"),
+    ({"gold_rate": True}, "gold_rate"),
     ({"auto_start_every": -1}, "auto_start_every"),
     ({"auto_algo": "dop"}, "auto_algo"),
     ({"reward_base": "a\nb"}, "reward_base"),
@@ -101,6 +106,8 @@ def test_the_manager_saves_settings_from_the_page(project_a, manager_a):
     ({"skip_reasons": "no colon here"}, "Line 1 needs the form key: label."),
     ({"flags": "a: A\na: B"}, "the key &#x27;a&#x27; is there twice"),
     ({"gold_min_accuracy": "2"}, "gold_min_accuracy must be between 0 and 1"),
+    ({"gold_rate": "1.5"}, "gold_rate must be between 0 and 1, not 1.5"),
+    ({"gold_rate": "often"}, "Enter a number"),
 ])
 def test_a_refused_setting_is_shown_on_the_page_and_nothing_is_saved(project_a, manager_a, changes, shown):
     before = Project.objects.filter(pk=project_a.pk).values().get()

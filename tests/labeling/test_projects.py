@@ -94,6 +94,7 @@ def test_an_import_into_a_project_that_refuses_it_writes_nothing(helpful, tmp_pa
 def test_labelers_are_given_tasks_of_their_projects_and_of_open_ones_only(helpful, tmp_path):
     _import(tmp_path, "helpful", [GOOD_TASK])
     _import(tmp_path, DEFAULT_PROJECT_SLUG, [{**GOOD_TASK, "prompt": "Name 2 fruits."}], name="open.jsonl")
+    Project.objects.update(gold_rate=0)  # GOOD_TASK has gold tiers: here it is an ordinary queue item
     member, outsider = UserFactory(username="member"), UserFactory(username="outsider")
     Membership.objects.create(project=helpful, user=member)
     in_helpful = RankingTask.objects.get(prompt__project=helpful)
@@ -114,6 +115,7 @@ def test_the_labeler_page_shows_the_projects_instructions_as_safe_markdown(helpf
     helpful.instructions = "Prefer **short** answers. <script>alert(1)</script> [x](javascript:alert(2))"
     helpful.save()
     _import(tmp_path, "helpful", [GOOD_TASK])
+    Project.objects.update(gold_rate=0)  # GOOD_TASK has gold tiers: here it is an ordinary queue item
     member = UserFactory(username="member")
     Membership.objects.create(project=helpful, user=member)
     client.force_login(member)

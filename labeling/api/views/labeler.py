@@ -6,7 +6,9 @@ as the labeler page shows them, since a ranking or a skip is checked against the
 The page is keyed by assignment; the API by task id, and finds the caller's own lease of that task.
 The ranking and the skip go through the page's services, so they are validated the same way
 (``labeling.submission``) and refused with the same statuses: 404 no such task, 409 no live lease of
-yours (expired, skipped, never leased) or already ranked.
+yours (expired, skipped, never leased) or already ranked. A labeler paused in a project (gold
+accuracy under its threshold) asking for that project's next task gets 403 with the reason; without
+``?project=`` their paused projects are passed over.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from labeling.errors import RejectedInput
 from labeling.label_choices import label_choices
 from labeling.models import Assignment, Membership, Project, RankingTask
 from labeling.rendering import render_markdown
+from labeling.selectors.pauses import labeler_paused
 from labeling.selectors.projects import project_access_by_slug
 from labeling.services.assignment import task_assign_next
 from labeling.services.ranking import ranking_submit, task_skip
@@ -76,7 +79,7 @@ def _own_assignment_id(*, labeler, task_id: int) -> int:
 class NextTaskView(APIView):
     @extend_schema(responses=NextTaskSerializer, summary="Lease the next task to rank", parameters=[query_param(
         "project", OpenApiTypes.STR, "Only this project's tasks (its slug; 404 unless you label in it). Without it: the next "
-        "task of any project you label in.")])
+        "task of any project you label in. 403 with the reason when you are paused in that project.")])
     def get(self, request):
         """Lease the next task (or return the caller's current lease in that project). Always 200 for a
         project the caller labels in: ``{"task": null}`` when nothing is left for this labeler, so a
@@ -84,6 +87,8 @@ class NextTaskView(APIView):
         slug = request.query_params.get("project")
         project = (project_access_by_slug(user=request.user, slug=slug, needed=Membership.Role.LABELER)[0]
                    if slug else None)
+        if project is not None and (pause := labeler_paused(request.user, project)) is not None:
+            raise RejectedInput(pause.reason, field="project", status=403)
         assignment = task_assign_next(labeler=request.user, project=project)
         # NextTaskSerializer's shape, sent as built: every value already is what its field renders
         # (tests/labeling/api/test_labeler_endpoints.py checks the two agree); building the serializer's

@@ -18,12 +18,17 @@ class Command(BaseCommand):
                             help="labelers per task unless an import says otherwise (default: the setting)")
         parser.add_argument("--lease-minutes", type=int, default=None,
                             help="how long a labeler holds a task (default: the setting)")
+        parser.add_argument("--gold-rate", type=float, default=None,
+                            help="share of leases that are gold tasks served as honeypots, 0..1 (default 0.05; "
+                                 "0: gold tasks are ordinary tasks)")
 
-    def handle(self, *args, slug, name, instructions, k_min, k_max, required_rankings, lease_minutes, **options):
+    def handle(self, *args, slug, name, instructions, k_min, k_max, required_rankings, lease_minutes, gold_rate,
+               **options):
         text = read_text(instructions) if instructions else ""
         try:
             project = project_create(slug=slug, name=name, instructions=text, k_min=k_min, k_max=k_max,
-                                     required_rankings=required_rankings, lease_minutes=lease_minutes)
+                                     required_rankings=required_rankings, lease_minutes=lease_minutes,
+                                     gold_rate=gold_rate)
         except RejectedInput as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(self.style.SUCCESS(f"Created project {project.slug} ({project.name}), K {k_min}..{k_max}."))
