@@ -7,6 +7,7 @@ from django.db.models import Count, F, Q, Sum
 
 from labeling.models import Ranking, RankingStats, RankingTask
 from labeling.selectors.demonstration_tasks import demonstration_open_counts
+from labeling.selectors.pauses import open_pauses
 from labeling.selectors.projects import project_role
 from labeling.selectors.tasks import open_task_count, projects_labeled_by
 
@@ -38,6 +39,7 @@ def labeler_home_rows(*, user, now: datetime) -> list[dict]:
         RankingTask.objects.filter(prompt__project__in=ids).values("prompt__project")
         .annotate(total=Count("pk"), complete=Count("pk", filter=Q(pk__in=complete))))}
     to_write = demonstration_open_counts(labeler=user, now=now)
+    pauses = dict(open_pauses().filter(labeler=user, project__in=ids).values_list("project", "reason"))
     rows = []
     for project in projects:
         own, fig = mine.get(project.pk, {}), figures.get(project.pk, {})
@@ -52,6 +54,7 @@ def labeler_home_rows(*, user, now: datetime) -> list[dict]:
             "today": own.get("today", 0),
             "agreement": _share(fig.get("agree"), fig.get("compared")),
             "gold_accuracy": _share(fig.get("gold_agree"), fig.get("gold_compared")),
+            "pause": pauses.get(project.pk),
         })
     return rows
 

@@ -4,7 +4,8 @@ Each step is a run; when a run of a round succeeds, :func:`round_advance` (calle
 transaction that marks the run succeeded) enqueues the next step, so a round never skips or
 repeats a step. A failed or cancelled step ends the round the same way (:func:`round_stop`).
 Rankings: every stored ranking trains the reward model and DPO (earlier rounds' data included,
-as in InstructGPT's iterated collection); gold tasks included. Each round starts from the latest policy,
+as in InstructGPT's iterated collection); gold tasks left out (quality checks served to every
+labeler as honeypots; a run's ``inputs`` ``include_gold: true`` keeps them). Each round starts from the latest policy,
 but DPO's reference and PPO's KL anchor stay the first (SFT) policy of the lineage: re-anchoring each
 round let the drift compound (benchmarks/RESULTS.md, "The product loop: simulate_rounds").
 """
