@@ -8,27 +8,39 @@ project is a 404, as one that does not exist. ``corrected_tiers`` are completion
 """
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labeling.api.filters import query_param
 from labeling.api.idempotency import idempotent
 from labeling.api.permissions import READ_ROLE, ProjectRolePermission
 from labeling.api.review_serializers import ReviewBody, ReviewDecisionSerializer, ReviewQueueItemSerializer
 from labeling.api.views.request_body import body_object
+from labeling.errors import RejectedInput
 from labeling.selectors.review import review_queue
 from labeling.services.review import review_decide
 from labeling.services.stats import stats_catch_up
 
+KINDS = ("ranking", "demonstration")
+KIND = query_param("kind", OpenApiTypes.STR, "Only items of this kind (default: both).", enum=KINDS)
+
+
 class ReviewQueueView(APIView):
     permission_classes = [ProjectRolePermission]
 
-    @extend_schema(responses={200: ReviewQueueItemSerializer(many=True)}, summary="The project's review queue")
+    @extend_schema(parameters=[KIND], responses={200: ReviewQueueItemSerializer(many=True)},
+                   summary="The project's review queue")
     def get(self, request):
         """Unreviewed work, first to review first: rankings of the lowest-agreement tasks, gold misses,
         flagged rankings, each labeler's last rankings, new demonstrations; each with its reasons."""
+        kind = request.query_params.get("kind") or None
+        if kind not in (None, *KINDS):
+            raise RejectedInput(f"kind must be {' or '.join(KINDS)}, not {kind!r}.", field="kind")
         stats_catch_up(project=request.project)
-        return Response(ReviewQueueItemSerializer(review_queue(project=request.project), many=True).data)
+        items = [item for item in review_queue(project=request.project) if kind in (None, item["kind"])]
+        return Response(ReviewQueueItemSerializer(items, many=True).data)
 
 
 class _Decide(APIView):

@@ -92,3 +92,13 @@ def test_the_endpoints_are_in_the_schema(api, admin):
     assert "/api/v1/review/queue/" in paths
     assert "requestBody" in paths["/api/v1/rankings/{id}/review/"]["post"]
     assert "/api/v1/demonstrations/{id}/review/" in paths
+
+
+def test_the_queue_filters_by_kind(api, project, reviewer, ranked, project_labeler):
+    demo = demonstration(project, project_labeler)
+    client = api(reviewer)
+    items = client.get("/api/v1/review/queue/?project=helpful&kind=demonstration").json()
+    assert [(item["kind"], item["id"]) for item in items] == [("demonstration", demo.pk)]
+    assert {item["kind"] for item in client.get("/api/v1/review/queue/?project=helpful&kind=ranking").json()} == {
+        "ranking"}
+    assert_error(client.get("/api/v1/review/queue/?project=helpful&kind=task"), 400, "kind", "ranking or demonstration")
