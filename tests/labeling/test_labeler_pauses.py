@@ -13,6 +13,7 @@ from labeling.selectors.pauses import gold_record, labeler_paused, paused_projec
 from labeling.services.assignment import task_assign_next
 from labeling.services.pauses import pause_lift
 from labeling.services.ranking import ranking_submit
+from labeling.services.stats import stats_catch_up
 from tests.factories import make_task
 from tests.labeling.test_honeypots import FixedDraw
 from tests.labeling.project_people import labeler_a, manager_a, project_a, signed_in  # noqa: F401
@@ -87,8 +88,10 @@ def test_a_paused_labeler_gets_other_projects_tasks_and_sees_why(strict, labeler
     client.force_login(labeler_a)
     page = client.get("/label/?project=helpful")
     assert page.status_code == 200 and escape(reason) in page.content.decode()
+    stats_catch_up(project=strict)  # what the worker does soon after: the home's figures come from that cache
     home = client.get("/").content.decode()
     assert escape(reason) in home and 'data-paused="helpful"' in home
+    assert "<dt>Gold accuracy</dt><dd>0.0%</dd>" in home  # the honeypots count in their own gold accuracy
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=labeler_a).key}")
     refused = api.get("/api/v1/tasks/next/?project=helpful")
