@@ -17,12 +17,12 @@ logger = logging.getLogger(__name__)
 
 def _job_for(kind: str):
     from labeling.jobs.bootstrap import job_bootstrap
-    from labeling.jobs.policy import job_dpo, job_ppo
+    from labeling.jobs.policy import job_dpo, job_ppo, job_sft
     from labeling.jobs.reward import job_train_reward
     from labeling.jobs.sample import job_sample
 
     jobs = {Run.Kind.BOOTSTRAP: job_bootstrap, Run.Kind.TRAIN_REWARD: job_train_reward, Run.Kind.SAMPLE: job_sample,
-            Run.Kind.DPO: job_dpo, Run.Kind.PPO: job_ppo}
+            Run.Kind.DPO: job_dpo, Run.Kind.PPO: job_ppo, Run.Kind.SFT: job_sft}
     if kind not in jobs:
         raise NotImplementedError(f"no job for runs of kind {kind!r} yet")
     return jobs[kind]

@@ -1,4 +1,5 @@
-"""Improve a policy: DPO straight on the rankings, or PPO against a reward model."""
+"""Improve a policy: supervised fine-tuning on the project's demonstrations, DPO straight on the
+rankings, or PPO against a reward model."""
 from __future__ import annotations
 
 from dataclasses import fields
@@ -47,6 +48,37 @@ def job_dpo(run: Run, reporter: RunReporter):
             own_args=["--policy", policy.path, "--rankings", path, "--out", config.output_dir],
             config=config, skip={"output_dir", "policy", "inputs"})
     return _register(run, policy, "dpo", checkpoint, metrics)
+
+
+def job_sft(run: Run, reporter: RunReporter):
+    """``inputs``: ``policy_version`` (the base it fine-tunes); trains on the project's demonstrations that
+    no reviewer rejected, the reviewer's correction in place of the labeler's text
+    (``labeling.selectors.demonstrations``), written to ``demonstrations.jsonl`` in the run directory
+    as TRL's prompt-completion lines. The SFT's held-out loss (before and after) and its loss curve are
+    the run's metrics."""
+    from modeling.formats.rankings import write_jsonl_atomic
+    from modeling.training.sft import parse_demonstration, train_sft
+    from modeling.training.sft_config import SFTConfig
+
+    from labeling.selectors.demonstrations import demonstrations_records
+
+    policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
+    records = [{"prompt": r["prompt"], "completion": r["completion"]} for r in demonstrations_records(project=run.project)]
+    if not records:
+        raise ValueError("the project has no demonstrations to train on (all rejected, or none written yet)")
+    path = run_directory(run) / "demonstrations.jsonl"
+    write_jsonl_atomic(records, path)
+    demonstrations = [parse_demonstration(record) for record in records]
+    reporter.log(f"SFT from {policy.name} on {len(demonstrations)} demonstrations ({path})")
+    config = _config(SFTConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
+                     inputs={"policy_version": policy.pk, "demonstrations": str(path),
+                             "demonstrations_count": len(demonstrations)})
+    with checkpointed_output(config.output_dir, reporter):
+        checkpoint, metrics = run_training(
+            run_directory(run), reporter, lambda: train_sft(config, demonstrations, reporter), command="sft",
+            own_args=["--policy", policy.path, "--demonstrations", str(path), "--out", config.output_dir],
+            config=config, skip={"output_dir", "policy", "inputs"})
+    return _register(run, policy, "sft", checkpoint, metrics)
 
 
 def job_ppo(run: Run, reporter: RunReporter):

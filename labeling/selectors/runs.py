@@ -17,6 +17,8 @@ CHARTS: dict[str, list[tuple[str, list[str]]]] = {
     Run.Kind.PPO: [("PPO reward", ["ppo/reward"]), ("KL to the reference", ["ppo/kl"]),
                    ("Entropy and clip fraction", ["ppo/entropy", "ppo/clipfrac"])],
     Run.Kind.SAMPLE: [],
+    Run.Kind.SFT: [("Supervised fine-tuning loss", ["sft/loss"]),
+                   ("Held-out loss (before and after)", ["sft/eval_loss"])],
 }
 
 
@@ -99,10 +101,11 @@ def prompts_with_fewest_tasks(*, count: int, project=None) -> list[int]:
 
 
 def policy_lineage_root(version: ModelVersion) -> ModelVersion:
-    """The first policy ``version`` descends from (itself when it has no parent): the SFT or external policy
-    a loop started from."""
+    """The SFT policy ``version`` descends from: its nearest ancestor (itself included) made by an ``sft``
+    run in the app, else the first policy of its lineage (the bootstrapped or external policy a loop
+    started from). DPO's reference and PPO's KL anchor, as InstructGPT anchors to its SFT model."""
     seen = {version.pk}
-    while version.parent_id is not None and version.parent_id not in seen:
+    while version.algorithm != "sft" and version.parent_id is not None and version.parent_id not in seen:
         version = ModelVersion.objects.get(pk=version.parent_id)
         seen.add(version.pk)
     return version

@@ -1,4 +1,6 @@
-"""Training rounds: train a reward model -> DPO or PPO -> sample the next tasks with the new policy.
+"""Training rounds: train a reward model -> DPO or PPO -> sample the next tasks with the new policy;
+or InstructGPT's first step, an ``sft`` round: fine-tune the base policy on the project's
+demonstrations -> sample the first ranking tasks with it.
 
 Each step is a run; when a run of a round succeeds, :func:`round_advance` (called in the same
 transaction that marks the run succeeded) enqueues the next step, so a round never skips or
@@ -8,6 +10,12 @@ as in InstructGPT's iterated collection); gold tasks left out (quality checks se
 labeler as honeypots; a run's ``inputs`` ``include_gold: true`` keeps them). Each round starts from the latest policy,
 but DPO's reference and PPO's KL anchor stay the first (SFT) policy of the lineage: re-anchoring each
 round let the drift compound (benchmarks/RESULTS.md, "The product loop: simulate_rounds").
+
+An ``sft`` round starts from the project's base policy (``sft_base_policy``), not its latest one,
+and trains on every demonstration no reviewer rejected (earlier ones included); it needs at least
+one such demonstration instead of new rankings. The policy it makes becomes the project's latest,
+so the next DPO or PPO round starts from it, and the lineage's reference from then on
+(``labeling.selectors.runs.policy_lineage_root``).
 """
 from __future__ import annotations
 
@@ -42,6 +50,8 @@ DEFAULT_CONFIG = {
     # DPO on top_p 0.95 samples with hotter re-draws lowered the held-out gold score (0.786 -> 0.775); on
     # plain samples of the same prompts it did not (0.786 -> 0.788) (benchmarks/RESULTS.md).
     "sample": {"k": 4, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0},
+    # SFT on labelers' demonstrations (modeling.training.sft_config defaults otherwise).
+    "sft": {"epochs": 2, "learning_rate": 1e-4, "batch_size": 16},
 }
 
 
@@ -94,6 +104,29 @@ def starting_policy(project: Project) -> ModelVersion | None:
     return latest.first() or project.base_policy or first.first()
 
 
+def sft_base_policy(project: Project) -> ModelVersion | None:
+    """The policy an ``sft`` round fine-tunes: the project's ``base_policy``, else the first policy of
+    ``default`` (InstructGPT fine-tunes the pretrained model, not a policy already tuned on rankings)."""
+    first = ModelVersion.objects.filter(project_id=default_project_id(), kind=ModelVersion.Kind.POLICY,
+                                        parent__isnull=True).order_by("created_at", "id")
+    return project.base_policy or first.first()
+
+
+def _check_training_data(project: Project, algo: str, minimum: int) -> None:
+    """Refuse a round without its data: demonstrations for ``sft``, ``minimum`` new rankings otherwise."""
+    if algo == TrainingRound.Algo.SFT:
+        from labeling.selectors.demonstrations import demonstrations_selected
+
+        if not demonstrations_selected(project=project).exists():
+            raise RejectedInput("There are no demonstrations to fine-tune on: labelers write them first.",
+                                field="demonstrations", status=409)
+        return
+    new = _new_rankings_since_last_round(project)
+    if new < minimum:
+        raise RejectedInput(f"Only {new} new rankings since the last round; a round needs at least {minimum}.",
+                            field="rankings", status=409)
+
+
 def round_start(*, algo: str, created_by=None, config: dict | None = None, prompt_ids: list[int] | None = None,
                 min_new_rankings: int | None = None, project: Project | None = None) -> TrainingRound:
     """Start a round of ``project`` (``default`` without one) from its starting policy, or refuse with a
@@ -113,13 +146,10 @@ def round_start(*, algo: str, created_by=None, config: dict | None = None, promp
         if active is not None:
             raise RejectedInput(f"Round {active.pk} is still running; wait for it or cancel it.", field="round",
                                 status=409)
-        policy = starting_policy(project)
+        policy = sft_base_policy(project) if algo == TrainingRound.Algo.SFT else starting_policy(project)
         if policy is None:
             raise RejectedInput("There is no policy yet: train the default policy first.", field="policy", status=409)
-        new = _new_rankings_since_last_round(project)
-        if new < minimum:
-            raise RejectedInput(f"Only {new} new rankings since the last round; a round needs at least {minimum}.",
-                                field="rankings", status=409)
+        _check_training_data(project, algo, minimum)
         if prompt_ids is None:
             prompt_ids = prompts_with_fewest_tasks(count=settings.ROUND_SAMPLE_PROMPTS, project=project)
         elif Prompt.objects.filter(pk__in=prompt_ids, project=project).count() != len(set(prompt_ids)):
@@ -135,7 +165,8 @@ def round_start(*, algo: str, created_by=None, config: dict | None = None, promp
                 )
         except IntegrityError:  # another admin started one at the same moment
             raise RejectedInput("Another round was just started.", field="round", status=409) from None
-        _enqueue_step(training_round, Run.Kind.TRAIN_REWARD, created_by=created_by)
+        first_step = Run.Kind.SFT if algo == TrainingRound.Algo.SFT else Run.Kind.TRAIN_REWARD
+        _enqueue_step(training_round, first_step, created_by=created_by)
     return training_round
 
 
@@ -143,8 +174,9 @@ def _enqueue_step(training_round: TrainingRound, kind: str, *, created_by=None) 
     config = training_round.config
     if kind == Run.Kind.TRAIN_REWARD:
         step_config, inputs = config["reward"], {"round": training_round.pk}
-    elif kind == Run.Kind.DPO:
-        step_config, inputs = config["dpo"], {"round": training_round.pk, "policy_version": training_round.policy_in_id}
+    elif kind in (Run.Kind.DPO, Run.Kind.SFT):
+        step_config = config[kind]
+        inputs = {"round": training_round.pk, "policy_version": training_round.policy_in_id}
     elif kind == Run.Kind.PPO:
         rollout_prompts = list(Prompt.objects.filter(project=training_round.project_id, tasks__rankings__isnull=False)
                                .distinct()
@@ -173,7 +205,7 @@ def round_advance(*, run: Run, outputs: dict) -> None:
         training_round.reward_id = outputs["model_version"]
         training_round.save(update_fields=["reward"])
         _enqueue_step(training_round, training_round.algo)
-    elif run.kind in (Run.Kind.DPO, Run.Kind.PPO):
+    elif run.kind in (Run.Kind.DPO, Run.Kind.PPO, Run.Kind.SFT):
         training_round.policy_out_id = outputs["model_version"]
         training_round.save(update_fields=["policy_out"])
         _enqueue_step(training_round, Run.Kind.SAMPLE)

@@ -1,6 +1,12 @@
 """The whole product loop with simulated labelers, for proof and for end-to-end tests.
 
-Each round: simulated labelers (``modeling.simulation.oracle``) take tasks with ``task_assign_next`` and submit
+With ``demonstrations`` above 0 the loop starts as InstructGPT does: simulated labelers write that
+many demonstrations through the services the write page uses (``demonstration_assign_next`` and
+``demonstration_submit``; each the best, as the labeler perceives it, of several good answers:
+``SimulatedLabeler.write``), an ``sft`` round fine-tunes the first policy on them and samples the
+first ranking tasks with the result, and the ranking rounds go on from the SFT policy.
+
+Each ranking round: simulated labelers (``modeling.simulation.oracle``) take tasks with ``task_assign_next`` and submit
 with ``ranking_submit`` -- the same services the labeler page uses -- then ``round_start`` runs the
 reward model, DPO or PPO and sampling on the Celery workers, and the new policy is judged on
 held-out prompts by the hidden gold score and its KL to the first policy.
@@ -28,6 +34,7 @@ QUICK_ROUND = {  # tiny settings for smoke tests: seconds per step on a tiny pol
     "ppo": {"iterations": 1, "rollout_batch_size": 4, "samples_per_prompt": 2, "generation_batch_size": 4,
             "minibatch_size": 2, "ppo_epochs": 1, "max_new_tokens": 8},
     "sample": {"k": 3, "max_new_tokens": 8},
+    "sft": {"epochs": 1, "max_length": 64, "batch_size": 8},
 }
 QUICK_BOOTSTRAP = {"size": "tiny", "steps": 20, "batch_size": 8, "eval_prompts": 0, "vocab_size": 400}
 
@@ -47,6 +54,8 @@ class SimulationConfig:
     policy_path: str = field(default="", metadata={"help": "first policy checkpoint; empty = bootstrap one"})
     same_quality: float | None = field(default=None, metadata={
         "help": "labelers tie gold scores closer than this (None: the oracle's default)"})
+    demonstrations: int = field(default=0, metadata={
+        "help": "demonstrations the simulated labelers write for an SFT round before the ranking rounds (0: none)"})
 
 
 def _wait(run_or_round, *, timeout: float, on_progress: Callable[[str], None]) -> None:
@@ -88,6 +97,29 @@ def simulated_labelers_rank_open_tasks(*, names: list[str], same_quality: float 
     return submitted
 
 
+def simulated_labelers_write_open_tasks(*, names: list[str]) -> int:
+    """The simulated labelers take turns writing the demonstration tasks open to them (one lease each
+    per turn, so the work is spread); returns demonstrations submitted."""
+    from modeling.simulation.oracle import SimulatedLabeler
+
+    from labeling.services.demonstrations import demonstration_assign_next, demonstration_submit
+
+    writers = [(get_user_model().objects.get_or_create(username=name)[0], SimulatedLabeler(name)) for name in names]
+    written, busy = 0, True
+    while busy:
+        busy = False
+        for user, oracle in writers:
+            lease = demonstration_assign_next(labeler=user)
+            if lease is None:
+                continue
+            source = lease.task.source_completion
+            text = oracle.write(prompt_value(lease.task.prompt), start_from=source.text if source else "")
+            demonstration_submit(labeler=user, assignment_id=lease.pk, submission_id=uuid.uuid4().hex, text=text,
+                                 seconds=1.0)
+            written, busy = written + 1, True
+    return written
+
+
 def _prompts(kind: str, count: int, seed: int, exclude: frozenset[str] = frozenset()) -> list[Prompt]:
     """``count`` generated prompts (``exclude``'s texts skipped), stored once under stable external ids."""
     from modeling.simulation.instructions import generate_prompts, instruction_type
@@ -113,10 +145,7 @@ def held_out_texts(count: int, seed: int = 9000) -> list[str]:
     return list(dict.fromkeys(generate_prompts(4 * count, seed=seed)))[:count]
 
 
-def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], None] = print) -> list[dict]:
-    """Run ``config.rounds`` rounds; return one row of figures per policy (round 0 = the first)."""
-    from modeling.simulation.evaluation import gold_of_samples, kl_to_reference, paired_standard_error, win_rate
-
+def _first_policy(config: SimulationConfig, on_progress: Callable[[str], None]) -> ModelVersion:
     policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
     if policy is None:
         on_progress(f"first policy: {config.policy_path or 'bootstrapping the default policy'}")
@@ -126,38 +155,73 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
         policy = ModelVersion.objects.filter(kind=ModelVersion.Kind.POLICY).order_by("-created_at", "-id").first()
         if policy is None:
             raise RuntimeError(f"bootstrap failed: {Run.objects.get(pk=bootstrap.pk).error}")
-    first = policy
+    return policy
+
+
+def _round(algo: str, config: SimulationConfig, prompt_ids: list[int],
+           on_progress: Callable[[str], None]) -> TrainingRound:
+    training_round = round_start(algo=algo, config=config.round_config, min_new_rankings=1, prompt_ids=prompt_ids)
+    _wait(training_round, timeout=config.timeout_seconds, on_progress=on_progress)
+    if training_round.status != TrainingRound.Status.SUCCEEDED:
+        raise RuntimeError(f"round {training_round.pk} {training_round.status}: {training_round.error}")
+    return training_round
+
+
+def _write_demonstrations(config: SimulationConfig, labelers: list[str], unseen: frozenset[str]) -> int:
+    """``config.demonstrations`` write tasks on fresh training prompts, written by the simulated labelers."""
+    from labeling.services.demonstrations import demonstration_tasks_create
+
+    prompts = _prompts("demo", config.demonstrations, seed=100, exclude=unseen)
+    demonstration_tasks_create(project=prompts[0].project, prompts=prompts, required=1,
+                               task_set="simulation-demonstrations")
+    return simulated_labelers_write_open_tasks(names=labelers)
+
+
+def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], None] = print) -> list[dict]:
+    """Run the SFT round (with ``config.demonstrations``) and ``config.rounds`` ranking rounds; return one
+    row of figures per policy (row 0 = the first policy; ``step``: start, sft, dpo or ppo)."""
+    from modeling.simulation.evaluation import gold_of_samples, kl_to_reference, paired_standard_error, win_rate
+
+    first = _first_policy(config, on_progress)
     held_out = held_out_texts(config.eval_prompts)
     unseen = frozenset(held_out)
-    gold = lambda version: gold_of_samples(version.path, held_out, samples_per_prompt=config.samples_per_prompt)  # noqa: E731
-    baseline = gold(first)
-    rows = [{"round": 0, "policy": first.name, "gold": sum(baseline) / len(baseline), "win_rate": 0.5, "kl": 0.0}]
-    previous = baseline
-    on_progress(f"round 0 ({first.name}): gold {rows[0]['gold']:.3f}")
+    scored = {}
+
+    def judge(policy: ModelVersion, step: str, **extra) -> dict:
+        """A row for ``policy``: its held-out gold score, and its gain over the previous row's policy (every
+        policy is sampled with the same seed, so positions pair up), win rate and KL against the first."""
+        scores = gold_of_samples(policy.path, held_out, samples_per_prompt=config.samples_per_prompt)
+        row = {"round": len(scored), "step": step, "policy": policy.name, **extra,
+               "gold": sum(scores) / len(scores), "win_rate": 0.5, "kl": 0.0}
+        if scored:
+            previous, baseline = scored[len(scored) - 1], scored[0]
+            row.update(win_rate=win_rate(scores, baseline), gain=(sum(scores) - sum(previous)) / len(scores),
+                       gain_se=paired_standard_error(scores, previous),
+                       kl=kl_to_reference(policy.path, first.path, held_out))
+            on_progress(f"round {row['round']} ({step}, {policy.name}): gold {row['gold']:.3f} ({row['gain']:+.3f} "
+                        f"± {row['gain_se']:.3f}), win rate vs first {row['win_rate']:.3f}, KL to first {row['kl']:.3f}")
+        else:
+            on_progress(f"round 0 ({policy.name}): gold {row['gold']:.3f}")
+        scored[len(scored)] = scores
+        return row
+
+    rows = [judge(first, "start")]
     labelers = [f"sim-labeler-{i + 1}" for i in range(config.labelers)]
-    sample_config = {**DEFAULT_CONFIG["sample"], **config.round_config.get("sample", {})}  # as a round samples
-    initial = run_enqueue(kind=Run.Kind.SAMPLE, config=sample_config, inputs={
-        "policy_version": policy.pk, "prompt_ids": [p.pk for p in _prompts("train", config.prompts_per_round, 1, unseen)]})
-    _wait(initial, timeout=config.timeout_seconds, on_progress=on_progress)
+    first_prompts = [p.pk for p in _prompts("train", config.prompts_per_round, 1, unseen)]
+    if config.demonstrations:
+        written = _write_demonstrations(config, labelers, unseen)
+        on_progress(f"{written} demonstrations written; SFT round")
+        training_round = _round("sft", config, first_prompts, on_progress)  # its sample step makes the first tasks
+        rows.append(judge(training_round.policy_out, "sft", demonstrations=written))
+    else:
+        sample_config = {**DEFAULT_CONFIG["sample"], **config.round_config.get("sample", {})}  # as a round samples
+        initial = run_enqueue(kind=Run.Kind.SAMPLE, config=sample_config,
+                              inputs={"policy_version": first.pk, "prompt_ids": first_prompts})
+        _wait(initial, timeout=config.timeout_seconds, on_progress=on_progress)
     for number in range(1, config.rounds + 1):
         rankings = simulated_labelers_rank_open_tasks(names=labelers, same_quality=config.same_quality)
         next_prompts = _prompts("train", config.prompts_per_round, seed=1 + number, exclude=unseen)
-        training_round = round_start(algo=config.algo, config=config.round_config, min_new_rankings=1,
-                                     prompt_ids=[p.pk for p in next_prompts])
-        _wait(training_round, timeout=config.timeout_seconds, on_progress=on_progress)
-        if training_round.status != TrainingRound.Status.SUCCEEDED:
-            raise RuntimeError(f"round {training_round.pk} {training_round.status}: {training_round.error}")
-        policy = training_round.policy_out
-        scores = gold(policy)
-        rows.append({"round": number, "policy": policy.name, "rankings": rankings,
-                     "reward_accuracy": training_round.reward.metrics.get("reward/accuracy"),
-                     "gold": sum(scores) / len(scores), "win_rate": win_rate(scores, baseline),
-                     # the round's own gain: every policy is sampled with the same seed, so positions pair up
-                     "gain": (sum(scores) - sum(previous)) / len(scores),
-                     "gain_se": paired_standard_error(scores, previous),
-                     "kl": kl_to_reference(policy.path, first.path, held_out)})
-        previous = scores
-        on_progress(f"round {number} ({policy.name}): gold {rows[-1]['gold']:.3f} ({rows[-1]['gain']:+.3f} "
-                    f"± {rows[-1]['gain_se']:.3f}), win rate vs first {rows[-1]['win_rate']:.3f}, "
-                    f"KL to first {rows[-1]['kl']:.3f}")
+        training_round = _round(config.algo, config, [p.pk for p in next_prompts], on_progress)
+        rows.append(judge(training_round.policy_out, config.algo, rankings=rankings,
+                          reward_accuracy=training_round.reward.metrics.get("reward/accuracy")))
     return rows

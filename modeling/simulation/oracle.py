@@ -8,6 +8,8 @@ whose perceived scores are closer than ``tie_threshold`` are tied too. Noise the
 the order of answers of *different* quality, which is where real labelers disagree; it never invents
 a preference between two equally good answers (which would teach a reward model or DPO noise).
 Rankings are DESIGN.md tiers of indexes into ``completions``: ``[[2], [0, 3], [1]]``.
+A simulated labeler also writes demonstrations (:meth:`SimulatedLabeler.write`): the best, as they
+perceive it, of several good answers, so their demonstrations are good but noisily chosen.
 
 The defaults are calibrated so that two labelers agree on about 73 % of the pairs both of them
 order (InstructGPT reports 72.6 % ± 1.5 % between its labelers) on samples from the bootstrap policy.
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from modeling.formats.conversation import Prompt, last_user_message
-from modeling.simulation.instructions import gold_score
+from modeling.simulation.instructions import gold_score, reference_response
 from modeling.config_fields import help_field as _help
 
 Ranking = list[list[int]]  # tiers best to worst, each a list of indexes into completions
@@ -70,6 +72,18 @@ class SimulatedLabeler:
     def rank(self, prompt: Prompt, completions: list[str]) -> Ranking:
         """This labeler's ranking of ``completions``: tiers best to worst, ties allowed."""
         return tiers_from_scores(self.perceive(prompt, completions), self.config.tie_threshold)
+
+    def write(self, prompt: Prompt, *, candidates: int = 8, start_from: str = "") -> str:
+        """A demonstration for ``prompt``: of ``candidates`` good answers in varied phrasings
+        (``reference_response``), plus ``start_from`` when rewriting a completion, the one this labeler
+        perceives best (gold score plus their noise, as they rank). Raises ValueError for a prompt
+        the templates cannot read."""
+        instruction = last_user_message(prompt)
+        options = [reference_response(instruction, self._rng) for _ in range(candidates)]
+        options += [start_from] if start_from else []
+        gold = [gold_score(instruction, option) for option in options]
+        perceived = [g + self._rng.gauss(0.0, self.config.noise) for g in gold]
+        return options[max(range(len(options)), key=perceived.__getitem__)]
 
 
 def perceived_scores(gold: list[float], rng: random.Random, config: LabelerConfig) -> list[float]:

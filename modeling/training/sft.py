@@ -206,6 +206,8 @@ def train_sft(config: SFTConfig, demonstrations: list[Demonstration],
         return orders[step // steps_per_epoch][start : start + config.batch_size]
 
     eval_before = mean_loss(model, held_out, pad_id, 32) if held_out and dist.is_main else None
+    if progress is not None and eval_before is not None:  # the held-out loss chart's first point
+        progress(0, total, {"sft/eval_loss": eval_before})
     started = time.perf_counter()
     trained, optimizer = dist.prepare(model, adamw(model, config.learning_rate, config.weight_decay))
     history = fit(trained, train, steps=total, batch_indexes=batch_indexes, pad_id=pad_id,
@@ -215,10 +217,12 @@ def train_sft(config: SFTConfig, demonstrations: list[Demonstration],
     if not dist.is_main:  # the main process evaluates and publishes; the others are done
         dist.wait()
         return Path(config.output_dir), {}
+    eval_after = mean_loss(model, held_out, pad_id, 32) if held_out else None
+    if progress is not None and eval_after is not None:
+        progress(total, total, {"sft/eval_loss": eval_after})
     metrics = {
         "sft/first_loss": history[0]["sft/loss"], "sft/final_loss": history[-1]["sft/loss_smoothed"],
-        "sft/eval_loss_before": eval_before,
-        "sft/eval_loss": mean_loss(model, held_out, pad_id, 32) if held_out else None,
+        "sft/eval_loss_before": eval_before, "sft/eval_loss": eval_after,
         "sft/steps": total, "sft/train_examples": len(train), "sft/eval_examples": len(held_out),
         "perf/train_seconds": time.perf_counter() - started, "world_size": dist.world_size,
     }

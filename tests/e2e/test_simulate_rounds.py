@@ -30,3 +30,23 @@ def test_one_tiny_round_from_rankings_to_new_tasks(tmp_path):
     assert "Held-out gold score" in (tmp_path / "sim" / "chart.svg").read_text()
     assert "KL to the first policy" in (tmp_path / "sim" / "chart_kl.svg").read_text()
     assert "sample succeeded" in result.stdout
+
+
+def test_demonstrations_then_an_sft_round_then_a_ranking_round(tmp_path):
+    """InstructGPT's three steps in the app: simulated labelers write demonstrations through the write
+    service, an SFT round fine-tunes on them and samples the first tasks, then a DPO round."""
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL"}}
+    env.update(RLHF_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="config.settings.local", OMP_NUM_THREADS="1")
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True)
+    result = subprocess.run(
+        [*manage, "simulate_rounds", "--quick", "--demonstrations", "12", "--rounds", "1", "--prompts", "6",
+         "--eval-prompts", "3", "--labelers", "2", "--out", str(tmp_path / "sim")],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = json.loads((tmp_path / "sim" / "figures.json").read_text())
+    assert [(r["round"], r["step"]) for r in rows] == [(0, "start"), (1, "sft"), (2, "dpo")]
+    assert rows[1]["demonstrations"] == 12 and rows[2]["rankings"] >= 2
+    assert len({r["policy"] for r in rows}) == 3
+    assert "12 demonstrations written" in result.stdout and "sft succeeded" in result.stdout

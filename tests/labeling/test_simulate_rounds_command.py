@@ -19,3 +19,9 @@ def test_a_malformed_setting_is_refused_and_nothing_starts(db, bad):
     with pytest.raises(CommandError, match="expected SECTION.KEY=VALUE"):
         call_command("simulate_rounds", "--quick", "--set", bad)
     assert not Run.objects.exists()
+
+
+def test_a_negative_demonstration_count_is_refused_and_nothing_starts(db):
+    with pytest.raises(CommandError, match="--demonstrations must be 0 or more"):
+        call_command("simulate_rounds", "--quick", "--demonstrations", "-1")
+    assert not Run.objects.exists()

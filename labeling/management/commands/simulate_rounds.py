@@ -37,6 +37,9 @@ class Command(BaseCommand):
         parser.add_argument("--algo", choices=["dpo", "ppo"], default="dpo")
         parser.add_argument("--labelers", type=int, default=3)
         parser.add_argument("--prompts", type=int, default=60, help="new prompts sampled per round")
+        parser.add_argument("--demonstrations", type=int, default=0,
+                            help="first have the simulated labelers write N demonstrations and run an SFT round on them "
+                                 "(its policy samples the first ranking tasks); 0: start from ranking")
         parser.add_argument("--eval-prompts", type=int, default=150, help="distinct held-out prompts, never trained on")
         parser.add_argument("--eval-samples", type=int, default=32,
                             help="fresh samples per held-out prompt (same seed for every policy, so gains are paired)")
@@ -50,6 +53,8 @@ class Command(BaseCommand):
                             help="use the worker and REDIS_URL already running (e.g. make run) instead of starting them")
 
     def handle(self, *args, **opts):
+        if opts["demonstrations"] < 0:
+            raise CommandError("--demonstrations must be 0 or more")
         if min(opts["rounds"], opts["labelers"], opts["prompts"], opts["eval_prompts"], opts["eval_samples"]) < 1:
             raise CommandError("--rounds, --labelers, --prompts, --eval-prompts and --eval-samples must be at least 1")
         round_config = round_overrides(QUICK_ROUND if opts["quick"] else {}, opts["overrides"])
@@ -58,7 +63,7 @@ class Command(BaseCommand):
             eval_prompts=opts["eval_prompts"], round_config=round_config,
             bootstrap_config=QUICK_BOOTSTRAP if opts["quick"] else {},
             samples_per_prompt=1 if opts["quick"] else opts["eval_samples"],
-            policy_path=opts["policy"],
+            policy_path=opts["policy"], demonstrations=opts["demonstrations"],
             # a tiny policy's samples are nearly all equally bad: tie only identical gold scores
             same_quality=0.0 if opts["quick"] else None,
         )
@@ -97,10 +102,11 @@ class Command(BaseCommand):
         (out / "chart_kl.svg").write_text(line_chart_svg(
             {"KL to first policy": [(r["round"], r["kl"]) for r in rows]}, title="KL to the first policy over rounds",
             x_label="round"))
-        self.stdout.write("\nround  policy        gold   gain over previous  win-rate  KL-to-first  RM-accuracy")
+        self.stdout.write("\nround  step   policy        gold   gain over previous  win-rate  KL-to-first  RM-accuracy")
         for r in rows:
             accuracy = r.get("reward_accuracy")
             gain = f"{r['gain']:+.4f} ± {r['gain_se']:.4f}" if "gain" in r else ""
-            self.stdout.write(f"{r['round']:>5}  {r['policy']:<12} {r['gold']:.3f}  {gain:<18}  {r['win_rate']:.3f}     "
+            self.stdout.write(f"{r['round']:>5}  {r['step']:<5}  {r['policy']:<12} {r['gold']:.3f}  {gain:<18}  "
+                              f"{r['win_rate']:.3f}     "
                               f"{r['kl']:>8.3f}     {'' if accuracy is None else f'{accuracy:.3f}'}")
         self.stdout.write(f"\nFigures and charts written to {out}")
