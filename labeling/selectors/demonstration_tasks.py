@@ -1,7 +1,7 @@
 """Which demonstration tasks a labeler may still be given, and which completion a rewrite starts from.
 
 The rules are the ranking tasks' (:mod:`labeling.selectors.tasks`): a task of a project the labeler
-labels in (``projects_labeled_by``), not yet written or skipped by them, with a free slot, where a
+labels in (``projects_labeled_by``) and is not paused in, not yet written or skipped by them, with a free slot, where a
 slot is free when demonstrations + other labelers' live leases < ``required_demonstrations``. A
 skip is the lease's own status (demonstration tasks have no skip rows), so a labeler's submitted or
 skipped lease keeps the task from them; their own expired lease does not, and is renewed.
@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db.models import F, OuterRef, QuerySet
 
 from labeling.models import Demonstration, DemonstrationAssignment, DemonstrationTask, Project, Ranking
+from labeling.selectors.pauses import paused_project_ids
 from labeling.selectors.tasks import _count, projects_labeled_by
 
 _ENDED = (DemonstrationAssignment.Status.SUBMITTED, DemonstrationAssignment.Status.SKIPPED)
@@ -23,12 +24,8 @@ def demonstration_live_leases(*, now: datetime) -> QuerySet[DemonstrationAssignm
 
 
 def _labelable_project_ids(labeler) -> QuerySet:
-    projects = projects_labeled_by(labeler)
-    try:  # labelers paused by their gold accuracy get no new work (labeling/selectors/pauses.py)
-        from labeling.selectors.pauses import paused_project_ids
-    except ImportError:
-        return projects.values("pk")
-    return projects.exclude(pk__in=paused_project_ids(labeler)).values("pk")
+    """The labeler's projects, less those where they are paused (their gold accuracy; pauses.py)."""
+    return projects_labeled_by(labeler).exclude(pk__in=paused_project_ids(labeler)).values("pk")
 
 
 def demonstration_tasks_open_for(*, labeler, now: datetime, project: Project | None = None

@@ -4,7 +4,8 @@ Leasing follows the ranking tasks' rules (:mod:`labeling.services.assignment`): 
 lease is returned while they hold one; otherwise each candidate task row is locked and its free
 slots recounted before a lease is written, so a task never goes to more than
 ``required_demonstrations`` labelers at once; an expired lease no longer counts and is renewed for
-its labeler or given to another; the lease runs for the project's lease minutes.
+its labeler or given to another; the lease runs for the project's lease minutes. A labeler paused
+in a project (:mod:`labeling.selectors.pauses`) gets nothing of it, not even their live lease there.
 
 A submit is idempotent like a ranking's (:func:`labeling.services.ranking.ranking_submit`): the same
 ``submission_id`` again returns the stored demonstration (``created=False``), a different one for
@@ -28,6 +29,7 @@ from labeling.errors import RejectedInput
 from labeling.models import Completion, Demonstration, DemonstrationAssignment, DemonstrationTask, Project, Prompt
 from labeling.selectors.demonstration_tasks import (best_completion_ids, demonstration_task_free_slots,
                                                     demonstration_tasks_open_for)
+from labeling.selectors.pauses import paused_project_ids
 from labeling.services.assignment import _CANDIDATES_PER_PAGE
 from labeling.services.prompts import prompt_fields
 from labeling.services.ranking import _own_assignment, _require_live
@@ -91,6 +93,7 @@ def demonstration_assign_next(*, labeler, project: Project | None = None, now=No
         current = (DemonstrationAssignment.objects.select_related("task__prompt__project", "task__source_completion")
                    .filter(labeler=labeler, status=DemonstrationAssignment.Status.ACTIVE, expires_at__gt=now,
                            **({"task__prompt__project": project} if project is not None else {}))
+                   .exclude(task__prompt__project__in=paused_project_ids(labeler))
                    .order_by("created_at").first())
         if current is not None:
             return current

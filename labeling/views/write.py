@@ -16,6 +16,7 @@ from labeling.errors import RejectedInput
 from labeling.models import Demonstration
 from labeling.rendering import render_markdown
 from labeling.selectors.demonstration_tasks import demonstration_tasks_open_for
+from labeling.selectors.pauses import open_pauses
 from labeling.services.demonstrations import demonstration_assign_next, demonstration_skip, demonstration_submit
 from labeling.views.json_io import json_body, json_endpoint
 from labeling.views.label import _chosen_project
@@ -31,8 +32,10 @@ def write_next(request):
         "done": (written.filter(task__prompt__project=chosen) if chosen else written).count(),
         "remaining": demonstration_tasks_open_for(labeler=request.user, now=timezone.now(), project=chosen).count(),
     }
-    if assignment is None:
-        return render(request, "labeling/write_empty.html", {"progress": progress, "chosen": chosen})
+    if assignment is None:  # why, where the labeler is paused: as on the label page
+        pauses = open_pauses().filter(labeler=request.user, **({"project": chosen} if chosen else {}))
+        return render(request, "labeling/write_empty.html", {"progress": progress, "chosen": chosen,
+                                                              "pauses": pauses.select_related("project")})
     task = assignment.task
     context = {
         "assignment": assignment,

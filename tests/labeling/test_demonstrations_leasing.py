@@ -119,3 +119,18 @@ def test_skip_of_an_expired_lease_is_refused(labeler):
         demonstration_skip(labeler=labeler, assignment_id=lease.pk, now=now + timedelta(hours=3))
     assert refused.value.status == 409
     assert DemonstrationAssignment.objects.get(pk=lease.pk).status == "active"
+
+
+def test_a_paused_labeler_gets_nothing_of_that_project(labeler, other_labeler):
+    from labeling.models import LabelerPause
+
+    paused_in = Project.objects.create(slug="paused", name="Paused", open_to_all=True)
+    held = make_demonstration_task(project=paused_in)
+    lease = demonstration_assign_next(labeler=labeler, project=paused_in)
+    make_demonstration_task(project=paused_in)
+    elsewhere = make_demonstration_task()
+    LabelerPause.objects.create(project=paused_in, labeler=labeler, reason="Gold accuracy 40 % after 5 gold tasks.")
+    assert lease.task == held
+    assert demonstration_assign_next(labeler=labeler, project=paused_in) is None  # not even their live lease
+    assert demonstration_assign_next(labeler=labeler).task == elsewhere
+    assert demonstration_assign_next(labeler=other_labeler, project=paused_in) is not None

@@ -147,3 +147,19 @@ def test_managers_make_rewrite_tasks_from_the_settings_page(admin, client, label
     assert 'id="demonstrations"' in client.get(reverse("project-settings", args=["default"])).content.decode()
     response = client.post(reverse("project-rewrite-tasks", args=["default"]))
     assert response.status_code == 302 and task.prompt.demonstration_tasks.get().is_rewrite
+
+
+def test_a_paused_labeler_is_told_why_on_the_page_and_in_the_api(labeler, labeler_client):
+    from rest_framework.test import APIClient
+
+    from labeling.models import LabelerPause
+
+    make_demonstration_task()
+    LabelerPause.objects.create(project=default_project(), labeler=labeler, reason="Gold accuracy 40 %.")
+    body = labeler_client.get(reverse("write") + "?project=default").content.decode()
+    assert 'data-paused="default"' in body and "Gold accuracy 40 %." in body
+    api = APIClient()
+    api.force_authenticate(labeler)
+    response = api.get("/api/v1/demonstrations/next/?project=default")
+    assert response.status_code == 403 and response.json()["error"]["message"] == "Gold accuracy 40 %."
+    assert not DemonstrationAssignment.objects.exists()

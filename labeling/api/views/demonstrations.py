@@ -3,7 +3,8 @@
 Keyed by the lease (``assignment_id``), as the /write/ page is. The services are the page's
 (:mod:`labeling.services.demonstrations`), so the statuses are the same: 404 no such lease, 403
 another labeler's, 409 expired, skipped or already written with another ``submission_id``, 400 a
-text outside the project's length limits.
+text outside the project's length limits. As for ranking tasks, a labeler paused in a project gets
+403 with the reason from that project's next task, and without ``?project=`` it is passed over.
 """
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from labeling.api.filters import query_param
 from labeling.api.idempotency import idempotent
 from labeling.api.views.labeler import _label_settings
 from labeling.api.views.request_body import body_object
+from labeling.errors import RejectedInput
 from labeling.models import DemonstrationAssignment, Membership
+from labeling.selectors.pauses import labeler_paused
 from labeling.selectors.projects import project_access_by_slug
 from labeling.services.demonstrations import demonstration_assign_next, demonstration_skip, demonstration_submit
 
@@ -45,13 +48,16 @@ def demonstration_lease(assignment: DemonstrationAssignment) -> dict:
 class NextDemonstrationView(APIView):
     @extend_schema(responses=NextDemonstrationSerializer, summary="Lease the next demonstration task",
                    parameters=[query_param("project", OpenApiTypes.STR,
-                                           "Only this project's tasks (its slug; 404 unless you label in it).")])
+                                           "Only this project's tasks (its slug; 404 unless you label in it; 403 with the "
+                                           "reason when you are paused in it).")])
     def get(self, request):
         """Lease the next demonstration task (or return the caller's live lease); ``{"assignment": null}``
         when nothing is left."""
         slug = request.query_params.get("project")
         project = (project_access_by_slug(user=request.user, slug=slug, needed=Membership.Role.LABELER)[0]
                    if slug else None)
+        if project is not None and (pause := labeler_paused(request.user, project)) is not None:
+            raise RejectedInput(pause.reason, field="project", status=403)
         assignment = demonstration_assign_next(labeler=request.user, project=project)
         payload = {"assignment": demonstration_lease(assignment) if assignment else None}
         return Response(NextDemonstrationSerializer(payload).data)
