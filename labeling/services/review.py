@@ -11,7 +11,8 @@ Choices made:
 - ``reject`` needs a reason; ``correct`` needs the reviewer's version: for a ranking tiers over
   exactly the task's completions, checked by the same code as a labeler's submit
   (:func:`labeling.submission.clean_tiers`); for a demonstration a text within the project's
-  ``demonstration_min_chars``..``demonstration_max_chars``. The labeler's original is kept; accept or
+  ``demonstration_min_chars``..``demonstration_max_chars``, checked as a labeler's
+  (:func:`labeling.services.demonstrations.clean_demonstration_text`). The labeler's original is kept; accept or
   reject after a correction clears it (the history keeps it).
 - The agreement cache follows at once: a decision on a ranking rebuilds its task's cached figures
   (:func:`labeling.services.stats.task_stats_rebuild`) inside the decision's transaction. Rejected
@@ -30,6 +31,7 @@ from labeling import submission
 from labeling.errors import RejectedInput
 from labeling.models import Demonstration, Membership, Project, Ranking, ReviewDecision
 from labeling.selectors.projects import project_access
+from labeling.services.demonstrations import clean_demonstration_text
 from labeling.services.stats import task_stats_rebuild
 
 ACTIONS = [choice.value for choice in ReviewDecision.Action]
@@ -87,15 +89,11 @@ def _as_sets(tiers) -> list[frozenset]:
 
 
 def _clean_corrected_text(text, project: Project) -> str:
-    if not isinstance(text, str):
-        raise RejectedInput("Write the corrected text.", field="corrected_text")
-    submission.refuse_unstorable_text(text, "corrected_text")
-    text = text.strip()
-    low, high = project.demonstration_min_chars, project.demonstration_max_chars
-    if not low <= len(text) <= high:
-        raise RejectedInput(f"The corrected text is {len(text):,} characters long; it must be {low:,} to "
-                            f"{high:,}.", field="corrected_text")
-    return text
+    """The labeler's own rules for a demonstration's text (stripped, within the project's limits)."""
+    try:
+        return clean_demonstration_text(text, project)
+    except RejectedInput as exc:
+        raise RejectedInput(exc.message, field="corrected_text") from None
 
 
 def _not_found(what: str, item_id, project: Project) -> RejectedInput:
@@ -139,6 +137,8 @@ def _decide_demonstration(*, reviewer, project, demonstration_id, action, reason
     before = _demonstration_state(demonstration)
     if action == "correct":
         demonstration.corrected_text = _clean_corrected_text(corrected_text, project)
+        if demonstration.corrected_text == demonstration.text.strip():
+            raise RejectedInput("The corrected text is the labeler's own: accept it instead.", field="corrected_text")
     else:
         demonstration.corrected_text = ""
     demonstration.review_status = STATUS_AFTER[action]

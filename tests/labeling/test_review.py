@@ -141,7 +141,7 @@ def test_a_demonstration_is_corrected_within_the_projects_length_limits(project,
     project.demonstration_min_chars, project.demonstration_max_chars = 10, 40
     project.save()
     demo = demonstration(project, project_labeler, text="Too short but fine.")
-    for text in ("short", "x" * 41, None, 7):
+    for text in ("short", "x" * 41, None, 7, " Too short but fine. "):
         refused("corrected_text", reviewer=reviewer, project=project, demonstration_id=demo.pk, action="correct",
                 corrected_text=text)
     demo.refresh_from_db()

@@ -97,7 +97,7 @@ def test_a_demonstration_is_corrected_from_its_page(project, reviewer, project_l
     project.demonstration_max_chars = 20
     project.save()
     refused = client.post(url, {"action": "correct", "corrected": "x" * 21})
-    assert refused.status_code == 400 and "it must be 1 to 20" in refused.content.decode()
+    assert refused.status_code == 400 and "the limit is 20" in refused.content.decode()
     assert client.post(url, {"action": "correct", "corrected": "A better answer."}).status_code == 302
     demo.refresh_from_db()
     assert (demo.review_status, demo.final_text) == ("corrected", "A better answer.")
