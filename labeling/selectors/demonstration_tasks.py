@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F, OuterRef, QuerySet
+from django.db.models import Count, F, OuterRef, QuerySet
 
 from labeling.models import Demonstration, DemonstrationAssignment, DemonstrationTask, Project, Ranking
 from labeling.selectors.pauses import paused_project_ids
@@ -55,11 +55,9 @@ def demonstration_task_free_slots(*, task: DemonstrationTask, labeler, now: date
 
 def demonstration_open_counts(*, labeler, now: datetime) -> dict[int, int]:
     """{project id: demonstration tasks open to ``labeler``} for the projects that have any."""
-    counts: dict[int, int] = {}
-    for project_id in demonstration_tasks_open_for(labeler=labeler, now=now).values_list(
-            "prompt__project", flat=True):
-        counts[project_id] = counts.get(project_id, 0) + 1
-    return counts
+    rows = (demonstration_tasks_open_for(labeler=labeler, now=now).order_by()
+            .values("prompt__project").annotate(n=Count("pk")).values_list("prompt__project", "n"))
+    return dict(rows)
 
 
 def best_completion_ids(*, project: Project, task_ids: list[int] | None = None) -> dict[int, int]:

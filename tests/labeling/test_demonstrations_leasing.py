@@ -8,7 +8,7 @@ from labeling.errors import RejectedInput
 from labeling.models import DemonstrationAssignment, Membership, Project
 from labeling.services.demonstrations import demonstration_assign_next, demonstration_skip, demonstration_submit
 from tests.factories import UserFactory
-from tests.labeling.demonstration_helpers import make_demonstration_task
+from tests.labeling.demonstration_helpers import default_project, make_demonstration_task
 
 
 def test_overlap_two_gives_the_task_to_two_labelers_and_not_a_third(db):
@@ -134,3 +134,13 @@ def test_a_paused_labeler_gets_nothing_of_that_project(labeler, other_labeler):
     assert demonstration_assign_next(labeler=labeler, project=paused_in) is None  # not even their live lease
     assert demonstration_assign_next(labeler=labeler).task == elsewhere
     assert demonstration_assign_next(labeler=other_labeler, project=paused_in) is not None
+
+
+def test_open_counts_per_project(labeler, other_labeler):
+    from labeling.selectors.demonstration_tasks import demonstration_open_counts
+
+    other = Project.objects.create(slug="other", name="Other", open_to_all=True)
+    make_demonstration_task(), make_demonstration_task(), make_demonstration_task(project=other)
+    demonstration_assign_next(labeler=other_labeler)  # holds the oldest default task (required 1)
+    counts = demonstration_open_counts(labeler=labeler, now=timezone.now())
+    assert counts == {other.pk: 1, default_project().pk: 1}
