@@ -127,11 +127,15 @@ class RankingSerializer(serializers.ModelSerializer):
     scores = serializers.DictField(child=serializers.IntegerField(), help_text="Completion id -> 1..7.")
     flags = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
     display_order = serializers.ListField(child=serializers.IntegerField(), help_text="The order the labeler saw.")
+    review_status = serializers.CharField(help_text="A reviewer's latest decision: empty (not reviewed), accepted, "
+                                                    "rejected or corrected.")
+    corrected_tiers = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()),
+                                            allow_null=True, help_text="The reviewer's order, when corrected.")
 
     class Meta:
         model = Ranking
         fields = ["id", "task", "labeler", "tiers", "scores", "flags", "comment", "seconds", "display_order",
-                  "created_at"]
+                  "review_status", "corrected_tiers", "created_at"]
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):

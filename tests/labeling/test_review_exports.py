@@ -56,7 +56,9 @@ def test_the_rankings_list_api_follows_the_same_filter(project, reviewed, api, r
     rows = client.get("/api/v1/rankings/?project=helpful").json()["results"]
     assert [r["labeler"] for r in rows] == ["bob"]
     rows = client.get("/api/v1/rankings/?project=helpful&include_rejected=1").json()["results"]
-    assert sorted(r["labeler"] for r in rows) == ["alice", "bob"]
+    assert sorted((r["labeler"], r["review_status"]) for r in rows) == [("alice", "rejected"), ("bob", "corrected")]
+    reviewed["bob"].refresh_from_db()
+    assert next(r for r in rows if r["labeler"] == "bob")["corrected_tiers"] == reviewed["bob"].corrected_tiers
 
 
 def test_the_filter_parses_include_rejected(project, reviewed):
