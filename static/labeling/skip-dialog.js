@@ -35,22 +35,16 @@
       }
       var confirmButton = skipForm.querySelector(".skip-confirm");
       confirmButton.disabled = true;
-      Submit.postJson(skipUrl, { reason: reason.value, note: skipForm.elements.note.value }).then(
-        function (reply) {
-          if (reply.status >= 200 && reply.status < 300 && reply.data && reply.data.next_url) {
-            page.done(reply.data.next_url, "Skipped. Loading the next task…");
-            return;
-          }
+      Submit.skipOnce(skipUrl, { reason: reason.value, note: skipForm.elements.note.value }, {
+        done: function (nextUrl) {
+          page.done(nextUrl, "Skipped. Loading the next task…");
+        },
+        failed: function (message) {
           confirmButton.disabled = false;
-          skipError.textContent = Submit.explain(reply);
+          skipError.textContent = message;
           skipError.hidden = false;
         },
-        function () {
-          confirmButton.disabled = false;
-          skipError.textContent = "The network failed; nothing was skipped. Try again.";
-          skipError.hidden = false;
-        }
-      );
+      });
     }
 
     skipForm.addEventListener("submit", function (event) {

@@ -106,7 +106,25 @@
     }
   }
 
+  /* POST a skip once (a skip is not retried: the labeler sees the failure and tries again). Calls
+   * on.done(nextUrl) when the server names the next page, else on.failed(message). */
+  function skipOnce(url, body, on) {
+    postJson(url, body).then(
+      function (reply) {
+        if (reply.status >= 200 && reply.status < 300 && reply.data && reply.data.next_url) {
+          on.done(reply.data.next_url);
+        } else {
+          on.failed(explain(reply));
+        }
+      },
+      function () {
+        on.failed("The network failed; nothing was skipped. Try again.");
+      }
+    );
+  }
+
   ns.Submit = {
+    skipOnce: skipOnce,
     RETRY_DELAYS_MS: RETRY_DELAYS_MS,
     cookie: cookie,
     postJson: postJson,

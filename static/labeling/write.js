@@ -173,22 +173,16 @@
   function sendSkip() {
     var confirmButton = skipForm.querySelector(".skip-confirm");
     confirmButton.disabled = true;
-    Submit.postJson(root.dataset.skipUrl, { reason: skipForm.elements.reason.value }).then(
-      function (reply) {
-        if (reply.status >= 200 && reply.status < 300 && reply.data && reply.data.next_url) {
-          done(reply.data.next_url, "Skipped. Loading the next task…");
-          return;
-        }
+    Submit.skipOnce(root.dataset.skipUrl, { reason: skipForm.elements.reason.value }, {
+      done: function (nextUrl) {
+        done(nextUrl, "Skipped. Loading the next task…");
+      },
+      failed: function (message) {
         confirmButton.disabled = false;
-        skipError.textContent = Submit.explain(reply);
+        skipError.textContent = message;
         skipError.hidden = false;
       },
-      function () {
-        confirmButton.disabled = false;
-        skipError.textContent = "The network failed; nothing was skipped. Try again.";
-        skipError.hidden = false;
-      }
-    );
+    });
   }
 
   /* ---------- wiring ---------- */
