@@ -45,6 +45,7 @@ def test_a_ranking_of_another_project_is_404(project, reviewer, foreign_ranking)
 def test_the_item_page_shows_the_order_in_letters(project, reviewer, ranked):
     html = signed_in(reviewer).get(_url(ranked["bob"])).content.decode()
     assert "B &gt; A &gt; C = D" in html and 'name="corrected"' in html
+    assert "#}" not in html and "include with" not in html  # no template comment leaks into the page
 
 
 @pytest.mark.parametrize("form, words", [
