@@ -78,7 +78,8 @@ def rewrite_tasks_create(*, project: Project, task_ids: list[int] | None = None,
     best = best_completion_ids(project=project, task_ids=task_ids)
     rewritten = set(DemonstrationTask.objects.filter(source_completion__task_id__in=best)
                     .values_list("source_completion__task_id", flat=True))
-    sources = Completion.objects.select_related("task").filter(pk__in=[c for t, c in best.items() if t not in rewritten])
+    wanted = [completion_id for task_id, completion_id in best.items() if task_id not in rewritten]
+    sources = Completion.objects.select_related("task").filter(pk__in=wanted)
     rows = [DemonstrationTask(prompt_id=c.task.prompt_id, source_completion=c, required_demonstrations=required,
                               task_set=task_set) for c in sorted(sources, key=lambda c: c.task_id)]
     with transaction.atomic():

@@ -40,7 +40,8 @@ def test_prompts_become_write_tasks_and_completions_accepted_demonstrations(db, 
 
 def test_export_then_import_round_trips(db, tmp_path, capsys):
     UserFactory(username="writer")
-    source = _write(tmp_path, [{"prompt": "Say hi.", "completion": "Hi!"}, {"prompt": CONVERSATION, "completion": "Pear."},
+    source = _write(tmp_path, [{"prompt": "Say hi.", "completion": "Hi!"},
+                               {"prompt": CONVERSATION, "completion": "Pear."},
                                {"prompt": "Unanswered."}])
     call_command("import_demonstration_tasks", source, "--labeler", "writer")
     Demonstration.objects.filter(text="Pear.").update(review_status="corrected", corrected_text="Apple.")
@@ -94,7 +95,8 @@ REFUSED = {
     "completion without --labeler": ([GOOD, {"prompt": "A?", "completion": "a"}], [],
                                      'line 2: has a "completion" but no --labeler'),
     "unknown --labeler": ([{"prompt": "A?", "completion": "a"}], ["--labeler", "nobody"], "no user 'nobody'"),
-    "repeated id": ([{"prompt": "A?", "id": "x"}, {"prompt": "B?", "id": "x"}], [], "line 2: \"id\" 'x' repeats line 1"),
+    "repeated id": ([{"prompt": "A?", "id": "x"}, {"prompt": "B?", "id": "x"}], [],
+                    "line 2: \"id\" 'x' repeats line 1"),
     "bad metadata": ([{"prompt": "A?", "metadata": [1]}], [], 'line 1: "metadata" must be a JSON object'),
     "no lines": ([], [], "holds no prompts"),
     "required out of range": ([GOOD], ["--required", "51"], "required must be a whole number from 1 to 50"),

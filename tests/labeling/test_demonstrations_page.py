@@ -141,7 +141,8 @@ def test_labelers_cannot_download_or_make_rewrites(written, labeler_client, othe
 
 def test_managers_make_rewrite_tasks_from_the_settings_page(admin, client, labeler, task_factory):
     task = task_factory(k=2)
-    Ranking.objects.create(task=task, labeler=labeler, tiers=[[c] for c in task.completions.values_list("pk", flat=True)],
+    tiers = [[c] for c in task.completions.values_list("pk", flat=True)]
+    Ranking.objects.create(task=task, labeler=labeler, tiers=tiers,
                            display_order=[], submission_id="r")
     client.force_login(admin)
     assert 'id="demonstrations"' in client.get(reverse("project-settings", args=["default"])).content.decode()

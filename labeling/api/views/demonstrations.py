@@ -48,8 +48,8 @@ def demonstration_lease(assignment: DemonstrationAssignment) -> dict:
 class NextDemonstrationView(APIView):
     @extend_schema(responses=NextDemonstrationSerializer, summary="Lease the next demonstration task",
                    parameters=[query_param("project", OpenApiTypes.STR,
-                                           "Only this project's tasks (its slug; 404 unless you label in it; 403 with the "
-                                           "reason when you are paused in it).")])
+                                           "Only this project's tasks (its slug; 404 unless you label in it; 403 "
+                                           "with the reason when you are paused in it).")])
     def get(self, request):
         """Lease the next demonstration task (or return the caller's live lease); ``{"assignment": null}``
         when nothing is left."""

@@ -15,7 +15,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--project", default="", help="project slug (default: the default project)")
         parser.add_argument("file")
-        parser.add_argument("--labeler", default=None, help="the user (existing) whose written demonstrations these are")
+        parser.add_argument("--labeler", default=None,
+                            help="the user (existing) whose written demonstrations these are")
         parser.add_argument("--required", type=int, default=None,
                             help="different labelers each task asks for (1 to 50, default 1)")
         parser.add_argument("--task-set", default=None, help="the tasks' set (default: the file's name)")

@@ -39,7 +39,8 @@ def test_next_sends_a_rewrite_with_its_source_completion_as_its_schema_renders(a
     assert sent["assignment"]["kind"] == "rewrite" and sent["assignment"]["source_completion"] == {"id": best,
                                                                                                   "text": "best"}
     lease = DemonstrationAssignment.objects.get(labeler=labeler)
-    rendered = json.loads(JSONRenderer().render(NextDemonstrationSerializer({"assignment": demonstration_lease(lease)}).data))
+    serialized = NextDemonstrationSerializer({"assignment": demonstration_lease(lease)}).data
+    rendered = json.loads(JSONRenderer().render(serialized))
     assert sent == rendered
 
 
@@ -65,7 +66,8 @@ def test_submit_replay_conflict(api, labeler):
     assert first.status_code == 201 and first.json()["created"] is True
     assert again.status_code == 200 and again.json()["created"] is False
     assert first.json()["demonstration_id"] == again.json()["demonstration_id"]
-    assert_error(api(labeler).post(submit_url(lease_id), {**payload, "submission_id": "s2"}, format="json"), 409, "task")
+    conflict = api(labeler).post(submit_url(lease_id), {**payload, "submission_id": "s2"}, format="json")
+    assert_error(conflict, 409, "task")
     assert Demonstration.objects.count() == 1
 
 
