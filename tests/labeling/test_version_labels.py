@@ -97,6 +97,6 @@ def test_reads_rankings_in_a_fixed_number_of_queries(world, django_assert_max_nu
         task = sampled_task([world["v1"], world["v2"]])
         rank(task, UserFactory(), [[0], [1]], scores={0: 3}, flags={1: ["harmful"]})
     everything = RankingFilter(project=default_project())
-    with django_assert_max_num_queries(3):  # completions' versions, rankings, the versions' names
+    with django_assert_max_num_queries(4):  # ranked per version, completions' versions, rankings, versions' names
         figures = stats_labels_by_version(everything, chunk_size=10)
     assert by_name(figures)["policy-v2"]["flag_counts"]["harmful"] == 3 + 30
