@@ -38,10 +38,11 @@ from labeling.selectors.rankings import RankingFilter, rankings_selected, task_c
 IMPORTED = "imported"
 
 
-def _versions_of_completions(f: RankingFilter) -> dict[int, int]:
-    """Completion id -> the model version that sampled it, for the filter's tasks (sampled ones only)."""
+def _versions_of_completions(f: RankingFilter) -> dict[str, int]:
+    """Completion id as text (the rankings' JSON keys) -> the model version that sampled it, for the
+    filter's tasks (sampled ones only)."""
     sampled = Completion.objects.filter(task_conditions(f, "task__"), model_version__isnull=False)
-    return dict(sampled.values_list("pk", "model_version_id").iterator(chunk_size=5000))
+    return {str(pk): version for pk, version in sampled.values_list("pk", "model_version_id").iterator(chunk_size=5000)}
 
 
 def _decoded(rows: Iterator[tuple[str, str]], chunk_size: int) -> Iterator[tuple[dict, dict]]:
@@ -70,12 +71,13 @@ def stats_labels_by_version(f: RankingFilter, *, chunk_size: int = 2000) -> dict
     texts = rankings.values_list(Cast("scores", TextField()), Cast("flags", TextField())).iterator(chunk_size=chunk_size)
     for scores, flagged in _decoded(texts, chunk_size):
         for cid, score in scores.items():
-            total = totals[version_of.get(int(cid))]
-            total["scored"] += 1
-            total["score_sum"] += score
+            if isinstance(score, int) and not isinstance(score, bool):  # the admin edits raw JSON
+                total = totals[version_of.get(cid)]
+                total["scored"] += 1
+                total["score_sum"] += score
         for cid, names in flagged.items():
-            total = totals[version_of.get(int(cid))]
-            for key in names:
+            total = totals[version_of.get(cid)]
+            for key in names if isinstance(names, list) else ():
                 if key in keys:
                     total["flagged"][key] += 1
     totals = {pk: total for pk, total in totals.items() if total["ranked"]}

@@ -85,6 +85,16 @@ def test_the_stats_filter_narrows_the_rankings_counted(world):
     assert {name: row["ranked"] for name, row in rows.items()} == {"imported": 1, "policy-v1": 1, "policy-v2": 1}
 
 
+def test_values_the_submit_service_never_writes_are_passed_over(world):
+    # The Django admin edits scores and flags as raw JSON: a text score or a flag that is not a list counts for nothing.
+    bob = world["bob"]
+    v1_id = str(world["first"].completions.order_by("pk").first().pk)
+    Ranking.objects.filter(pk=bob.pk).update(scores={v1_id: "4"}, flags={v1_id: 3})
+    rows = by_name(stats_labels_by_version(RankingFilter(project=default_project())))
+    assert rows["policy-v1"]["scored"] == 2 and rows["policy-v1"]["mean_score"] == 5.5
+    assert rows["policy-v1"]["flag_counts"]["hallucination"] == 0
+
+
 def test_another_projects_rankings_and_an_empty_filter(world):
     other = Project.objects.create(slug="other", name="Other")
     figures = stats_labels_by_version(RankingFilter(project=other))
