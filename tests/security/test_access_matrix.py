@@ -69,6 +69,16 @@ def _project_page(rest: str) -> Callable[[World], str]:
     return lambda w: f"/projects/{w.task.prompt.project.slug}/{rest.format(invite=_open_invite(w).pk)}"
 
 
+def _paused_labeler_lift(w: World) -> str:
+    """The lift of the labeler's pause in the world's project (paused again for each persona's try)."""
+    from labeling.review_models import LabelerPause
+
+    project = w.task.prompt.project
+    LabelerPause.objects.get_or_create(project=project, labeler=w.labeler, lifted_at=None,
+                                       defaults={"reason": "Paused by the matrix."})
+    return f"/projects/{project.slug}/pauses/{w.labeler.pk}/lift"
+
+
 ROWS: dict[str, Row] = {
     # --- labeler pages and the page's two JSON calls
     "": Row(lambda w: "/", (LOGIN, 200, 200, 200)),  # the home page: the projects a person labels in
@@ -103,6 +113,7 @@ ROWS: dict[str, Row] = {
     "projects/<slug:project>/invites/": Row(_project_page("invites/"), (LOGIN, 403, 403, 400), "post"),
     "projects/<slug:project>/invites/<int:invite_id>/revoke": Row(_project_page("invites/{invite}/revoke"),
                                                                   STAFF_POST, "post"),
+    "projects/<slug:project>/pauses/<int:labeler_id>/lift": Row(_paused_labeler_lift, STAFF_POST, "post"),
     # an open invite's link is for whoever holds it (unusable links: tests/labeling/test_invites.py)
     "invites/<str:token>/": Row(lambda w: _open_invite(w) and f"/invites/{MATRIX_INVITE_TOKEN}/", (200, 200, 200, 200)),
     # --- accounts (Django's auth views; login is the rate-limited one)

@@ -48,6 +48,18 @@ class Row:
     body: Callable[[Side], dict] | None = None
 
 
+def _paused_labeler_lift(slug: str) -> str:
+    """The lift of the project's labeler's pause (paused again for each persona's try)."""
+    from django.contrib.auth import get_user_model
+
+    from labeling.review_models import LabelerPause
+
+    labeler = get_user_model().objects.get(username=f"labeler_{slug}")
+    LabelerPause.objects.get_or_create(project=Project.objects.get(slug=slug), labeler=labeler, lifted_at=None,
+                                       defaults={"reason": "Paused by the matrix."})
+    return f"/projects/{slug}/pauses/{labeler.pk}/lift"
+
+
 ROWS = {
     "label/": Row(lambda s: f"/label/?project={s.slug}", "labeler", 200),
     "stats/": Row(lambda s: f"/stats/?project={s.slug}", "reviewer", 200),
@@ -71,6 +83,8 @@ ROWS = {
                                             lambda s: {"role": "labeler", "days": "3"}),
     "projects/<slug:project>/invites/<int:invite_id>/revoke": Row(
         lambda s: f"/projects/{s.slug}/invites/{s.invite.pk}/revoke", "manager", 302, "post"),
+    "projects/<slug:project>/pauses/<int:labeler_id>/lift": Row(lambda s: _paused_labeler_lift(s.slug), "manager",
+                                                                 302, "post"),
 }
 API_ROWS = {  # every staff endpoint names its project with ?project= (absent: default)
     "api/v1/tasks/": Row(lambda s: f"/api/v1/tasks/?project={s.slug}", "reviewer", 200),
