@@ -25,10 +25,11 @@ A record is :func:`labeling.selectors.exports.ranking_record`'s K-way dict (DESI
 
 Scores, flags and comments in pairs: a ``per_labeler`` row carries that labeler's ``chosen_score``,
 ``rejected_score`` (1-7 or null), ``chosen_flags``, ``rejected_flags`` (lists of flag keys) and
-``comment``. A ``majority`` row speaks for all of a task's labelers: each score is the mean of
-theirs (null when none scored it) and each flags list holds every flag any of them gave that
-completion, once; it has no comment (one labeler's remark is not the majority's). TRL's trainers
-drop these columns unless asked for them.
+``comment`` (``import_preferences`` keeps them). A ``majority`` row speaks for all of a task's
+labelers: ``chosen_mean_score`` and ``rejected_mean_score`` are the means of theirs (null when none
+scored it; named apart, as a mean is no one labeler's 1-7 score), each flags list holds every flag
+any of them gave that completion, once, and it has no comment (one labeler's remark is not the
+majority's). TRL's trainers drop these columns unless asked for them.
 """
 from __future__ import annotations
 
@@ -58,15 +59,17 @@ def with_messages(record: dict) -> dict:
     return {**record, "prompt": as_messages(prompt)} if isinstance(prompt, str) else record
 
 
-def _pair(record: dict, better: int, worse: int, scores: list, flags: list[list[str]]) -> dict:
-    """One pairs row; ``scores`` and ``flags`` are per completion index, like the record's own."""
+def _pair(record: dict, better: int, worse: int, scores: list, flags: list[list[str]], *,
+          score_key: str = "score") -> dict:
+    """One pairs row; ``scores`` and ``flags`` are per completion index, like the record's own, and
+    go out as ``chosen_<score_key>`` and ``rejected_<score_key>``."""
     prompt, completions = record["prompt"], record["completions"]
     if isinstance(prompt, str):
         row = {"prompt": prompt, "chosen": completions[better], "rejected": completions[worse]}
     else:
         row = {"prompt": prompt, "chosen": [{"role": "assistant", "content": completions[better]}],
                "rejected": [{"role": "assistant", "content": completions[worse]}]}
-    return {**row, "chosen_score": scores[better], "rejected_score": scores[worse],
+    return {**row, f"chosen_{score_key}": scores[better], f"rejected_{score_key}": scores[worse],
             "chosen_flags": flags[better], "rejected_flags": flags[worse]}
 
 
@@ -114,7 +117,7 @@ def majority_pairs(records: Iterable[dict]) -> list[dict]:
     if not records:
         return []
     scores, flags = _pooled_labels(records)
-    return [_pair(records[0], *((a, b) if total > 0 else (b, a)), scores, flags)
+    return [_pair(records[0], *((a, b) if total > 0 else (b, a)), scores, flags, score_key="mean_score")
             for (a, b), total in sorted(votes.items()) if total]
 
 
@@ -135,7 +138,7 @@ def dataset_card(*, pairs: int, rankings: int, pairs_mode: str, filters: str) ->
     labeler = ", and the `labeler` who judged it" if pairs_mode == "per_labeler" else ""
     said = ("that labeler's `chosen_score`, `rejected_score` (1-7 or null), `chosen_flags`, `rejected_flags` "
             "and `comment`" if pairs_mode == "per_labeler" else
-            "`chosen_score` and `rejected_score` (the mean of the labelers' 1-7 scores, or null) and "
+            "`chosen_mean_score` and `rejected_mean_score` (the mean of the labelers' 1-7 scores, or null) and "
             "`chosen_flags` and `rejected_flags` (every flag a labeler gave it)")
     return f"""---
 configs:

@@ -4,7 +4,8 @@ Tasks: ``{"prompt": str, "completions": [str, ...], "gold_ranking"?: [[int, ...]
 "required_rankings"?: int, "id"?: str, "metadata"?: {...}}`` with gold indexes into ``completions``.
 Prompts: ``{"prompt": str, "id"?: str, "metadata"?: {...}}`` (DESIGN.md), or CSV with a ``prompt``
 column (:func:`parse_prompts_csv`, strings only).
-Preference pairs: TRL's ``{"prompt", "chosen", "rejected"}`` plus ``"labeler"?`` (:func:`parse_preference_pairs`).
+Preference pairs: TRL's ``{"prompt", "chosen", "rejected"}`` plus ``"labeler"?`` and what a pairs export
+writes beside them (scores, flags, comment: :class:`PairLabels`) (:func:`parse_preference_pairs`).
 In JSONL a ``prompt`` may be a conversation instead: TRL's list of ``{"role", "content"}`` messages
 ending with a user turn, checked by :func:`modeling.formats.conversation.parse_prompt` (which also caps the
 messages and their total length), and each message's content by the same rules as a string prompt.
@@ -225,10 +226,25 @@ USERNAME_MAX = 150
 
 
 @dataclass(frozen=True)
+class PairLabels:
+    """What the labeler said besides the order, from the keys a pairs export writes beside TRL's
+    (``chosen_score``, ``rejected_score``: 1-7 or null; ``chosen_flags``, ``rejected_flags``: lists of
+    flag keys; ``comment``), all optional; ``line`` names the line in errors found later."""
+
+    line: int
+    chosen_score: int | None = None
+    rejected_score: int | None = None
+    chosen_flags: tuple[str, ...] = ()
+    rejected_flags: tuple[str, ...] = ()
+    comment: str = ""
+
+
+@dataclass(frozen=True)
 class PreferenceSpec:
     prompt: Prompt  # the string, or a conversation as a tuple of modeling.formats.conversation.Message
     completions: tuple[str, str]  # in order of first appearance in the file
     judgements: tuple[tuple[str, str], ...]  # (labeler, chosen text), one per labeler
+    labels: tuple[PairLabels, ...] = ()  # one per judgement, in the same order
 
 
 def _username(value, line: int) -> str:
@@ -254,6 +270,30 @@ def _answer(value, key: str, line: int) -> str:
     return _text(value[0]["content"], f'"{key}[0].content"', line)
 
 
+def _score(obj: dict, key: str, line: int) -> int | None:
+    value = obj.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 7):
+        _fail(line, f'"{key}" must be a whole number from 1 to 7, or null')
+    return value
+
+
+def _flag_names(obj: dict, key: str, line: int) -> tuple[str, ...]:
+    value = obj.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        _fail(line, f'"{key}" must be a list of flag names')
+    return tuple(sorted(set(value)))
+
+
+def _pair_labels(obj: dict, line: int) -> PairLabels:
+    comment = obj.get("comment", "")
+    if comment != "":
+        comment = _text(comment, '"comment"', line)
+    return PairLabels(line=line, chosen_score=_score(obj, "chosen_score", line),
+                      rejected_score=_score(obj, "rejected_score", line),
+                      chosen_flags=_flag_names(obj, "chosen_flags", line),
+                      rejected_flags=_flag_names(obj, "rejected_flags", line), comment=comment)
+
+
 def parse_preference_pairs(lines: Iterable[str], *, default_labeler: str | None = None) -> list[PreferenceSpec]:
     groups: dict[tuple[Prompt, frozenset], dict] = {}
     for line, obj in _objects(lines):
@@ -265,12 +305,14 @@ def parse_preference_pairs(lines: Iterable[str], *, default_labeler: str | None 
             _fail(line, 'no "labeler" on the line and no --labeler given')
         labeler = _username(obj.get("labeler", default_labeler), line)
         group = groups.setdefault((prompt, frozenset((chosen, rejected))),
-                                  {"completions": (chosen, rejected), "judgements": {}})
+                                  {"completions": (chosen, rejected), "judgements": {}, "labels": {}})
         if labeler in group["judgements"]:
             _fail(line, f"{labeler!r} already judged this pair on line {group['judgements'][labeler][1]}")
         group["judgements"][labeler] = (chosen, line)
+        group["labels"][labeler] = _pair_labels(obj, line)
     if not groups:
         raise RejectedInput("the file holds no preference pairs", field="file")
     return [PreferenceSpec(prompt=prompt, completions=g["completions"],
-                           judgements=tuple((who, chosen) for who, (chosen, _) in g["judgements"].items()))
+                           judgements=tuple((who, chosen) for who, (chosen, _) in g["judgements"].items()),
+                           labels=tuple(g["labels"].values()))
             for (prompt, _), g in groups.items()]

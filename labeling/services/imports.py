@@ -13,7 +13,8 @@ from django.db import transaction
 
 from labeling import submission
 from labeling.errors import RejectedInput
-from labeling.import_formats import PreferenceSpec, PromptSpec, TaskSpec
+from labeling.import_formats import PairLabels, PreferenceSpec, PromptSpec, TaskSpec
+from labeling.label_choices import label_choices
 from labeling.models import TASK_SET_MAX_LENGTH, Completion, Project, Prompt, Ranking, RankingTask, default_project_id
 from labeling.services.prompts import prompt_fields
 
@@ -120,13 +121,30 @@ def _external_labelers(names: set[str]) -> dict:
     return users
 
 
+def _scores_and_flags(said: PairLabels, chosen: int, rejected: int, project: Project) -> dict:
+    """The line's scores and flags as a ranking stores them, checked as the labeler page checks
+    them (the project's flags; scores only where it asks for them); RejectedInput names the line."""
+    scores = {str(cid): score for cid, score in ((chosen, said.chosen_score), (rejected, said.rejected_score))
+              if score is not None}
+    if scores and not project.ask_scores:
+        raise RejectedInput(f"line {said.line}: project {project.slug!r} does not ask for scores; leave "
+                            '"chosen_score" and "rejected_score" out or null', field=f"line {said.line}")
+    flags = {str(chosen): list(said.chosen_flags), str(rejected): list(said.rejected_flags)}
+    try:
+        flags = submission.clean_flags(flags, {chosen, rejected}, [key for key, _ in label_choices(project.flags)])
+    except RejectedInput as exc:
+        raise RejectedInput(f"line {said.line}: {exc.message}", field=f"line {said.line}") from None
+    return {"scores": scores, "flags": flags}
+
+
 def preferences_import(*, specs: list[PreferenceSpec], source_detail: str = "", task_set: str | None = None,
                        project: Project | None = None) -> list[RankingTask]:
     """One K=2 task per (prompt, pair of texts) with one ranking per labeler who judged it.
 
     Each task needs exactly the rankings it gets, so labelers here are not asked for more. The
     rankings are checked by the labeler page's own tier validation; the order they were shown in is
-    unknown (``display_order`` empty), so they count for agreement and not for position bias.
+    unknown (``display_order`` empty), so they count for agreement and not for position bias. The
+    scores, flags and comment a pairs export writes come back onto the ranking.
     """
     task_set = _task_set_name(task_set, source_detail)
     project = _project(project)
@@ -142,11 +160,13 @@ def preferences_import(*, specs: list[PreferenceSpec], source_detail: str = "", 
                 Completion(task=task, text=text, source=Completion.Source.IMPORT, source_detail=source_detail)
                 for text in spec.completions)
             ids = {c.text: c.pk for c in completions}
-            for who, chosen in spec.judgements:
+            for index, (who, chosen) in enumerate(spec.judgements):
                 rejected = next(text for text in spec.completions if text != chosen)
+                said = spec.labels[index] if spec.labels else PairLabels(line=0)
                 ranking = Ranking(task=task, labeler=users[who], display_order=[],
                                   tiers=submission.clean_tiers([[ids[chosen]], [ids[rejected]]], set(ids.values())),
-                                  submission_id=f"import-{task.pk}-{users[who].pk}")
+                                  submission_id=f"import-{task.pk}-{users[who].pk}", comment=said.comment,
+                                  **_scores_and_flags(said, ids[chosen], ids[rejected], project))
                 ranking.full_clean(exclude=["display_order"], validate_unique=False)
                 ranking.save()
             created.append(task)

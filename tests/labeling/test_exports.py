@@ -58,8 +58,8 @@ def test_majority_pairs_keep_what_most_labelers_ordered(task_factory, three):
     pairs = records("pairs", pairs_mode="majority")
     # a>b 2:0, a>c 3:0, b vs c 2 (b>c) : 1 (c>b)
     assert [(p["chosen"], p["rejected"]) for p in pairs] == [("a", "b"), ("a", "c"), ("b", "c")]
-    assert set(pairs[0]) == {"prompt", "chosen", "rejected", "chosen_score", "rejected_score", "chosen_flags",
-                             "rejected_flags"}  # no one labeler's name or comment
+    assert set(pairs[0]) == {"prompt", "chosen", "rejected", "chosen_mean_score", "rejected_mean_score",
+                             "chosen_flags", "rejected_flags"}  # no one labeler's name, score or comment
 
 
 def test_majority_drops_an_even_split(task_factory, labeler, other_labeler):

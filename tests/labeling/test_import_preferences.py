@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from labeling.models import Completion, Prompt, Ranking, RankingTask
+from labeling.models import Completion, Project, Prompt, Ranking, RankingTask, default_project_id
 from labeling.selectors.tasks import tasks_open_for
 from labeling.services.exports import export_stream
 from tests.factories import UserFactory
@@ -67,6 +67,50 @@ def test_exported_pairs_import_back_as_the_same_pairs(task_factory, labeler, oth
     assert sorted(map(key, again)) == sorted(map(key, renamed + [json.loads(line) for line in exported.splitlines()]))
 
 
+def test_exported_scores_flags_and_comments_come_back_with_the_pairs(task_factory, labeler, tmp_path):
+    task = task_factory(k=3, texts=["a", "b", "c"])
+    rank(task, labeler, [[0], [1], [2]], scores={0: 6, 2: 2}, flags={2: ["harmful"]}, comment="c is rude")
+    exported = [json.loads(line) for line in export_stream(fmt="pairs", filters=export_filters())]
+    call_command("import_preferences", write(tmp_path, [{**p, "labeler": "ext-alice"} for p in exported]))
+    imported = {(r.task.completions.get(pk=r.tiers[0][0]).text, r.task.completions.get(pk=r.tiers[1][0]).text): r
+                for r in Ranking.objects.filter(labeler__username="ext-alice")}
+
+    def by_text(ranking, field):
+        texts = {str(c.pk): c.text for c in ranking.task.completions.all()}
+        return {texts[cid]: value for cid, value in getattr(ranking, field).items()}
+
+    a_c = imported[("a", "c")]
+    assert by_text(a_c, "scores") == {"a": 6, "c": 2} and by_text(a_c, "flags") == {"c": ["harmful"]}
+    assert a_c.comment == "c is rude" and by_text(imported[("a", "b")], "scores") == {"a": 6}  # b was not scored
+    again = [p for p in (json.loads(line) for line in export_stream(fmt="pairs", filters=export_filters()))
+             if p["labeler"] == "ext-alice"]
+    said = lambda p: (p["chosen"], p["rejected"], p["chosen_score"], p["rejected_score"], p["chosen_flags"],  # noqa: E731
+                      p["rejected_flags"], p["comment"])
+    assert sorted(map(said, again)) == sorted(map(said, exported))
+
+
+def test_a_majority_export_imports_under_one_labeler(task_factory, labeler, other_labeler, tmp_path):
+    task = task_factory(k=2, texts=["a", "b"])
+    rank(task, labeler, [[0], [1]], scores={0: 5, 1: 2})
+    rank(task, other_labeler, [[0], [1]], scores={0: 4})
+    majority = [json.loads(line) for line in export_stream(fmt="pairs", filters=export_filters(), pairs_mode="majority")]
+    assert majority[0]["chosen_mean_score"] == 4.5
+    call_command("import_preferences", write(tmp_path, majority), "--labeler", "ext-majority")
+    (ranking,) = Ranking.objects.filter(labeler__username="ext-majority")
+    assert ranking.scores == {} and ranking.comment == ""  # a mean is no labeler's score
+
+
+def test_scores_into_a_project_that_does_not_ask_for_them_are_refused(db, tmp_path):
+    Project.objects.filter(pk=default_project_id()).update(ask_scores=False)
+    path = write(tmp_path, [PAIR, {**PAIR, "prompt": "p2", "chosen_score": 5}])
+    with pytest.raises(CommandError, match="line 2: project 'default' does not ask for scores"):
+        call_command("import_preferences", path, "--labeler", "ext")
+    assert counts() == (0, 0, 0, 0, 0)
+    call_command("import_preferences", write(tmp_path, [PAIR, {**PAIR, "prompt": "p2", "chosen_score": None}]),
+                 "--labeler", "ext")
+    assert Ranking.objects.count() == 2
+
+
 BAD_PAIR_FILES = {
     "not json": (["{oops"], "line 1: not valid JSON"),
     "not an object": (['["a", "b"]'], "line 1: each line must be a JSON object"),
@@ -83,6 +127,13 @@ BAD_PAIR_FILES = {
     "too long": ([{**PAIR, "chosen": "x" * 20_001}], "longer than 20,000 characters"),
     "nul character": ([PAIR, {**PAIR, "prompt": "a\u0000b"}], 'line 2: "prompt" contains a NUL character'),
     "empty file": ([""], "holds no preference pairs"),
+    "score above 7": ([{**PAIR, "chosen_score": 8}], 'line 1: "chosen_score" must be a whole number from 1 to 7'),
+    "score as text": ([{**PAIR, "rejected_score": "5"}], 'line 1: "rejected_score" must be a whole number'),
+    "score a boolean": ([{**PAIR, "chosen_score": True}], 'line 1: "chosen_score" must be a whole number'),
+    "mean as a score": ([{**PAIR, "chosen_score": 3.5}], 'line 1: "chosen_score" must be a whole number'),
+    "flags not a list": ([{**PAIR, "chosen_flags": "harmful"}], 'line 1: "chosen_flags" must be a list of flag names'),
+    "comment not text": ([{**PAIR, "comment": 7}], 'line 1: "comment" must be non-empty text'),
+    "unknown flag": ([PAIR, {**PAIR, "prompt": "p2", "rejected_flags": ["rude"]}], "line 2: Unknown flag 'rude'"),
 }
 
 
