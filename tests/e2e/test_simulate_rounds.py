@@ -49,4 +49,5 @@ def test_demonstrations_then_an_sft_round_then_a_ranking_round(tmp_path):
     assert [(r["round"], r["step"]) for r in rows] == [(0, "start"), (1, "sft"), (2, "dpo")]
     assert rows[1]["demonstrations"] == 12 and rows[2]["rankings"] >= 2
     assert len({r["policy"] for r in rows}) == 3
-    assert "12 demonstrations written" in result.stdout and "sft succeeded" in result.stdout
+    assert "12 demonstrations written; SFT round" in result.stdout
+    assert "round 1 (sft, " in result.stdout and "round 2 (dpo, " in result.stdout
