@@ -63,7 +63,7 @@ def test_project_update_saves_every_setting(project_a):
     ({"auto_algo": "dop"}, "auto_algo"),
     ({"reward_base": "a\nb"}, "reward_base"),
     ({"instructions": "x" * 50_001}, "instructions"),
-    ({"round_defaults": {"sft": {}}}, "round_defaults"),
+    ({"round_defaults": {"nope": {}}}, "round_defaults"),
 ])
 def test_project_update_refuses_a_bad_value_by_name_and_writes_nothing(project_a, changes, field):
     before = Project.objects.filter(pk=project_a.pk).values().get()
@@ -180,7 +180,7 @@ def test_round_defaults_are_edited_as_json_and_checked_like_a_round_would(projec
     assert client.post(SETTINGS_URL, _form(project_a, round_defaults='{"dpo": {"beta": 0.2}}')).status_code == 302
     project_a.refresh_from_db()
     assert project_a.round_defaults == {"dpo": {"beta": 0.2}}
-    refused = client.post(SETTINGS_URL, _form(project_a, round_defaults='{"sft": {}}'))
+    refused = client.post(SETTINGS_URL, _form(project_a, round_defaults='{"nope": {}}'))
     assert refused.status_code == 400 and "Unknown round setting" in refused.content.decode()
     assert Project.objects.get(pk=project_a.pk).round_defaults == {"dpo": {"beta": 0.2}}
 
