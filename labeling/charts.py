@@ -149,7 +149,9 @@ def grouped_bar_chart_svg(categories: Sequence[str], series: Sequence[tuple[str,
     """One group of bars per category (left to right), one bar per series in each, with a legend;
     the y axis from 0 to ``high`` (None: the largest value). ``None`` draws no bar. Values read as
     percentages when ``percent``, else as numbers (a mean score)."""
-    left, bottom, top = 44, 28, 10 + 16 * (len(series) > 1)
+    per_row = max(1, (width - 10) // 140)  # legend entries a row
+    legend_rows = -(-len(series) // per_row) if len(series) > 1 else 0
+    left, bottom, top = 44, 28, 10 + 16 * legend_rows
     plot_w, plot_h = width - left - 10, height - top - bottom
     peak = high or max((v for _, values in series for v in values if v is not None), default=0) or 1
     shown_value = (lambda v: f"{v:.1%}") if percent else (lambda v: f"{v:.2f}")
@@ -158,10 +160,10 @@ def grouped_bar_chart_svg(categories: Sequence[str], series: Sequence[tuple[str,
     body = [f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" stroke="#8a93a5"/>',
             _text(left - 4, top + 8, f"{peak:.0%}" if percent else f"{peak:g}", anchor="end"),
             _text(left - 4, top + plot_h, "0", anchor="end")]
-    for s, (name, _values) in enumerate(series if len(series) > 1 else ()):
-        x = left + s * 130
-        body.append(f'<rect x="{x}" y="2" width="10" height="10" fill="{COLORS[s % len(COLORS)]}"/>')
-        body.append(_text(x + 14, 11, name[:18]))
+    for s, (name, _values) in enumerate(series if legend_rows else ()):
+        x, y = 10 + (s % per_row) * 140, 2 + 16 * (s // per_row)
+        body.append(f'<rect x="{x}" y="{y}" width="10" height="10" fill="{COLORS[s % len(COLORS)]}"/>')
+        body.append(_text(x + 14, y + 9, name[:20]))
     shown = _axis_labels(list(categories), 8)
     for i, category in enumerate(categories):
         x0 = left + i * group_w + group_w * 0.1
