@@ -95,6 +95,12 @@ def test_values_the_submit_service_never_writes_are_passed_over(world):
     assert rows["policy-v1"]["flag_counts"]["hallucination"] == 0
 
 
+def test_a_ranking_a_reviewer_rejected_is_not_counted(world):
+    Ranking.objects.filter(pk=world["bob"].pk).update(review_status="rejected")
+    rows = by_name(stats_labels_by_version(RankingFilter(project=default_project())))
+    assert rows["policy-v2"]["ranked"] == 2 and rows["policy-v2"]["flag_counts"]["hallucination"] == 0
+
+
 def test_another_projects_rankings_and_an_empty_filter(world):
     other = Project.objects.create(slug="other", name="Other")
     figures = stats_labels_by_version(RankingFilter(project=other))
