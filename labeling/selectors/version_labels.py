@@ -70,8 +70,9 @@ def stats_labels_by_version(f: RankingFilter, *, chunk_size: int = 2000) -> dict
     version_of = _versions_of_completions(f)
     texts = rankings.values_list(Cast("scores", TextField()), Cast("flags", TextField())).iterator(chunk_size=chunk_size)
     for scores, flagged in _decoded(texts, chunk_size):
+        scores, flagged = (value if isinstance(value, dict) else {} for value in (scores, flagged))  # raw JSON
         for cid, score in scores.items():
-            if isinstance(score, int) and not isinstance(score, bool):  # the admin edits raw JSON
+            if isinstance(score, int) and not isinstance(score, bool):  # the admin edits raw JSON too
                 total = totals[version_of.get(cid)]
                 total["scored"] += 1
                 total["score_sum"] += score

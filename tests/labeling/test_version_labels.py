@@ -93,6 +93,8 @@ def test_values_the_submit_service_never_writes_are_passed_over(world):
     rows = by_name(stats_labels_by_version(RankingFilter(project=default_project())))
     assert rows["policy-v1"]["scored"] == 2 and rows["policy-v1"]["mean_score"] == 5.5
     assert rows["policy-v1"]["flag_counts"]["hallucination"] == 0
+    Ranking.objects.filter(pk=bob.pk).update(scores=[4], flags="harmful")
+    assert by_name(stats_labels_by_version(RankingFilter(project=default_project())))["policy-v1"]["scored"] == 2
 
 
 def test_a_ranking_a_reviewer_rejected_is_not_counted(world):
