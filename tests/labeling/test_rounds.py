@@ -83,7 +83,7 @@ def test_a_round_refuses_while_another_runs(policy, ranked):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"algo": "sft"}, "Choose the algorithm"),
+    ({"algo": "grpo"}, "Choose the algorithm"),
     ({"algo": "dpo", "config": {"optimizer": {}}}, "Unknown round setting"),
     ({"algo": "dpo", "prompt_ids": [10**9]}, "do not exist"),
 ])
