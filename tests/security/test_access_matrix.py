@@ -25,7 +25,8 @@ from labeling.models import (Assignment, Completion, ModelVersion, Project, Prom
                              TrainingRound)
 from labeling.models import ProjectInvite
 from labeling.selectors.people import invite_token_hash
-from tests.security.conftest import World, ranking_body
+from labeling.services.demonstrations import demonstration_assign_next, demonstration_submit, demonstration_tasks_create
+from tests.security.conftest import SCRIPT, World, ranking_body
 
 PERSONAS = ("anonymous", "labeler", "other_labeler", "admin")
 LOGIN = "login"  # a redirect to a login page (/accounts/login/ or /admin/login/)
@@ -79,6 +80,41 @@ def _paused_labeler_lift(w: World) -> str:
     return f"/projects/{project.slug}/pauses/{w.labeler.pk}/lift"
 
 
+def _demonstration_lease(w: World):
+    """The labeler's lease of a demonstration task of the world's project; the other labeler holds none.
+    Looked up first, since the pause row pauses the labeler and the leasing service then gives nothing."""
+    from labeling.models import DemonstrationAssignment
+
+    project = w.task.prompt.project
+    lease = DemonstrationAssignment.objects.filter(labeler=w.labeler, task__prompt__project=project).first()
+    if lease is None:
+        demonstration_tasks_create(project=project, prompts=[w.task.prompt])
+        lease = demonstration_assign_next(labeler=w.labeler, project=project)
+    return lease
+
+
+def _demonstration(w: World):
+    """evil's demonstration of a task of the world's project, written through the service, for the review rows."""
+    project = w.task.prompt.project
+    demonstration_tasks_create(project=project, prompts=[w.task.prompt])
+    lease = demonstration_assign_next(labeler=w.evil, project=project)
+    return demonstration_submit(labeler=w.evil, assignment_id=lease.pk, submission_id="matrix-written",
+                                text=f"An answer {SCRIPT}")[0]
+
+
+def demonstration_body(w: World) -> dict:
+    return {"text": "A careful answer, written by the matrix.", "submission_id": "matrix"}
+
+
+def _review_page(kind: str, item: Callable[[World], object]) -> Callable[[World], str]:
+    """The review page of a ranking or demonstration of the world's project."""
+    return lambda w: f"/projects/{w.task.prompt.project.slug}/review/{kind}/{item(w).pk}/"
+
+
+def accept_body(w: World) -> dict:
+    return {"action": "accept"}
+
+
 ROWS: dict[str, Row] = {
     # --- labeler pages and the page's two JSON calls
     "": Row(lambda w: "/", (LOGIN, 200, 200, 200)),  # the home page: the projects a person labels in
@@ -88,6 +124,15 @@ ROWS: dict[str, Row] = {
     "label/assignments/<int:assignment_id>/skip": Row(
         lambda w: f"/label/assignments/{w.assignment.pk}/skip", (401, 201, 403, 403), "post",
         lambda w: {"reason": "other"}),
+    # the demonstration editor: the page leases, its calls are keyed by the labeler's own lease
+    "write/": Row(lambda w: _demonstration_lease(w) and "/write/", (LOGIN, 200, 200, 200)),
+    "write/assignments/<int:assignment_id>/demonstration": Row(
+        lambda w: f"/write/assignments/{_demonstration_lease(w).pk}/demonstration", (401, 201, 403, 403), "post",
+        demonstration_body),
+    "write/assignments/<int:assignment_id>/skip": Row(
+        lambda w: f"/write/assignments/{_demonstration_lease(w).pk}/skip", (401, 201, 403, 403), "post",
+        lambda w: {"reason": "other"}),
+    "write/preview": Row(lambda w: "/write/preview", (401, 200, 200, 200), "post", lambda w: {"text": "**so**"}),
     "healthz": Row(lambda w: "/healthz", (HEALTH,) * 4),
     # --- staff pages
     "stats/": Row(lambda w: "/stats/", STAFF_PAGE),
@@ -114,6 +159,15 @@ ROWS: dict[str, Row] = {
     "projects/<slug:project>/invites/<int:invite_id>/revoke": Row(_project_page("invites/{invite}/revoke"),
                                                                   STAFF_POST, "post"),
     "projects/<slug:project>/pauses/<int:labeler_id>/lift": Row(_paused_labeler_lift, STAFF_POST, "post"),
+    "projects/<slug:project>/demonstrations.jsonl": Row(_project_page("demonstrations.jsonl"), STAFF_PAGE),
+    "projects/<slug:project>/demonstrations/rewrites": Row(_project_page("demonstrations/rewrites"), STAFF_POST,
+                                                           "post"),
+    # review: the project's reviewers (its labelers 403); staff review everywhere
+    "projects/<slug:project>/review/": Row(_project_page("review/"), STAFF_PAGE),
+    "projects/<slug:project>/review/rankings/<int:ranking_id>/": Row(_review_page("rankings", lambda w: w.ranking),
+                                                                     STAFF_PAGE),
+    "projects/<slug:project>/review/demonstrations/<int:demonstration_id>/": Row(
+        _review_page("demonstrations", _demonstration), STAFF_PAGE),
     # an open invite's link is for whoever holds it (unusable links: tests/labeling/test_invites.py)
     "invites/<str:token>/": Row(lambda w: _open_invite(w) and f"/invites/{MATRIX_INVITE_TOKEN}/", (200, 200, 200, 200)),
     # --- accounts (Django's auth views; login is the rate-limited one)
@@ -131,9 +185,21 @@ ROWS: dict[str, Row] = {
                                                   ranking_body),
     "api/v1/tasks/<api_id:task_id>/skip/": Row(_api("tasks/{w.task.pk}/skip/"), (401, 201, 409, 409), "post",
                                                lambda w: {"reason": "other"}),
+    "api/v1/demonstrations/next/": Row(_api("demonstrations/next/"), (401, 200, 200, 200)),
+    "api/v1/demonstrations/assignments/<api_id:assignment_id>/": Row(
+        lambda w: f"/api/v1/demonstrations/assignments/{_demonstration_lease(w).pk}/", (401, 201, 403, 403), "post",
+        demonstration_body),
+    "api/v1/demonstrations/assignments/<api_id:assignment_id>/skip/": Row(
+        lambda w: f"/api/v1/demonstrations/assignments/{_demonstration_lease(w).pk}/skip/", (401, 201, 403, 403),
+        "post", lambda w: {"reason": "other"}),
     "api/v1/tasks/": Row(_api("tasks/"), STAFF_API),
     "api/v1/prompts/": Row(_api("prompts/"), STAFF_API),
     "api/v1/rankings/": Row(_api("rankings/"), STAFF_API),
+    "api/v1/review/queue/": Row(_api("review/queue/"), STAFF_API),
+    "api/v1/rankings/<api_id:pk>/review/": Row(_api("rankings/{w.ranking.pk}/review/"), (401, 403, 403, 201), "post",
+                                               accept_body),
+    "api/v1/demonstrations/<api_id:pk>/review/": Row(
+        lambda w: f"/api/v1/demonstrations/{_demonstration(w).pk}/review/", (401, 403, 403, 201), "post", accept_body),
     "api/v1/model-versions/": Row(_api("model-versions/"), STAFF_API),
     "api/v1/model-versions/<api_id:pk>/": Row(_api("model-versions/{w.v1.pk}/"), STAFF_API),
     "api/v1/runs/": Row(_api("runs/"), STAFF_API),
@@ -271,3 +337,19 @@ def test_the_other_labeler_cannot_see_or_take_the_labelers_lease(world):
     world.assignment.refresh_from_db()
     assert world.assignment.status == Assignment.Status.ACTIVE and world.assignment.labeler == world.labeler
     assert not Ranking.objects.filter(labeler=world.other_labeler).exists()
+
+
+@pytest.mark.parametrize("call", ["demonstration", "skip"])
+def test_the_other_labeler_cannot_write_or_skip_the_labelers_demonstration_lease(world, call):
+    """Object level: alice's demonstration lease in bob's hands is refused, page and API, and stays hers and live."""
+    from labeling.models import Demonstration, DemonstrationAssignment
+
+    lease = _demonstration_lease(world)
+    body = json.dumps(demonstration_body(world) if call == "demonstration" else {"reason": "other"})
+    client = world.client("other_labeler")
+    api = f"/api/v1/demonstrations/assignments/{lease.pk}/" + ("skip/" if call == "skip" else "")
+    for url in (f"/write/assignments/{lease.pk}/{call}", api):
+        assert client.post(url, data=body, content_type="application/json").status_code == 403, url
+    lease.refresh_from_db()
+    assert lease.status == DemonstrationAssignment.Status.ACTIVE and lease.labeler == world.labeler
+    assert not Demonstration.objects.filter(labeler=world.other_labeler).exists()

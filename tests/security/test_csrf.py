@@ -17,7 +17,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from labeling.models import Assignment, Prompt, Ranking, RankingTask, Run, Skip, TrainingRound
+from labeling.models import (Assignment, Demonstration, DemonstrationAssignment, Prompt, Ranking, RankingTask,
+                             ReviewDecision, Run, Skip, TrainingRound)
 from tests.security.conftest import World, ranking_body
 from tests.security.test_access_matrix import ADMIN_OBJECTS, AUTH_USER, ROWS, _admin_model_rows
 
@@ -32,7 +33,8 @@ def snapshot() -> tuple:
     return (Ranking.objects.count(), Skip.objects.count(), Run.objects.count(), TrainingRound.objects.count(),
             Prompt.objects.count(), RankingTask.objects.count(), get_user_model().objects.count(),
             Token.objects.count(), sorted(Assignment.objects.values_list("pk", "status")),
-            sorted(Run.objects.values_list("pk", "status", "cancel_requested")))
+            sorted(Run.objects.values_list("pk", "status", "cancel_requested")), Demonstration.objects.count(),
+            sorted(DemonstrationAssignment.objects.values_list("pk", "status")), ReviewDecision.objects.count())
 
 
 def _urls(world: World) -> dict[str, str]:

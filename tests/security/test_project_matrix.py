@@ -18,7 +18,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from labeling.models import Membership, ModelVersion, Project, ProjectInvite, Prompt, Run, TrainingRound
+from labeling.models import (Demonstration, Membership, ModelVersion, Project, ProjectInvite, Prompt, Ranking,
+                             ReviewDecision, Run, TrainingRound)
+from labeling.services.demonstrations import demonstration_tasks_create
 from tests.factories import UserFactory, make_task
 from tests.security.test_access_matrix import _routes
 
@@ -37,6 +39,8 @@ class Side:
     v1: object
     v2: object
     invite: object
+    ranking: object  # the project's writer's, for the review rows
+    demonstration: object  # the project's writer's, for the review rows
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,10 @@ def _paused_labeler_lift(slug: str) -> str:
     LabelerPause.objects.get_or_create(project=Project.objects.get(slug=slug), labeler=labeler, lifted_at=None,
                                        defaults={"reason": "Paused by the matrix."})
     return f"/projects/{slug}/pauses/{labeler.pk}/lift"
+
+
+def _accept(side: Side) -> dict:
+    return {"action": "accept"}
 
 
 ROWS = {
@@ -85,6 +93,17 @@ ROWS = {
         lambda s: f"/projects/{s.slug}/invites/{s.invite.pk}/revoke", "manager", 302, "post"),
     "projects/<slug:project>/pauses/<int:labeler_id>/lift": Row(lambda s: _paused_labeler_lift(s.slug), "manager",
                                                                  302, "post"),
+    "write/": Row(lambda s: f"/write/?project={s.slug}", "labeler", 200),
+    "projects/<slug:project>/demonstrations.jsonl": Row(lambda s: f"/projects/{s.slug}/demonstrations.jsonl",
+                                                        "manager", 200),
+    "projects/<slug:project>/demonstrations/rewrites": Row(lambda s: f"/projects/{s.slug}/demonstrations/rewrites",
+                                                           "manager", 302, "post"),
+    "projects/<slug:project>/review/": Row(lambda s: f"/projects/{s.slug}/review/", "reviewer", 200),
+    # a decision recorded: back to the queue
+    "projects/<slug:project>/review/rankings/<int:ranking_id>/": Row(
+        lambda s: f"/projects/{s.slug}/review/rankings/{s.ranking.pk}/", "reviewer", 302, "post", _accept),
+    "projects/<slug:project>/review/demonstrations/<int:demonstration_id>/": Row(
+        lambda s: f"/projects/{s.slug}/review/demonstrations/{s.demonstration.pk}/", "reviewer", 302, "post", _accept),
 }
 API_ROWS = {  # every staff endpoint names its project with ?project= (absent: default)
     "api/v1/tasks/": Row(lambda s: f"/api/v1/tasks/?project={s.slug}", "reviewer", 200),
@@ -101,11 +120,23 @@ API_ROWS = {  # every staff endpoint names its project with ?project= (absent: d
     "api/v1/rounds/<api_id:pk>/": Row(lambda s: f"/api/v1/rounds/{s.round.pk}/?project={s.slug}", "reviewer", 200),
     "api/v1/stats/": Row(lambda s: f"/api/v1/stats/?project={s.slug}", "reviewer", 200),
     "api/v1/exports/<str:fmt>/": Row(lambda s: f"/api/v1/exports/rankings/?project={s.slug}", "manager", 200),
+    "api/v1/review/queue/": Row(lambda s: f"/api/v1/review/queue/?project={s.slug}", "reviewer", 200),
+    "api/v1/rankings/<api_id:pk>/review/": Row(lambda s: f"/api/v1/rankings/{s.ranking.pk}/review/?project={s.slug}",
+                                               "reviewer", 201, "post", _accept),
+    "api/v1/demonstrations/<api_id:pk>/review/": Row(
+        lambda s: f"/api/v1/demonstrations/{s.demonstration.pk}/review/?project={s.slug}", "reviewer", 201, "post",
+        _accept),
+    # a labeler's lease of the project's next demonstration task (a labeler's call: their role is enough)
+    "api/v1/demonstrations/next/": Row(lambda s: f"/api/v1/demonstrations/next/?project={s.slug}", "labeler", 200),
 }
 # Routes about no one project: the home page (each person's own projects), the project list (the
 # projects one manages), training the first policy (staff), invites (the token is the key).
+# A labeler's calls on their own lease are keyed by the lease (another's: 403, test_access_matrix); the
+# Markdown preview reads nothing stored.
 NOT_PROJECT_ROUTES = {"", "projects/", "projects/new", "runs/bootstrap", "invites/<str:token>/", "healthz",
-                      "label/assignments/<int:assignment_id>/ranking", "label/assignments/<int:assignment_id>/skip"}
+                      "label/assignments/<int:assignment_id>/ranking", "label/assignments/<int:assignment_id>/skip",
+                      "write/assignments/<int:assignment_id>/demonstration",
+                      "write/assignments/<int:assignment_id>/skip", "write/preview"}
 
 
 def _side(project: Project, checkpoint: Path, maker) -> Side:
@@ -121,7 +152,16 @@ def _side(project: Project, checkpoint: Path, maker) -> Side:
                              training_round=training_round)
     invite = ProjectInvite.objects.create(project=project, token_hash=f"{project.slug}".ljust(64, "0"),
                                           created_by=maker, expires_at=timezone.now() + timedelta(days=1))
-    return Side(project.slug, task, run, training_round, v1, v2, invite)
+    writer = UserFactory(username=f"writer_{project.slug}")
+    Membership.objects.create(project=project, user=writer, role=Membership.Role.LABELER)
+    ids = list(task.completions.order_by("pk").values_list("pk", flat=True))
+    ranking = Ranking.objects.create(task=task, labeler=writer, tiers=[[i] for i in ids], display_order=ids,
+                                     submission_id=f"ranked-{project.slug}")
+    prompt = Prompt.objects.get(pk=task.prompt_id)
+    written, _open = demonstration_tasks_create(project=project, prompts=[prompt, prompt])  # one written, one open
+    demonstration = Demonstration.objects.create(task=written, labeler=writer, text="A careful answer.",
+                                                 submission_id=f"written-{project.slug}")
+    return Side(project.slug, task, run, training_round, v1, v2, invite, ranking, demonstration)
 
 
 @pytest.fixture
@@ -148,6 +188,16 @@ def _expected(persona: str, slug: str, row: Row):
     return row.ok if ORDER.index(role) >= ORDER.index(row.needs) else 403
 
 
+def _send(client: Client, row: Row, url: str, side: Side):
+    """The row's request: a page's POST sends a form, an API's JSON (the API parses nothing else)."""
+    if row.method != "post":
+        return client.get(url)
+    body = row.body(side) if row.body else {}
+    if url.startswith("/api/"):
+        return client.post(url, body, content_type="application/json")
+    return client.post(url, body)
+
+
 @pytest.mark.parametrize("slug", ["a", "b"])
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("route", sorted(ROWS) + sorted(API_ROWS))
@@ -158,8 +208,7 @@ def test_project_access(sides, route, persona, slug):
     if persona != "anonymous":
         client.force_login(users[persona])
     url = row.url(by_slug[slug])
-    body = row.body(by_slug[slug]) if row.body else {}
-    response = client.post(url, body) if row.method == "post" else client.get(url)
+    response = _send(client, row, url, by_slug[slug])
     expected = _expected(persona, slug, row)
     if expected == "login" and route.startswith("api/"):
         assert response.status_code == 401, url
@@ -179,12 +228,14 @@ def test_an_unknown_project_is_404_for_everyone(sides, persona):
         url = row.url(side)
         if "?project=a" in url or "<slug:project>" in route:
             url = url.replace("?project=a", "?project=nope").replace("/projects/a/", "/projects/nope/")
-            response = client.post(url, row.body(side) if row.body else {}) if row.method == "post" else client.get(url)
-            assert response.status_code == 404, url
+            assert _send(client, row, url, side).status_code == 404, url
 
 
-# The labeler's calls lease from every project they label in; the schema and docs hold no data.
+# The labeler's calls lease from every project they label in, and a demonstration lease's calls are keyed
+# by the lease (another's: 403, test_access_matrix); the schema and docs hold no data.
 NOT_PROJECT_API = {"api/v1/tasks/next/", "api/v1/tasks/<api_id:task_id>/ranking/", "api/v1/tasks/<api_id:task_id>/skip/",
+                   "api/v1/demonstrations/assignments/<api_id:assignment_id>/",
+                   "api/v1/demonstrations/assignments/<api_id:assignment_id>/skip/",
                    "api/v1/schema/", "api/v1/docs/", "api/v1/^(?P<rest>.*)$"}
 
 
@@ -206,3 +257,23 @@ def test_a_labelers_api_calls_on_another_projects_task_answer_404(sides, call):
     client.force_login(users["labeler_a"])
     response = client.post(f"/api/v1/tasks/{by_slug['a'].task.pk}/{call}/", body, content_type="application/json")
     assert response.status_code == 409  # their project's task, but no lease on it yet
+
+
+@pytest.mark.parametrize("persona", ["reviewer_a", "manager_a"])
+def test_a_review_of_another_projects_item_under_ones_own_project_is_404(sides, persona):
+    """Object level: B's ranking and demonstration named under A's slug (page) or ?project=a (API) answer 404
+    like ids that do not exist, and no decision is recorded."""
+    users, by_slug = sides
+    client = Client()
+    client.force_login(users[persona])
+    a, b = by_slug["a"], by_slug["b"]
+    for url in (f"/projects/a/review/rankings/{b.ranking.pk}/",
+                f"/projects/a/review/demonstrations/{b.demonstration.pk}/"):
+        assert client.get(url).status_code == 404, url
+        assert client.post(url, {"action": "accept"}).status_code == 404, url
+    for url in (f"/api/v1/rankings/{b.ranking.pk}/review/?project=a",
+                f"/api/v1/demonstrations/{b.demonstration.pk}/review/?project=a"):
+        assert client.post(url, {"action": "accept"}, content_type="application/json").status_code == 404, url
+    assert not ReviewDecision.objects.exists()
+    assert client.post(f"/api/v1/rankings/{a.ranking.pk}/review/?project=a", {"action": "accept"},
+                       content_type="application/json").status_code == 201  # their own project's: recorded
