@@ -34,3 +34,7 @@ class RewardConfig(LoraFields):
     disable_dropout: bool = _help("turn dropout off, as reward models usually do", True)
     device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
     seed: int = _help("seed for the split, the batch order and initialisation of the head", 0)
+    ensemble: int = _help("train N full members (seeds seed..seed+N-1, each on a bootstrap resample of the training "
+                          "prompts) saved under OUT/members/<i>/ with OUT/ensemble.json (1 = one model)", 1)
+    ensemble_heads: int = _help("the cheap ensemble: one shared encoder with N linear heads, each on its own Poisson(1) "
+                                "bootstrap weights of the prompt groups (1 = one head); not with --ensemble > 1", 1)
