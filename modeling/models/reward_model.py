@@ -35,8 +35,9 @@ def _quiet_transformers():
 
 
 def load_reward_model(path: str | Path, *, disable_dropout: bool = False, load_in_4bit: bool = False,
-                      device=None):
-    """(model, tokenizer) from a local checkpoint directory, as a 1-output sequence classifier.
+                      device=None, num_labels: int = 1):
+    """(model, tokenizer) from a local checkpoint directory, as a 1-output sequence classifier
+    (``num_labels`` outputs for the heads form of an ensemble, :mod:`modeling.models.reward_ensemble`).
 
     ``path`` may be a peft adapter directory (``adapter_config.json``): its base gets the adapter and
     the trained score head. ``load_in_4bit`` (QLoRA, CUDA only) puts the quantized base on ``device``.
@@ -49,7 +50,7 @@ def load_reward_model(path: str | Path, *, disable_dropout: bool = False, load_i
     base_path = str(Path(adapter_base_path(path)).resolve())  # absolute: a saved adapter names its base by it
     quantized = {"quantization_config": quantization_config(), "device_map": {"": device}} if load_in_4bit else {}
     with _quiet_transformers():
-        model = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=1, **quantized)
+        model = AutoModelForSequenceClassification.from_pretrained(base_path, num_labels=num_labels, **quantized)
     if is_adapter_dir(path):
         from peft import PeftModel
 
@@ -87,20 +88,24 @@ def is_decoder_reward_model(model) -> bool:
     return _decoder_head(model) is not None
 
 
-def score_sequences(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """One scalar reward per right-padded sequence.  input_ids, attention_mask: (N, L) -> (N,).
+def score_sequences(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, *,
+                    all_heads: bool = False) -> torch.Tensor:
+    """One scalar reward per right-padded sequence.  input_ids, attention_mask: (N, L) -> (N,);
+    ``all_heads``: every output of a several-head model, (N, heads).
 
     Decoders are scored at the last position where ``attention_mask`` is 1, so a real eos token
     that doubles as the pad token is still scored (the stock forward would skip it).
     """
     head = _decoder_head(model)
     if head is None:
-        return model(input_ids=input_ids, attention_mask=attention_mask).logits[:, 0]  # (N,)
+        logits = model(input_ids=input_ids, attention_mask=attention_mask).logits  # (N, heads)
+        return logits if all_heads else logits[:, 0]
     hidden = _unwrapped(model).base_model(input_ids=input_ids,
                                           attention_mask=attention_mask).last_hidden_state  # (N, L, H)
     last = attention_mask.sum(dim=1) - 1  # (N,)
     pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]  # (N, H)
-    return head(pooled)[:, 0]  # (N,)
+    scores = head(pooled)  # (N, heads)
+    return scores if all_heads else scores[:, 0]
 
 
 def _output_head(model) -> nn.Linear:
