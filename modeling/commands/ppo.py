@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from modeling.training.ppo_config import PPOConfig
 
     parser.add_argument("--policy", required=True, help="policy checkpoint directory to improve (and the reference)")
-    parser.add_argument("--reward", required=True, help="reward-model checkpoint directory")
+    parser.add_argument("--reward", required=True, help="reward-model checkpoint or ensemble directory")
     parser.add_argument("--prompts", required=True, help='prompts JSONL: {"prompt": str, ...} per line')
     parser.add_argument("--out", required=True, help="output directory (a Hugging Face checkpoint when done)")
     add_config_flags(parser, PPOConfig, _OWN_FLAGS)
@@ -33,7 +33,10 @@ def run(args: argparse.Namespace) -> int:
     from modeling.training.ppo import PPOConfig, train_ppo
 
     check_checkpoint(args.policy, "policy")
-    check_checkpoint(args.reward, "reward-model")
+    from modeling.models.reward_ensemble import is_reward_ensemble_dir
+
+    if not is_reward_ensemble_dir(args.reward):  # an ensemble scores with its members' mean
+        check_checkpoint(args.reward, "reward-model")
     prompts = read_prompts(args.prompts)
     check_output(args.out)
     if min(args.iterations, args.rollout_batch_size, args.minibatch_size, args.ppo_epochs, args.max_new_tokens) < 1:

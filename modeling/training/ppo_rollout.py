@@ -109,22 +109,13 @@ def load_value_model(policy_path: str, device) -> nn.Module:
 
 
 def reward_model_scorer(reward_path: str, device, max_length: int = 256) -> ScoreFn:
-    """Score (prompt, completion) texts with a reward-model checkpoint, re-tokenized for its tokenizer."""
-    from modeling.formats.comparisons import encode_completion
-    from modeling.models.reward_model import load_reward_model, score_sequences
+    """Score (prompt, completion) texts with a reward-model checkpoint, re-tokenized for its tokenizer; an
+    ensemble directory (:mod:`modeling.models.reward_ensemble`) scores with its members' mean."""
+    from modeling.models.reward_ensemble import load_reward_ensemble
 
-    model, tokenizer = load_reward_model(reward_path, disable_dropout=True)
-    model.to(device).eval()
+    ensemble = load_reward_ensemble(reward_path, device=device, max_length=max_length)
 
-    @torch.no_grad()
     def score(prompts: Sequence[Prompt], completions: Sequence[str]) -> torch.Tensor:
-        encoded = [encode_completion(tokenizer, p, c, max_length) for p, c in zip(prompts, completions)]
-        width = max(len(ids) for ids in encoded)
-        ids = torch.full((len(encoded), width), tokenizer.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(encoded), width), dtype=torch.long)
-        for row, seq in enumerate(encoded):
-            ids[row, : len(seq)] = torch.tensor(seq)
-            mask[row, : len(seq)] = 1
-        return score_sequences(model, ids.to(device), mask.to(device)).float()
+        return ensemble.mean_spread(prompts, completions)[0]
 
     return score
