@@ -30,8 +30,11 @@ from modeling.models import checkpoints, lora
 from modeling.errors import InputError
 from modeling.formats.comparisons import (ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings,
                                   tokenize_groups)
-from modeling.training.losses import grouped_bradley_terry_loss, pairwise_accuracy, reward_centering_loss
+from modeling.training.labeler_reliability import LabelerReliability
+from modeling.training.losses import (grouped_bradley_terry_loss, noisy_bradley_terry_loss, pairwise_accuracy,
+                                       reward_centering_loss)
 from modeling.formats.rankings import Ranking
+from modeling.training.calibration import expected_calibration_error
 from modeling.training.reward_config import RewardConfig
 from modeling.models.prefix_sharing import prefix_sharing_applies, shared_prefix_scores, split_shared_prefixes
 from modeling.models.reward_model import (default_base_model, is_decoder_reward_model, load_reward_model,
@@ -106,6 +109,7 @@ def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, com
         "reward/loss": loss_sum / sum(len(b) for b in batches),
         "reward/accuracy": correct_all.mean().item(),
         "reward/margin": margin_all.mean().item(),
+        "reward/ece": expected_calibration_error(torch.sigmoid(margin_all)),  # of sigmoid(r_better - r_worse)
         "reward/pairs": float(len(labelers)),
     }
     by_labeler = defaultdict(list)
@@ -139,10 +143,18 @@ def train_reward_model(
     config: RewardConfig,
     rankings: Sequence[Ranking],
     progress_callback: ProgressCallback | None = None,
+    split: Callable[[list[ComparisonGroup]], tuple[list, list]] | None = None,
 ) -> tuple[Path, dict]:
-    """Train, validate, centre and save a reward model; resumes from ``output_dir``'s last checkpoint."""
+    """Train, validate, centre and save a reward model; resumes from ``output_dir``'s last checkpoint.
+    ``split``: tokenized groups -> (train, validation) instead of :func:`split_by_prompt` (an ensemble
+    member's bootstrap resample). ``config.ensemble`` or ``ensemble_heads`` > 1: an ensemble instead
+    (:mod:`modeling.training.reward_ensemble`)."""
     if not config.output_dir:
         raise ValueError("RewardConfig.output_dir is required")
+    if config.ensemble != 1 or config.ensemble_heads != 1:
+        from modeling.training.reward_ensemble import train_reward_ensemble
+
+        return train_reward_ensemble(config, rankings, progress_callback)
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
     device = dist.device
@@ -159,7 +171,8 @@ def train_reward_model(
         config = dataclasses.replace(config, prefix_sharing=False)  # ignored: see the module docstring
     pad_id = tokenizer.pad_token_id
     groups = tokenize_groups(group_rankings(rankings), tokenizer, config.max_length)
-    train_groups, val_groups = split_by_prompt(groups, config.validation_fraction, config.seed)
+    train_groups, val_groups = (split(groups) if split else
+                                split_by_prompt(groups, config.validation_fraction, config.seed))
     if not any(g.num_pairs for g in train_groups):
         raise InputError("no comparisons to train on: every training ranking is a full tie")
 
@@ -186,6 +199,7 @@ def train_reward_model(
         "reward/validation_groups": len(val_groups),
         "reward/train_comparisons": perf["train_comparisons"],
         "world_size": dist.world_size,
+        **({"reward/labeler_reliability": perf["labeler_reliability"]} if "labeler_reliability" in perf else {}),
         "perf/prefix_sharing": float(config.prefix_sharing),  # 0 where it was asked for but did not apply
         "perf/train_seconds": perf["train_seconds"],
         "perf/train_cpu_seconds": perf["train_cpu_seconds"],  # this process's CPU time: robust to a busy machine
@@ -215,7 +229,10 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
     trainable = lora.trainable_parameters(model)
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay,
+    reliability = _reliability(config, train_groups, device)
+    param_groups = [{"params": trainable}] + ([] if reliability is None else [
+        {"params": list(reliability.parameters()), "lr": config.reliability_learning_rate, "weight_decay": 0.0}])
+    optimizer = torch.optim.AdamW(param_groups, lr=config.learning_rate, weight_decay=config.weight_decay,
                                   fused=True)  # one kernel for all parameters, on CPU and CUDA alike
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
@@ -224,6 +241,8 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
     if resume_from is not None:
         step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
         history, perf = extra["history"], {key: extra[key] for key in perf}
+        if reliability is not None and "reliability_logits" in extra:
+            reliability.logits.data.copy_(torch.tensor(extra["reliability_logits"]))
     trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
 
     batches, batches_epoch, latest = [], -1, {}
@@ -237,11 +256,17 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
         batch = collate_groups([train_groups[i] for i in mine], pad_id).to(device)
         with lora.autocast(device, config.bf16):
             rewards = score_groups(trained, train_groups, mine, pad_id, batch, config.prefix_sharing).float()  # (N,)
-        loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
+        if reliability is None:
+            loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
+        else:
+            loss = noisy_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups,
+                                            reliability.pair_logits(batch.labelers)) + reliability.prior_penalty()
         if config.center_coefficient:
             loss = loss + reward_centering_loss(rewards, config.center_coefficient)
         optimizer.zero_grad(set_to_none=True)
         dist.backward(loss * weight)
+        if reliability is not None and dist.world_size > 1:  # DDP averages the model's gradients, not these
+            reliability.logits.grad = dist.all_reduce_sum(reliability.logits.grad) / dist.world_size
         if config.max_grad_norm:
             dist.clip_grad_norm_(trainable, config.max_grad_norm)
         optimizer.step()
@@ -259,10 +284,26 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
             latest.update(validate(history, step))
         if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps and dist.is_main:
             checkpoints.save_checkpoint(config.output_dir, step=step, model=model, optimizer=optimizer,
-                                        scheduler=scheduler, config=config, extra={"history": history, **perf})
+                                        scheduler=scheduler, config=config, extra={"history": history, **perf,
+                                                                                   **_reliability_state(reliability)})
         if progress_callback is not None and dist.is_main:
             progress_callback(step, total_steps, latest)
+    if reliability is not None:
+        perf["labeler_reliability"] = reliability.estimates()
     return step, history, latest, perf
+
+
+def _reliability(config: RewardConfig, train_groups, device) -> LabelerReliability | None:
+    """The per-labeler reliability trained with the reward, or None when ``labeler_reliability`` is off."""
+    if not config.labeler_reliability:
+        return None
+    labelers = [name for group in train_groups for name in group.labelers]
+    return LabelerReliability(labelers, prior_mean=config.reliability_prior_mean,
+                              prior_strength=config.reliability_prior_strength).to(device)
+
+
+def _reliability_state(reliability: LabelerReliability | None) -> dict:
+    return {} if reliability is None else {"reliability_logits": reliability.logits.detach().cpu().tolist()}
 
 
 def _center(model, groups, pad_id: int, completions_per_batch: int, device) -> tuple[float, str]:
