@@ -13,6 +13,20 @@ import torch.nn.functional as F
 # --------------------------------------------------------------------------------------------------
 
 
+def group_mean(values: torch.Tensor, pair_group: torch.Tensor, num_groups: int,
+               weights: torch.Tensor | None = None) -> torch.Tensor:
+    """``1/G * sum_g (sum_{p in g} w_p values_p / sum_{p in g} w_p)``: a per-group (weighted) mean, then
+    the mean over groups. ``values``, ``weights``, ``pair_group``: ``(P,)``. Without weights every pair
+    weighs 1; with them, a group whose weights sum to 0 (all its labelers weighted 0) is left out of G."""
+    if weights is None:
+        weights = torch.ones_like(values)
+    sums = torch.zeros(num_groups, dtype=values.dtype, device=values.device).index_add(0, pair_group, values * weights)
+    totals = torch.zeros(num_groups, dtype=values.dtype, device=values.device).index_add(0, pair_group,
+                                                                                     weights.to(values.dtype))  # (G,)
+    counted = totals > 0  # (G,)
+    return (sums[counted] / totals[counted]).sum() / counted.sum().clamp(min=1)
+
+
 def grouped_bradley_terry_loss(
     rewards: torch.Tensor,
     better: torch.Tensor,
@@ -30,10 +44,45 @@ def grouped_bradley_terry_loss(
     Groups without pairs must not be counted in ``num_groups``.
     """
     pair_loss = -F.logsigmoid(rewards[better] - rewards[worse])  # (P,)
-    group_sum = torch.zeros(num_groups, dtype=pair_loss.dtype, device=pair_loss.device)
-    group_sum = group_sum.index_add(0, pair_group, pair_loss)  # (G,)
-    pairs_per_group = torch.bincount(pair_group, minlength=num_groups).clamp(min=1)  # (G,)
-    return (group_sum / pairs_per_group).mean()
+    return group_mean(pair_loss, pair_group, num_groups)
+
+
+def noisy_bradley_terry_loss(
+    rewards: torch.Tensor,
+    better: torch.Tensor,
+    worse: torch.Tensor,
+    pair_group: torch.Tensor,
+    num_groups: int,
+    reliability_logits: torch.Tensor,
+) -> torch.Tensor:
+    """CrowdBT (Chen et al. 2013): each labeler l reports the true order with probability eta_l and the
+    reverse with 1 - eta_l, grouped as :func:`grouped_bradley_terry_loss`:
+
+        eta_l = sigmoid(a_l)
+        P(l says b beats w) = eta_l * sigmoid(r_b - r_w) + (1 - eta_l) * sigmoid(r_w - r_b)
+        loss = 1/G * sum_g [ -1/P_g * sum_{(b,w) in g} log P(l_p says b beats w) ]
+
+    computed as ``logsumexp(log eta + log sigmoid(d), log(1 - eta) + log sigmoid(-d))`` so it stays finite
+    for eta near 0 or 1. eta = 1 (a = +inf) is the plain loss; eta = 0.5 makes a pair's term constant
+    (no gradient to the reward: a random labeler is ignored); eta < 0.5 reads the labeler backwards.
+    ``reliability_logits`` (P,) is a_l of each pair's labeler.
+    """
+    margin = rewards[better] - rewards[worse]  # (P,)
+    log_p = torch.logaddexp(F.logsigmoid(reliability_logits) + F.logsigmoid(margin),
+                            F.logsigmoid(-reliability_logits) + F.logsigmoid(-margin))  # (P,)
+    return group_mean(-log_p, pair_group, num_groups)
+
+
+def beta_prior_penalty(reliability_logits: torch.Tensor, alpha: float, beta: float) -> torch.Tensor:
+    """Negative log of a Beta(alpha, beta) prior on each eta_l = sigmoid(a_l), summed over labelers
+    (constant dropped), a MAP penalty that keeps a labeler with few comparisons near the prior mean:
+
+        penalty = -sum_l [ (alpha - 1) log eta_l + (beta - 1) log(1 - eta_l) ]
+
+    ``reliability_logits`` (L,). Divide by the number of training comparisons to add it to a per-pair
+    mean loss.
+    """
+    return -((alpha - 1) * F.logsigmoid(reliability_logits) + (beta - 1) * F.logsigmoid(-reliability_logits)).sum()
 
 
 def reward_centering_loss(rewards: torch.Tensor, coefficient: float) -> torch.Tensor:

@@ -34,6 +34,13 @@ class RewardConfig(LoraFields):
     disable_dropout: bool = _help("turn dropout off, as reward models usually do", True)
     device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
     seed: int = _help("seed for the split, the batch order and initialisation of the head", 0)
+    labeler_reliability: bool = _help("learn each labeler's reliability eta (CrowdBT) with the reward and weight their "
+                                      "comparisons by it (modeling.training.labeler_reliability); metrics carry "
+                                      "reward/labeler_reliability. Default chosen from benchmarks/RESULTS.md, 'A bad "
+                                      "labeler'", False)
+    reliability_learning_rate: float = _help("AdamW learning rate of the per-labeler reliability logits", 0.05)
+    reliability_prior_mean: float = _help("mean of the Beta prior on each labeler's eta (in (0.5, 1))", 0.8)
+    reliability_prior_strength: float = _help("alpha + beta of that prior, in pseudo-comparisons (weak: 10)", 10.0)
     ensemble: int = _help("train N full members (seeds seed..seed+N-1, each on a bootstrap resample of the training "
                           "prompts) saved under OUT/members/<i>/ with OUT/ensemble.json (1 = one model)", 1)
     ensemble_heads: int = _help("the cheap ensemble: one shared encoder with N linear heads, each on its own Poisson(1) "

@@ -1,0 +1,65 @@
+"""Per-labeler reliability learned jointly with the reward (CrowdBT; ``RewardConfig.labeler_reliability``).
+
+Each labeler l has one parameter a_l, eta_l = sigmoid(a_l): the probability that they report a
+comparison's true order (:func:`modeling.training.losses.noisy_bradley_terry_loss`). eta = 1 is a
+perfect labeler, 0.5 one who clicks at random (their comparisons then carry no gradient to the
+reward: they are weighted out), below 0.5 one who reads the order backwards.
+
+Choices:
+- a_l starts at logit(prior_mean) (0.8) and is trained by the reward's optimizer in its own parameter
+  group at ``reliability_learning_rate`` (the reward's 3e-4 would barely move it in one epoch), same
+  warm-up and decay. While the reward is still untrained its margins are ~0, every pair's likelihood is
+  ~0.5 whatever eta, so eta is not pulled anywhere until the reward has learnt something.
+- A weak Beta(alpha, beta) prior, alpha/(alpha+beta) = prior_mean and alpha+beta = prior_strength
+  (10 pseudo-comparisons), added as a MAP penalty divided by the number of training comparisons (the
+  loss is a per-comparison mean): a labeler with a handful of comparisons stays near the prior instead
+  of reaching 0 or 1; with hundreds the data decide.
+- Only the reward model's parameters are gradient-clipped; eta is a handful of scalars.
+- The policy's DPO loss weighs each labeler's pairs by :func:`dpo_weights` of these estimates.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from typing import Sequence
+
+import torch
+
+from modeling.training.losses import beta_prior_penalty
+
+FLAG_BELOW = 0.6  # an estimate under this marks a labeler as unreliable (benchmarks/RESULTS.md)
+
+
+class LabelerReliability(torch.nn.Module):
+    """eta per labeler (``estimates()``), the per-pair logits the loss takes, and the prior penalty."""
+
+    def __init__(self, pair_labelers: Sequence[str], *, prior_mean: float = 0.8, prior_strength: float = 10.0):
+        super().__init__()
+        if not 0.5 < prior_mean < 1 or prior_strength < 2:
+            raise ValueError("need 0.5 < prior_mean < 1 and prior_strength >= 2")
+        self.counts = Counter(pair_labelers)  # comparisons per labeler in the training data
+        self.labelers = sorted(self.counts)
+        self.index = {name: i for i, name in enumerate(self.labelers)}
+        self.alpha, self.beta = prior_mean * prior_strength, (1 - prior_mean) * prior_strength
+        start = math.log(prior_mean / (1 - prior_mean))
+        self.logits = torch.nn.Parameter(torch.full((len(self.labelers),), start))  # (L,) a_l
+
+    def pair_logits(self, labelers: Sequence[str]) -> torch.Tensor:
+        """a_l of each pair's labeler ``(P,)``."""
+        rows = torch.tensor([self.index[name] for name in labelers], dtype=torch.long, device=self.logits.device)
+        return self.logits[rows]
+
+    def prior_penalty(self) -> torch.Tensor:
+        """The Beta prior's negative log density over all labelers, per training comparison."""
+        return beta_prior_penalty(self.logits, self.alpha, self.beta) / max(1, sum(self.counts.values()))
+
+    def estimates(self) -> dict[str, float]:
+        """``{labeler: eta}``, rounded to 4 places."""
+        return {name: round(torch.sigmoid(a).item(), 4) for name, a in zip(self.labelers, self.logits.detach())}
+
+
+def dpo_weights(reliability: dict[str, float]) -> dict[str, float]:
+    """The weight of each labeler's pairs in the DPO loss: ``max(0, 2 eta - 1)``, the expected agreement
+    minus disagreement of their label with the true order (1 perfect, 0 random; a backwards labeler is
+    left out rather than read backwards, which DPO's loss cannot do)."""
+    return {name: round(max(0.0, 2 * eta - 1), 4) for name, eta in reliability.items()}
