@@ -9,7 +9,8 @@ from modeling.commands.dpo import train_and_report
 from modeling.errors import InputError
 
 NAME = "train-reward"
-HELP = "train a Bradley-Terry reward model on K-way rankings (one forward pass per completion)"
+HELP = ("train a Bradley-Terry reward model on K-way rankings (one forward pass per completion); "
+        "--ensemble N / --ensemble-heads N train an ensemble")
 
 _OWN_FLAGS = {"output_dir", "base_model"}  # given as --out / --base
 
@@ -28,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
     from modeling.training.reward_config import RewardConfig
     from modeling.training.reward_training import train_reward_model
 
+    from modeling.training.reward_ensemble import check_ensemble_settings
+
+    check_ensemble_settings(RewardConfig(ensemble=args.ensemble, ensemble_heads=args.ensemble_heads))
     rankings = read_rankings(args.rankings)
     from modeling.models.lora import is_checkpoint_dir
 
