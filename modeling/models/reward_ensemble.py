@@ -46,6 +46,13 @@ def read_manifest(path) -> dict:
     return manifest
 
 
+def write_manifest(path, manifest: dict) -> None:
+    """Write ``manifest`` as ``path/ensemble.json`` (atomically: a reader sees all of it or none)."""
+    from modeling.models.checkpoints import write_json
+
+    write_json(Path(path) / MANIFEST, manifest)
+
+
 def ensemble_mean_spread(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``scores`` (N, M): M members' scores of N completions -> (mean (N,), spread (N,)).
 
@@ -93,16 +100,21 @@ class RewardEnsemble:
         return sum(heads for _, _, heads in self.models)
 
     @torch.no_grad()
-    def member_scores(self, prompts: Sequence, completions: Sequence[str]) -> torch.Tensor:
-        """Every member's score of each (prompt, completion), fp32: (N, size)."""
+    def member_scores(self, prompts: Sequence, completions: Sequence[str], batch_size: int = 0) -> torch.Tensor:
+        """Every member's score of each (prompt, completion), fp32: (N, size); ``batch_size`` (0 = all at
+        once) sequences per forward pass."""
         from modeling.models.reward_model import score_sequences
 
+        step = batch_size or max(len(prompts), 1)
         columns = []
         for model, tokenizer, heads in self.models:
-            ids, mask = encode_texts(tokenizer, prompts, completions, self.max_length)
-            scores = score_sequences(model, ids.to(self.device), mask.to(self.device), all_heads=heads > 1)
-            columns.append(scores.float().reshape(len(prompts), heads))  # (N, heads)
-        return torch.cat(columns, dim=1)
+            for start in range(0, len(prompts), step):
+                ids, mask = encode_texts(tokenizer, prompts[start : start + step],
+                                         completions[start : start + step], self.max_length)
+                scores = score_sequences(model, ids.to(self.device), mask.to(self.device), all_heads=heads > 1)
+                columns.append(scores.float().reshape(ids.shape[0], heads))  # (n, heads)
+        rows = -(-len(prompts) // step)  # chunks per member
+        return torch.cat([torch.cat(columns[m * rows : (m + 1) * rows]) for m in range(len(self.models))], dim=1)
 
     def mean_spread(self, prompts: Sequence, completions: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Per completion the ensemble's mean score and spread across members, each (N,)."""
@@ -116,14 +128,19 @@ class RewardEnsemble:
 
 def load_reward_ensemble(path, *, device="cpu", max_length: int = 256) -> RewardEnsemble:
     """A single reward checkpoint (one member), a ``members`` ensemble or a ``heads`` ensemble, in eval mode."""
-    from modeling.models.reward_model import load_reward_model
-
-    device = torch.device(device)
     parts = [(Path(path), 1)]
     if is_reward_ensemble_dir(path):
         manifest = read_manifest(path)
         parts = ([(Path(path) / m["path"], 1) for m in manifest["members"]] if manifest["form"] == "members"
                  else [(Path(path), int(manifest["heads"]))])
+    return load_reward_parts(parts, device=device, max_length=max_length)
+
+
+def load_reward_parts(parts: Sequence[tuple], *, device="cpu", max_length: int = 256) -> RewardEnsemble:
+    """An ensemble of the checkpoints ``parts``: (directory, number of heads) each."""
+    from modeling.models.reward_model import load_reward_model
+
+    device = torch.device(device)
     models = []
     for where, heads in parts:
         model, tokenizer = load_reward_model(where, disable_dropout=True, num_labels=heads)
