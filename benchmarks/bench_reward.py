@@ -35,7 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from modeling.formats.comparisons import group_rankings, tokenize_groups  # noqa: E402
-from modeling.simulation.instructions import gold_score, generate_prompts, reference_response  # noqa: E402
+from modeling.simulation.completions import distinct_completions  # noqa: E402
+from modeling.simulation.instructions import gold_score, generate_prompts  # noqa: E402
 from modeling.simulation.oracle import SimulatedLabeler  # noqa: E402
 from modeling.formats.rankings import Ranking  # noqa: E402
 from modeling.training.reward_config import RewardConfig  # noqa: E402
@@ -43,28 +44,6 @@ from modeling.models.reward_model import default_base_model, load_reward_model  
 from modeling.training.reward_training import evaluate, train_reward_model  # noqa: E402
 
 LABELERS = ("ann", "bob", "cy")
-FILLER = ("well", "so", "basically", "I", "think", "maybe", "the", "answer", "is", "this", "that", "yes", "no")
-
-
-def _variant(prompt: str, others: list[str], rng: random.Random) -> str:
-    """A completion of uneven quality: a good answer, a damaged one, an off-topic one, or filler."""
-    good = reference_response(prompt, rng)
-    words = good.split()
-    kind = rng.randrange(7)
-    if kind == 0:
-        return good
-    if kind == 1:
-        return reference_response(rng.choice(others), rng)  # answers another prompt
-    if kind == 2 and len(words) > 2:
-        return " ".join(words[: rng.randint(1, len(words) - 1)])  # cut short
-    if kind == 3:
-        return " ".join(words + words)  # repeated
-    if kind == 4:
-        position = rng.randrange(len(words))
-        return " ".join(words[:position] + [rng.choice(FILLER)] + words[position + 1:])  # one word wrong
-    if kind == 5:
-        return good + " " + " ".join(rng.choices(FILLER, k=rng.randint(4, 10)))  # rambling
-    return " ".join(rng.choices(FILLER, k=rng.randint(2, 8)))
 
 
 def simulated_rankings(n_prompts: int, k: int, seed: int) -> list[Ranking]:
@@ -75,11 +54,7 @@ def simulated_rankings(n_prompts: int, k: int, seed: int) -> list[Ranking]:
     labelers = {name: SimulatedLabeler(name) for name in LABELERS}
     rankings = []
     for number, prompt in enumerate(prompts):
-        completions: list[str] = []
-        while len(completions) < k:
-            text = _variant(prompt, prompts, rng).strip()
-            if text and text not in completions:
-                completions.append(text)
+        completions = distinct_completions(prompt, prompts, k, rng)
         assert all(0.0 <= gold_score(prompt, c) <= 1.0 for c in completions)
         labeler = LABELERS[number % len(LABELERS)]
         tiers = labelers[labeler].rank(prompt, completions)
