@@ -135,7 +135,12 @@ def held_out_metrics(ensemble: RewardEnsemble, rankings: Sequence[Ranking], conf
     from modeling.training.reward_training import split_by_prompt
 
     _, held_out = split_by_prompt(group_rankings(rankings), config.validation_fraction, config.seed)
-    held_out = [g for g in held_out if g.num_pairs]
+    return ensemble_metrics(ensemble, held_out, groups_per_batch)
+
+
+def ensemble_metrics(ensemble: RewardEnsemble, groups: Sequence[ComparisonGroup], groups_per_batch: int = 8) -> dict:
+    """The ensemble's metrics (module docstring) on the comparisons of ``groups``; {} when there are none."""
+    held_out = [g for g in groups if g.num_pairs]
     probabilities, member_probabilities, margins, spreads, labelers, group_losses = [], [], [], [], [], []
     for start in range(0, len(held_out), groups_per_batch):
         chunk = held_out[start : start + groups_per_batch]
