@@ -25,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -140,6 +139,8 @@ def held_out_metrics(ensemble: RewardEnsemble, rankings: Sequence[Ranking], conf
 
 def ensemble_metrics(ensemble: RewardEnsemble, groups: Sequence[ComparisonGroup], groups_per_batch: int = 8) -> dict:
     """The ensemble's metrics (module docstring) on the comparisons of ``groups``; {} when there are none."""
+    from modeling.training.reward_training import labeler_agreement
+
     held_out = [g for g in groups if g.num_pairs]
     probabilities, member_probabilities, margins, spreads, labelers, group_losses = [], [], [], [], [], []
     for start in range(0, len(held_out), groups_per_batch):
@@ -173,9 +174,4 @@ def ensemble_metrics(ensemble: RewardEnsemble, groups: Sequence[ComparisonGroup]
         "reward/member_accuracy": (each > 0.5).float().mean().item(),  # the mean of the members' accuracies
         "reward/member_ece": sum(expected_calibration_error(each[:, m]) for m in range(each.shape[1])) / each.shape[1],
     }
-    by_labeler = defaultdict(list)
-    for labeler, hit in zip(labelers, correct.tolist()):
-        by_labeler[labeler].append(hit)
-    for labeler, hits in sorted(by_labeler.items()):
-        metrics[f"reward/agreement/{labeler}"] = sum(hits) / len(hits)
-    return metrics
+    return {**metrics, **labeler_agreement(labelers, correct.tolist())}

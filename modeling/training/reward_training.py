@@ -112,12 +112,16 @@ def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, com
         "reward/ece": expected_calibration_error(torch.sigmoid(margin_all)),  # of sigmoid(r_better - r_worse)
         "reward/pairs": float(len(labelers)),
     }
+    return {**metrics, **labeler_agreement(labelers, correct_all.tolist())}
+
+
+def labeler_agreement(labelers: Sequence[str], hits: Sequence[float]) -> dict[str, float]:
+    """``reward/agreement/<labeler>``: the share of each labeler's pairs (``labelers``, ``hits`` (P,)) that
+    the model orders as the labeler did."""
     by_labeler = defaultdict(list)
-    for labeler, hit in zip(labelers, correct_all.tolist()):
+    for labeler, hit in zip(labelers, hits):
         by_labeler[labeler].append(hit)
-    for labeler, hits in sorted(by_labeler.items()):
-        metrics[f"reward/agreement/{labeler}"] = sum(hits) / len(hits)
-    return metrics
+    return {f"reward/agreement/{labeler}": sum(h) / len(h) for labeler, h in sorted(by_labeler.items())}
 
 
 @torch.no_grad()
