@@ -10,7 +10,7 @@ calibration error of those probabilities (10 bins, :func:`modeling.training.cali
 the members' own mean accuracy and ECE, the mean spread, and training-step time (wall and CPU seconds, all
 members together). One torch thread.
 
-    .venv/bin/python benchmarks/bench_ensemble.py --json /tmp/bench_ensemble.json
+    .venv/bin/python benchmarks/bench_ensemble.py --seeds 0 1 2 --json /tmp/bench_ensemble.json
 """
 from __future__ import annotations
 
@@ -46,11 +46,36 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--sequences-per-step", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="data and training seeds, one run each")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    rankings = simulated_rankings(args.train_prompts + args.heldout_prompts, args.k, seed=args.seed + args.k)
+    rows = [row for seed in args.seeds for row in bench_seed(args, seed)]
+    print(f"\nK={args.k}, {args.train_prompts} training prompts, {args.heldout_prompts} held-out "
+          f"({int(rows[0]['pairs'])} pairs), {args.epochs} epochs, 1 thread, seeds {args.seeds}: mean (min-max)")
+    print("| variant | held-out accuracy | ECE | members' accuracy | members' ECE | spread | train s | train CPU s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in VARIANTS:
+        mine = [r for r in rows if r["variant"] == name]
+        cells = [_mean_range([r[key] for r in mine], digits) for key, digits in (
+            ("accuracy", 3), ("ece", 3), ("member_accuracy", 3), ("member_ece", 3), ("spread", 3),
+            ("train_seconds", 0), ("train_cpu_seconds", 0))]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
+    return 0
+
+
+def _mean_range(values: list[float], digits: int) -> str:
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
+def bench_seed(args, seed: int) -> list[dict]:
+    """The three variants on one seed's data (the rankings of bench_reward with seed + K) and training seed."""
+    rankings = simulated_rankings(args.train_prompts + args.heldout_prompts, args.k, seed=seed + args.k)
     train, heldout = rankings[: args.train_prompts], group_rankings(rankings[args.train_prompts:])
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-ensemble-") as work:
@@ -58,25 +83,16 @@ def main(argv=None) -> int:
             config = RewardConfig(output_dir=f"{work}/{name.replace(' ', '-')}", base_model=default_base_model(),
                                   max_length=args.max_length, epochs=args.epochs, validation_fraction=0.0,
                                   completions_per_batch=args.sequences_per_step, checkpoint_every=0,
-                                  seed=args.seed, **extra)
+                                  seed=seed, **extra)
             out, trained = train_reward_model(config, train)
             found = ensemble_metrics(load_reward_ensemble(out, max_length=args.max_length), heldout)
-            row = {"variant": name, "accuracy": found["reward/accuracy"], "ece": found["reward/ece"],
+            row = {"variant": name, "seed": seed, "accuracy": found["reward/accuracy"], "ece": found["reward/ece"],
                    "member_accuracy": found["reward/member_accuracy"], "member_ece": found["reward/member_ece"],
                    "spread": found["reward/spread"], "pairs": found["reward/pairs"],
                    "train_seconds": trained["perf/train_seconds"], "train_cpu_seconds": trained["perf/train_cpu_seconds"]}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print(f"\nK={args.k}, {args.train_prompts} training prompts, {args.heldout_prompts} held-out "
-          f"({int(rows[0]['pairs'])} pairs), {args.epochs} epochs, 1 thread")
-    print("| variant | held-out accuracy | ECE | members' accuracy | members' ECE | spread | train s (CPU s) |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['variant']} | {r['accuracy']:.3f} | {r['ece']:.3f} | {r['member_accuracy']:.3f} | "
-              f"{r['member_ece']:.3f} | {r['spread']:.3f} | {r['train_seconds']:.0f} ({r['train_cpu_seconds']:.0f}) |")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
-    return 0
+    return rows
 
 
 if __name__ == "__main__":
