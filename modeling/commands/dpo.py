@@ -15,7 +15,7 @@ from modeling.errors import InputError
 NAME = "dpo"
 HELP = "run a DPO round on K-way rankings (sigmoid, ipo or plackett_luce loss; frozen reference = --policy)"
 
-_OWN_FLAGS = {"output_dir", "policy", "inputs"}  # given as --out / --policy; inputs are recorded here
+_OWN_FLAGS = {"output_dir", "policy", "inputs", "labeler_weights"}  # --out / --policy / --labeler-weights FILE
 
 
 def file_sha256(path: str) -> str:
@@ -80,7 +80,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", required=True, help="policy checkpoint directory to improve (and the reference)")
     parser.add_argument("--rankings", required=True, help="rankings JSONL (prompt, completions, ranking, labeler)")
     parser.add_argument("--out", required=True, help="output directory (a Hugging Face checkpoint when done)")
+    parser.add_argument("--labeler-weights", default="", help="JSON file {labeler: weight >= 0}: each labeler's "
+                        "pairs weigh this much (e.g. dpo_weights of a reward model's reward/labeler_reliability)")
     add_config_flags(parser, DPOConfig, _OWN_FLAGS)
+
+
+def read_labeler_weights(path: str) -> dict[str, float]:
+    """``{labeler: weight}`` from a JSON file; InputError for anything else or a negative weight."""
+    import json
+
+    if not path:
+        return {}
+    try:
+        weights = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read labeler weights: {exc}", path=path) from None
+    if not isinstance(weights, dict) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in weights.values()):
+        raise InputError("labeler weights must be a JSON object of labeler: number >= 0", path=path)
+    return {str(k): float(v) for k, v in weights.items()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -98,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = {"policy": str(Path(args.policy).resolve()), "rankings": str(Path(args.rankings).resolve()),
               "rankings_sha256": file_sha256(args.rankings), "rankings_count": len(rankings)}
     config = DPOConfig(output_dir=args.out, policy=args.policy, inputs=inputs,
+                       labeler_weights=read_labeler_weights(args.labeler_weights),
                        **config_values(args, DPOConfig, _OWN_FLAGS))
     return train_and_report("dpo", "step", {"dpo/learning_rate"},
                             lambda progress: train_dpo(config, rankings, progress))

@@ -105,11 +105,13 @@ def dpo_batch_loss(model, groups, indexes, prompt_lengths, reference, config: DP
                                        config.prefix_sharing, batch)  # (N,)
     reference_logps = torch.tensor([x for i in indexes for x in reference[i]], device=device)  # (N,)
     args = (policy_logps, reference_logps, batch.better, batch.worse, batch.pair_group, batch.num_groups)
+    weight = (torch.tensor([float(config.labeler_weights.get(name, 1.0)) for name in batch.labelers], device=device)
+              if config.labeler_weights else None)  # (P,)
     if config.loss_type == "plackett_luce":
         rankings = ranking_ids(batch.pair_group, batch.labelers).to(device)
-        out = DPO_LOSSES["plackett_luce"](*args, rankings, beta=config.beta)
+        out = DPO_LOSSES["plackett_luce"](*args, rankings, beta=config.beta, pair_weight=weight)
     else:
-        out = DPO_LOSSES[config.loss_type](*args, beta=config.beta)
+        out = DPO_LOSSES[config.loss_type](*args, beta=config.beta, pair_weight=weight)
     if config.rpo_alpha:
         lengths = [n for i in indexes for n in prompt_lengths[i]]
         completion_lengths = completion_mask_for(batch.attention_mask, lengths).sum(dim=1)  # (N,)

@@ -36,4 +36,7 @@ class DPOConfig(LoraFields):
     log_every: int = _help("record training metrics in the history every N steps", 10)
     device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
     seed: int = _help("seed for the batch order and the KL samples", 0)
+    labeler_weights: dict = _help("{labeler: weight} of each labeler's pairs in the loss (a weighted mean per group), "
+                                  "from the round's reward model's reliability (modeling.training.labeler_reliability."
+                                  "dpo_weights); a labeler not named weighs 1; empty = all 1", factory=dict)
     inputs: dict = _help("ids or paths of what this round was trained from (rankings, policy)", factory=dict)

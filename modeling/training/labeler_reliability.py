@@ -60,6 +60,9 @@ class LabelerReliability(torch.nn.Module):
 
 def dpo_weights(reliability: dict[str, float]) -> dict[str, float]:
     """The weight of each labeler's pairs in the DPO loss: ``max(0, 2 eta - 1)``, the expected agreement
-    minus disagreement of their label with the true order (1 perfect, 0 random; a backwards labeler is
-    left out rather than read backwards, which DPO's loss cannot do)."""
-    return {name: round(max(0.0, 2 * eta - 1), 4) for name, eta in reliability.items()}
+    minus disagreement of their label with the true order (0 for a random labeler; a backwards labeler
+    is left out rather than read backwards, which DPO's loss cannot do), divided by the largest so the
+    most reliable labeler weighs 1, as a labeler the reward model has not seen does (DPO's default)."""
+    raw = {name: max(0.0, 2 * eta - 1) for name, eta in reliability.items()}
+    top = max(raw.values(), default=0.0)
+    return {name: round(value / top, 4) if top else 1.0 for name, value in raw.items()}

@@ -33,10 +33,14 @@ def grouped_bradley_terry_loss(
     worse: torch.Tensor,
     pair_group: torch.Tensor,
     num_groups: int,
+    pair_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Bradley-Terry loss where each prompt's group weighs the same, whatever its number of pairs.
 
         loss = 1/G * sum_g [ -1/P_g * sum_{(b,w) in g} log sigmoid(r_b - r_w) ]
+
+    With ``pair_weight`` (P,) (a labeler's reliability weight, DPO) the per-group mean is weighted:
+    ``-sum_g' w_p log sigmoid(.) / sum_g' w_p`` (:func:`group_mean`).
 
     (InstructGPT eq. 1, with the 1/C(K,2) generalised to 1/P_g so ties and several labelers are
     handled). ``rewards`` (N,) are the scores of the batch's sequences; ``better``/``worse`` (P,)
@@ -44,7 +48,7 @@ def grouped_bradley_terry_loss(
     Groups without pairs must not be counted in ``num_groups``.
     """
     pair_loss = -F.logsigmoid(rewards[better] - rewards[worse])  # (P,)
-    return group_mean(pair_loss, pair_group, num_groups)
+    return group_mean(pair_loss, pair_group, num_groups, pair_weight)
 
 
 def noisy_bradley_terry_loss(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from modeling.training.losses import grouped_bradley_terry_loss
+from modeling.training.losses import group_mean, grouped_bradley_terry_loss  # noqa: F401  (group_mean re-exported)
 
 
 @dataclass
@@ -31,13 +31,6 @@ def implicit_rewards(policy_logps: torch.Tensor, reference_logps: torch.Tensor, 
     return beta * (policy_logps - reference_logps)
 
 
-def group_mean(values: torch.Tensor, pair_group: torch.Tensor, num_groups: int) -> torch.Tensor:
-    """``1/G * sum_g (1/P_g * sum_{p in g} values_p)``: per-group mean, then mean over groups."""
-    sums = torch.zeros(num_groups, dtype=values.dtype, device=values.device).index_add(0, pair_group, values)
-    counts = torch.bincount(pair_group, minlength=num_groups).clamp(min=1)  # (G,)
-    return (sums / counts).mean()
-
-
 def _statistics(loss, rewards, better, worse) -> DPOOutput:
     with torch.no_grad():
         chosen, rejected = rewards[better], rewards[worse]  # (P,)
@@ -50,36 +43,39 @@ def _statistics(loss, rewards, better, worse) -> DPOOutput:
         )
 
 
-def dpo_sigmoid_loss(policy_logps, reference_logps, better, worse, pair_group, num_groups, beta=0.1) -> DPOOutput:
+def dpo_sigmoid_loss(policy_logps, reference_logps, better, worse, pair_group, num_groups, beta=0.1,
+                     pair_weight=None) -> DPOOutput:
     """DPO (Rafailov et al. 2023, eq. 7) over every non-tied pair (w better than l) of each group:
 
         r_i = beta * (log pi(y_i) - log pi_ref(y_i))
         loss = 1/G * sum_g [ -1/P_g * sum_{(w,l) in g} log sigmoid(r_w - r_l) ]
 
     which is the grouped Bradley-Terry loss of the reward model applied to the implicit rewards.
-    ``policy_logps``, ``reference_logps``: ``(N,)`` summed completion log-probs.
+    ``policy_logps``, ``reference_logps``: ``(N,)`` summed completion log-probs. ``pair_weight`` ``(P,)``
+    (each pair's labeler's reliability weight) makes each group's mean a weighted mean.
     """
     rewards = implicit_rewards(policy_logps, reference_logps, beta)  # (N,)
-    loss = grouped_bradley_terry_loss(rewards, better, worse, pair_group, num_groups)
+    loss = grouped_bradley_terry_loss(rewards, better, worse, pair_group, num_groups, pair_weight)
     return _statistics(loss, rewards, better, worse)
 
 
-def ipo_loss(policy_logps, reference_logps, better, worse, pair_group, num_groups, beta=0.1) -> DPOOutput:
+def ipo_loss(policy_logps, reference_logps, better, worse, pair_group, num_groups, beta=0.1,
+             pair_weight=None) -> DPOOutput:
     """IPO (Azar et al. 2023, eq. 17) over every non-tied pair, averaged per group then over groups:
 
         h_wl = (log pi(y_w) - log pi_ref(y_w)) - (log pi(y_l) - log pi_ref(y_l))
         loss = 1/G * sum_g [ 1/P_g * sum_{(w,l) in g} (h_wl - 1 / (2 * beta))^2 ]
 
-    The reported rewards are still ``beta * (log pi - log pi_ref)``.
+    The reported rewards are still ``beta * (log pi - log pi_ref)``; ``pair_weight`` as in DPO.
     """
     log_ratios = policy_logps - reference_logps  # (N,)
     h = log_ratios[better] - log_ratios[worse]  # (P,)
-    loss = group_mean((h - 1.0 / (2.0 * beta)) ** 2, pair_group, num_groups)
+    loss = group_mean((h - 1.0 / (2.0 * beta)) ** 2, pair_group, num_groups, pair_weight)
     return _statistics(loss, implicit_rewards(policy_logps, reference_logps, beta), better, worse)
 
 
 def plackett_luce_loss(
-    policy_logps, reference_logps, better, worse, pair_group, num_groups, pair_ranking, beta=0.1
+    policy_logps, reference_logps, better, worse, pair_group, num_groups, pair_ranking, beta=0.1, pair_weight=None
 ) -> DPOOutput:
     """Plackett-Luce ranking likelihood of the DPO paper (appendix A.3), with ties, per ranking:
 
@@ -94,6 +90,8 @@ def plackett_luce_loss(
     log-likelihood of the ordering (the last choice has probability 1). ``n_g`` is the group's number
     of terms, so a group's loss does not grow with K. ``pair_ranking`` ``(P,)`` numbers the ranking
     (one labeler's judgement) each pair came from, so the "ranked below" sets are read per ranking.
+    With ``pair_weight`` ``(P,)`` (one value per ranking's pairs: its labeler's weight) each ranking's
+    terms count with its weight in the group's (weighted) mean.
     """
     rewards = implicit_rewards(policy_logps, reference_logps, beta)  # (N,)
     n = rewards.shape[0]
@@ -104,12 +102,17 @@ def plackett_luce_loss(
     with_self = torch.cat([rewards.view(1, n, 1).expand(num_rankings, n, 1), competitors], dim=2)
     term = rewards.view(1, n) - torch.logsumexp(with_self, dim=2)  # (R, N)
     has_term = below.any(dim=2).to(rewards.dtype)  # (R, N)
+    if pair_weight is not None:
+        ranking_weight = torch.zeros(num_rankings, dtype=rewards.dtype, device=rewards.device)
+        ranking_weight[pair_ranking] = pair_weight.to(rewards.dtype)  # (R,)
+        has_term = has_term * ranking_weight.view(-1, 1)
     ranking_group = torch.zeros(num_rankings, dtype=torch.long, device=rewards.device)
     ranking_group[pair_ranking] = pair_group  # (R,)
     group_sum = torch.zeros(num_groups, dtype=rewards.dtype, device=rewards.device)
     group_sum = group_sum.index_add(0, ranking_group, (term * has_term).sum(dim=1))  # (G,)
     group_terms = torch.zeros_like(group_sum).index_add(0, ranking_group, has_term.sum(dim=1))  # (G,)
-    loss = (-group_sum / group_terms.clamp(min=1)).mean()
+    counted = group_terms > 0  # a group whose rankings all weigh 0 is left out, as in group_mean
+    loss = (-group_sum[counted] / group_terms[counted]).sum() / counted.sum().clamp(min=1)
     return _statistics(loss, rewards, better, worse)
 
 

@@ -80,8 +80,8 @@ def test_estimates_rank_the_labelers_as_crowd_kit_noisy_bradley_terry_does(simul
     assert spearmanr([ours[n] for n in names], [skills[n] for n in names]).statistic > 0
 
 
-def test_dpo_weights_are_two_eta_minus_one_and_never_negative():
-    assert dpo_weights({"a": 0.9, "b": 0.5, "c": 0.3}) == {"a": 0.8, "b": 0.0, "c": 0.0}
+def test_dpo_weights_are_two_eta_minus_one_over_the_largest_and_never_negative():
+    assert dpo_weights({"a": 0.9, "b": 0.7, "c": 0.5, "d": 0.3}) == {"a": 1.0, "b": 0.5, "c": 0.0, "d": 0.0}
 
 
 def test_reward_training_learns_a_lower_reliability_for_a_random_labeler(tmp_path, tiny_bert_path):  # noqa: F811
