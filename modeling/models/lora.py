@@ -116,9 +116,10 @@ def _reward_modules_to_save(model) -> list[str]:
     that :func:`modeling.models.reward_model.shift_reward` moves, so the saved adapter keeps the shift."""
     from torch import nn
 
-    heads = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear) and m.out_features == 1]
+    outputs = getattr(model.config, "num_labels", 1)  # N for the heads form of an ensemble
+    heads = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear) and m.out_features == outputs]
     if not heads:
-        raise ValueError("no 1-output linear head found on the reward model")
+        raise ValueError(f"no {outputs}-output linear head found on the reward model")
     name, head = heads[-1]
     names = [name]
     if head.bias is None:
