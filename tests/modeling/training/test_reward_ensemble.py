@@ -92,14 +92,18 @@ def test_members_differ_manifest_round_trips_and_scores_average(tmp_path, tiny_b
     assert held_out_metrics(ensemble, rankings, config)["reward/accuracy"] == metrics["reward/accuracy"]
 
 
-def test_heads_train_centre_and_load_back(tmp_path, tiny_bert_path):
+@pytest.mark.parametrize("lora_r", [0, 4])
+def test_heads_train_centre_and_load_back(tmp_path, tiny_bert_path, lora_r):
     rankings = read_rankings(write_toy_rankings(tmp_path / "r.jsonl", n_prompts=16, k=3))
     out = tmp_path / "heads"
-    config = RewardConfig(output_dir=str(out), base_model=tiny_bert_path, ensemble_heads=3, **SMALL)
+    config = RewardConfig(output_dir=str(out), base_model=tiny_bert_path, ensemble_heads=3, lora_r=lora_r, **SMALL)
     _, metrics = train_reward_model(config, rankings)
     manifest = read_manifest(out)
     assert manifest["form"] == "heads" and manifest["heads"] == 3 and manifest["centred"]
-    assert len(json.loads((out / "config.json").read_text())["id2label"]) == 3  # a 3-output classifier
+    if lora_r:  # an adapter whose saved head is the 3-output classifier
+        assert (out / "adapter_config.json").is_file() and not (out / "config.json").exists()
+    else:
+        assert len(json.loads((out / "config.json").read_text())["id2label"]) == 3  # a 3-output classifier
     loaded = load_reward_ensemble(out)
     assert loaded.size == 3
     every = [(r.prompt, c) for r in rankings for c in r.completions]
@@ -118,3 +122,32 @@ def test_refused_ensemble_flags_exit_2_with_one_line(tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("error: ") and "--ensemble" in err
     assert not (tmp_path / "rm").exists()
+
+
+def test_a_killed_ensemble_resumes_at_the_first_unfinished_member(tmp_path, tiny_bert_path):
+    rankings = read_rankings(write_toy_rankings(tmp_path / "r.jsonl", n_prompts=12, k=3))
+    out = tmp_path / "ens"
+    config = RewardConfig(output_dir=str(out), base_model=tiny_bert_path, ensemble=2, **{**SMALL, "epochs": 1})
+
+    def crash_in_member_1(step, total, latest):
+        if latest["reward/member"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_reward_model(config, rankings, crash_in_member_1)
+    assert not is_reward_ensemble_dir(out) and (out / "members" / "0" / "resample.json").is_file()
+    first = (out / "members" / "0" / "model.safetensors").stat().st_mtime_ns
+    members = []
+    train_reward_model(config, rankings, lambda step, total, latest: members.append(latest["reward/member"]))
+    assert set(members) == {1} and is_reward_ensemble_dir(out)
+    assert (out / "members" / "0" / "model.safetensors").stat().st_mtime_ns == first
+
+
+def test_cli_trains_heads_and_prints_ensemble_metrics(tmp_path, capsys, tiny_bert_path):
+    rankings = write_toy_rankings(tmp_path / "r.jsonl", n_prompts=10, k=3)
+    out = tmp_path / "heads"
+    assert main(["train-reward", "--rankings", rankings, "--base", tiny_bert_path, "--out", str(out),
+                 "--ensemble-heads", "2", "--max-length", "32", "--completions-per-batch", "12"]) == 0
+    final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert final["out"] == str(out) and final["reward/members"] == 2 and 0 <= final["reward/ece"] <= 1
+    assert read_manifest(out)["form"] == "heads"
