@@ -10,7 +10,10 @@ also ignored under several processes (as DPO does) and with gradient checkpointi
 blocks without a cache). ``perf/prefix_sharing`` in the metrics says whether it was used.
 
 Prompts are split into training and validation; held-out metrics are ``reward/loss``,
-``reward/accuracy``, ``reward/margin`` and ``reward/agreement/<labeler>``. After training the reward
+``reward/accuracy``, ``reward/margin``, ``reward/ece`` (expected calibration error of the pair
+probabilities ``sigmoid(r_better - r_worse)``, :mod:`modeling.training.calibration`) and
+``reward/agreement/<labeler>``. ``ensemble`` / ``ensemble_heads`` > 1 train an ensemble instead
+(:mod:`modeling.training.reward_ensemble`). After training the reward
 is shifted so the scores of all completions seen (the policy's samples) average 0. The output
 directory is a plain Hugging Face checkpoint plus ``training_config.json`` and ``metrics.json``
 (with history).
