@@ -40,7 +40,7 @@ def write(prompt_text: str, text: str, *, labeler, review_status: str = "", corr
 @pytest.fixture
 def demonstrations(db):
     writer = UserFactory()
-    kept = [write(f"What is {i} plus 1?", f"{i} plus 1 is {i + 1}.", labeler=writer) for i in range(4)]
+    kept = [write(f"What is {i} plus 1?", f"{i} plus 1 is {i + 1}.", labeler=writer) for i in range(20)]
     write("What is 9 plus 1?", "I like trains.", labeler=writer, review_status="rejected")
     write("What is 7 plus 2?", "7 plus 2 is 10.", labeler=writer, review_status="corrected",
           corrected_text="7 plus 2 is 9.")
@@ -55,7 +55,7 @@ def test_an_sft_round_fine_tunes_the_base_on_the_kept_demonstrations_then_sample
     assert training_round.status == TrainingRound.Status.SUCCEEDED
     sft = training_round.policy_out
     assert (sft.kind, sft.algorithm, sft.parent) == ("policy", "sft", policy)
-    assert sft.metrics["sft/train_examples"] + sft.metrics["sft/eval_examples"] == 5
+    assert sft.metrics["sft/train_examples"] + sft.metrics["sft/eval_examples"] == 21  # 20 kept + 1 corrected
     run = Run.objects.get(training_round=training_round, kind="sft")
     lines = [json.loads(line) for line in (run_directory(run) / "demonstrations.jsonl").read_text().splitlines()]
     completions = {line["completion"] for line in lines}

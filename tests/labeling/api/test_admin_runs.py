@@ -65,7 +65,7 @@ def test_starting_a_round(api, admin, policy, settings, task_factory):
 
 
 @pytest.mark.parametrize("body, status, field, words", [
-    ({"algo": "sft"}, 400, "algo", "valid choice"),
+    ({"algo": "grpo"}, 400, "algo", "valid choice"),
     ({"algo": "dpo", "k": 12}, 400, "k", "less than or equal to 9"),
     ({"algo": "dpo", "beta": "lots"}, 400, "beta", "number"),
     ({"algo": "dpo", "temperature": 2}, 400, "temperature", "unknown field"),
