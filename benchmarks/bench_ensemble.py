@@ -89,7 +89,8 @@ def bench_seed(args, seed: int) -> list[dict]:
             row = {"variant": name, "seed": seed, "accuracy": found["reward/accuracy"], "ece": found["reward/ece"],
                    "member_accuracy": found["reward/member_accuracy"], "member_ece": found["reward/member_ece"],
                    "spread": found["reward/spread"], "pairs": found["reward/pairs"],
-                   "train_seconds": trained["perf/train_seconds"], "train_cpu_seconds": trained["perf/train_cpu_seconds"]}
+                   "train_seconds": trained["perf/train_seconds"],
+                   "train_cpu_seconds": trained["perf/train_cpu_seconds"]}
             rows.append(row)
             print(json.dumps(row), flush=True)
     return rows

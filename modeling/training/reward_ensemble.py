@@ -90,8 +90,10 @@ def _train_members(config: RewardConfig, rankings: Sequence[Ranking], progress_c
     members, member_metrics = [], []
     for i in range(n):
         where, record = out / "members" / str(i), {}
-        if (where / RESAMPLE_FILE).is_file() and (where / "metrics.json").is_file():  # finished before a restart
-            record = json.loads((where / RESAMPLE_FILE).read_text(encoding="utf-8"))
+        resample = where / RESAMPLE_FILE
+        done = json.loads(resample.read_text(encoding="utf-8")) if resample.is_file() else {}
+        if done.get("seed") == config.seed + i and (where / "metrics.json").is_file():  # finished before a restart
+            record = done
             final = json.loads((where / "metrics.json").read_text(encoding="utf-8"))["final"]
         else:
             member = dataclasses.replace(config, ensemble=1, ensemble_heads=1, output_dir=str(where),

@@ -83,8 +83,9 @@ def train_reward_heads(config: RewardConfig, rankings: Sequence[Ranking], progre
         raise InputError("--ensemble-heads trains in one process (not under accelerate launch)")
     device = dist.device
     lora.check_lora_settings(config, device)
-    model, tokenizer = load_reward_model(config.base_model or default_base_model(), disable_dropout=config.disable_dropout,
-                                         load_in_4bit=config.load_in_4bit, device=device, num_labels=heads)
+    model, tokenizer = load_reward_model(config.base_model or default_base_model(),
+                                         disable_dropout=config.disable_dropout, load_in_4bit=config.load_in_4bit,
+                                         device=device, num_labels=heads)
     model = lora.prepare_for_training(model, config, "SEQ_CLS")
     if not config.load_in_4bit:
         model.to(device)
