@@ -63,7 +63,7 @@ def train_and_score(rankings, heldout_groups, pad_id, *, reliability: bool, args
     torch.manual_seed(seed)
     config = RewardConfig(output_dir=tempfile.mkdtemp(dir=work), max_length=args.max_length, epochs=args.epochs,
                           validation_fraction=0.0, checkpoint_every=0, seed=seed, device="cpu",
-                          labeler_reliability=reliability)
+                          labeler_reliability=reliability, reliability_learning_rate=args.reliability_learning_rate)
     out, metrics = train_reward_model(config, rankings)
     model = load_reward_model(out)[0]
     accuracy = evaluate(model, heldout_groups, pad_id, completions_per_batch=128)["reward/accuracy"]
@@ -79,7 +79,8 @@ def bench(bad: str, seed: int, args, work: str) -> dict:
     bad_rankings = [r for r in train if r.labeler == BAD]
     runs = {"clean": (clean, False), "clean+rel": (clean, True), "unweighted": (train, False),
             "weighted": (train, True)}
-    for n in args.flag_after:
+    runs = {name: run for name, run in runs.items() if name in args.runs}
+    for n in (args.flag_after if "first" in args.runs else []):
         first = set(map(id, bad_rankings[:n]))
         runs[f"first-{n}"] = ([r for r in train if r.labeler != BAD or id(r) in first], True)
     row = {"bad": bad, "seed": seed, "rankings": len(train), "bad_rankings": len(bad_rankings)}
@@ -89,10 +90,30 @@ def bench(bad: str, seed: int, args, work: str) -> dict:
         row[name] = found
         print(f"  {bad:<6} seed {seed} {name:<11} accuracy {found['accuracy']:.4f} "
               f"eta {found['reliability']} ({found['seconds']:.0f}s)", flush=True)
-    lost = row["clean"]["accuracy"] - row["unweighted"]["accuracy"]
-    row["recovered"] = (row["weighted"]["accuracy"] - row["unweighted"]["accuracy"]) / lost if lost > 0 else None
-    row["flagged_after"] = {n: row[f"first-{n}"]["reliability"].get(BAD, 1.0) < FLAG_BELOW for n in args.flag_after}
+    accuracy = {name: row[name]["accuracy"] for name in runs}
+    lost = accuracy.get("clean", 0.0) - accuracy.get("unweighted", 1.0)
+    row["recovered"] = (accuracy["weighted"] - accuracy["unweighted"]) / lost if lost > 0 and "weighted" in row else None
+    row["flagged_after"] = {n: row[f"first-{n}"]["reliability"].get(BAD, 1.0) < FLAG_BELOW
+                            for n in args.flag_after if f"first-{n}" in row}
     return row
+
+
+def print_table(rows: list[dict], flag_after: list[int]) -> None:
+    """The Markdown table of RESULTS.md: held-out gold accuracy per training, recovered share, eta of the bad one."""
+    print("\n| bad labeler | seed | clean | clean+rel | unweighted | weighted | recovered | eta bad (all) | "
+          + " | ".join(f"eta bad after {n} (flagged)" for n in flag_after) + " |")
+    print("|" + "---|" * (8 + len(flag_after)))
+
+    def cell(row, name):
+        return f"{row[name]['accuracy']:.3f}" if name in row else "-"
+
+    for row in rows:
+        eta = row.get("weighted", {}).get("reliability", {}).get(BAD, "-")
+        recovered = "n/a" if row["recovered"] is None else f"{100 * row['recovered']:.0f}%"
+        flags = [f"{row[f'first-{n}']['reliability'].get(BAD)} ({'yes' if row['flagged_after'][n] else 'no'})"
+                 if f"first-{n}" in row else "-" for n in flag_after]
+        print(f"| {row['bad']} | {row['seed']} | {cell(row, 'clean')} | {cell(row, 'clean+rel')} | "
+              f"{cell(row, 'unweighted')} | {cell(row, 'weighted')} | {recovered} | {eta} | " + " | ".join(flags) + " |")
 
 
 def main(argv=None) -> int:
@@ -106,6 +127,9 @@ def main(argv=None) -> int:
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--flip", type=float, default=0.2)
     parser.add_argument("--flag-after", type=int, nargs="*", default=[50])
+    parser.add_argument("--reliability-learning-rate", type=float, default=RewardConfig.reliability_learning_rate)
+    parser.add_argument("--runs", nargs="+", default=["clean", "clean+rel", "unweighted", "weighted", "first"],
+                        help="which trainings (first = the first-N runs)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)
@@ -117,15 +141,7 @@ def main(argv=None) -> int:
                 rows.append(bench(bad, seed, args, work))
                 if args.json:
                     Path(args.json).write_text(json.dumps(rows, indent=1))
-    print("\n| bad labeler | seed | clean | clean+rel | unweighted | weighted | recovered | eta bad (all) | "
-          + " | ".join(f"flagged after {n}" for n in args.flag_after) + " |")
-    for row in rows:
-        eta = row["weighted"]["reliability"].get(BAD)
-        recovered = "n/a" if row["recovered"] is None else f"{100 * row['recovered']:.0f}%"
-        print(f"| {row['bad']} | {row['seed']} | {row['clean']['accuracy']:.3f} | {row['clean+rel']['accuracy']:.3f} | "
-              f"{row['unweighted']['accuracy']:.3f} | {row['weighted']['accuracy']:.3f} | {recovered} | {eta} | "
-              + " | ".join(f"{row[f'first-{n}']['reliability'].get(BAD)} ({'yes' if row['flagged_after'][n] else 'no'})"
-                           for n in args.flag_after) + " |")
+    print_table(rows, args.flag_after)
     return 0
 
 

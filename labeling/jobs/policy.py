@@ -2,6 +2,7 @@
 rankings, or PPO against a reward model."""
 from __future__ import annotations
 
+import json
 from dataclasses import fields
 
 from labeling.jobs.launch import run_training
@@ -13,7 +14,7 @@ from labeling.services.model_versions import model_version_register
 from labeling.services.prompts import prompt_value
 from labeling.jobs.reporter import RunReporter, run_directory
 
-_MANAGED = {"output_dir", "policy", "reference", "reward_model", "inputs"}
+_MANAGED = {"output_dir", "policy", "reference", "reward_model", "inputs", "labeler_weights"}
 
 
 def _config(config_class, run: Run, **managed):
@@ -31,8 +32,29 @@ def _register(run: Run, parent: ModelVersion, algorithm: str, checkpoint, metric
     return register
 
 
+def _labeler_weights(run: Run, reporter: RunReporter) -> tuple[dict, list[str]]:
+    """``(weights, their command-line flags)``: each labeler's DPO weight from the reliability the round's
+    reward model (``inputs["reward_version"]``) learnt, written to ``labeler_weights.json`` in the run
+    directory for a launched command; nothing when there is no such version or it learnt none."""
+    from labeling.selectors.stats import labeler_reliability_of
+    from modeling.training.labeler_reliability import dpo_weights
+
+    reward = ModelVersion.objects.filter(pk=run.inputs.get("reward_version") or 0,
+                                         kind=ModelVersion.Kind.REWARD).first()
+    reliability = labeler_reliability_of(reward.metrics) if reward else {}
+    if not reliability:
+        return {}, []
+    weights = dpo_weights(reliability)
+    path = run_directory(run) / "labeler_weights.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(weights, sort_keys=True), encoding="utf-8")
+    reporter.log(f"labeler weights from {reward.name}'s reliability: {weights}")
+    return weights, ["--labeler-weights", str(path)]
+
+
 def job_dpo(run: Run, reporter: RunReporter):
-    """``inputs``: ``policy_version``; trains on the stored rankings (see ``run_rankings_write``)."""
+    """``inputs``: ``policy_version``, and in a round ``reward_version`` (whose labeler reliability weighs each
+    labeler's pairs); trains on the stored rankings (see ``run_rankings_write``)."""
     from modeling.training.dpo import DPOConfig, train_dpo
 
     policy = ModelVersion.objects.get(pk=run.inputs["policy_version"], kind=ModelVersion.Kind.POLICY)
@@ -40,13 +62,15 @@ def job_dpo(run: Run, reporter: RunReporter):
     reporter.log(f"DPO from {policy.name} on {len(rankings)} rankings ({path})")
     first = policy_lineage_root(policy)  # the reference stays the first (SFT) policy, round after round
     reporter.log(f"reference: {first.name}")
+    weights, weight_args = _labeler_weights(run, reporter)
     config = _config(DPOConfig, run, output_dir=str(run_directory(run) / "policy"), policy=policy.path,
-                     reference=first.path, inputs={"policy_version": policy.pk, "rankings": path})
+                     reference=first.path, inputs={"policy_version": policy.pk, "rankings": path},
+                     labeler_weights=weights)
     with checkpointed_output(config.output_dir, reporter):
         checkpoint, metrics = run_training(
             run_directory(run), reporter, lambda: train_dpo(config, rankings, reporter), command="dpo",
-            own_args=["--policy", policy.path, "--rankings", path, "--out", config.output_dir],
-            config=config, skip={"output_dir", "policy", "inputs"})
+            own_args=["--policy", policy.path, "--rankings", path, "--out", config.output_dir, *weight_args],
+            config=config, skip={"output_dir", "policy", "inputs", "labeler_weights"})
     return _register(run, policy, "dpo", checkpoint, metrics)
 
 

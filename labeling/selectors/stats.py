@@ -18,7 +18,8 @@ over its own rows: the cost does not grow with what the other projects hold.
 
 Reward-model agreement: :func:`reward_model_agreement` reads the project's newest reward
 ``ModelVersion``'s held-out accuracy per labeler (``reward/agreement/<username>``) and the labeler
-table shows it as one more column.
+table shows it as one more column; :func:`reward_model_reliability` reads the same version's
+``reward/labeler_reliability`` ({username: eta}, trained with ``labeler_reliability``), shown beside it.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ from labeling.models import (
 )
 from labeling.selectors.rankings import RankingFilter, submitted_between
 from labeling.selectors.review_items import task_review_decisions
+from modeling.training.reward_config import RELIABILITY_FLAG_BELOW
 
 MIN_PAIRS_FOR_OUTLIER = 20  # a labeler with fewer compared pairs is not judged on that figure
 _LABELER_SUMS = ("consensus_agree", "consensus_compared", "gold_agree", "gold_compared", "first_shown_credit",
@@ -205,11 +207,34 @@ def reward_model_agreement(project: Project) -> dict[str, float]:
     prompts kept out of training, ties left out) that the model scores the same way round. Values
     that are not a number from 0 to 1 are ignored. Empty until a reward model exists.
     """
+    latest = _latest_reward_metrics(project)
+    return {key[len(REWARD_AGREEMENT_PREFIX):]: float(value) for key, value in latest.items()
+            if key.startswith(REWARD_AGREEMENT_PREFIX) and len(key) > len(REWARD_AGREEMENT_PREFIX)
+            and _is_probability(value)}
+
+
+def reward_model_reliability(project: Project) -> dict[str, float]:
+    """Username -> reliability eta (0.5 random, 1 perfect) the project's newest reward model learnt for
+    that labeler (``reward/labeler_reliability``); empty when it was trained without it. Values that
+    are not a number from 0 to 1 are ignored."""
+    return labeler_reliability_of(_latest_reward_metrics(project))
+
+
+def labeler_reliability_of(metrics: dict) -> dict[str, float]:
+    """``reward/labeler_reliability`` of one reward version's metrics, only the values from 0 to 1."""
+    found = metrics.get("reward/labeler_reliability") if isinstance(metrics, dict) else None
+    return {str(name): float(value) for name, value in (found.items() if isinstance(found, dict) else ())
+            if _is_probability(value)}
+
+
+def _latest_reward_metrics(project: Project) -> dict:
     latest = (ModelVersion.objects.filter(project=project, kind=ModelVersion.Kind.REWARD).order_by("-created_at", "-id")
               .values_list("metrics", flat=True).first())
-    return {key[len(REWARD_AGREEMENT_PREFIX):]: float(value) for key, value in (latest or {}).items()
-            if key.startswith(REWARD_AGREEMENT_PREFIX) and len(key) > len(REWARD_AGREEMENT_PREFIX)
-            and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1}
+    return latest if isinstance(latest, dict) else {}
+
+
+def _is_probability(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 # Labeler-table columns: key, heading, which side is bad, smallest spread used when flagging.
@@ -223,6 +248,7 @@ COLUMNS = [
     ("display_order", "Submitted as shown", "high", 0.03),
     ("first_shown", "First shown wins (÷ chance)", "high", 0.1),
     ("reward_model", "Reward model agreement", None, None),
+    ("reliability", "Reliability (reward model)", None, None),
 ]
 
 
@@ -241,6 +267,7 @@ def stats_labeler_rows(f: RankingFilter, *, cells=None) -> list[dict]:
             pairs[labeler][0] += agree
             pairs[labeler][1] += compared
     seconds, reward = _median_seconds(f), reward_model_agreement(f.project)
+    reliability = reward_model_reliability(f.project)
     names = dict(get_user_model().objects.filter(pk__in=set(per) | set(skips)).values_list("pk", "username"))
     rows = []
     for labeler_id, name in sorted(names.items(), key=lambda item: item[1].lower()):
@@ -257,8 +284,12 @@ def stats_labeler_rows(f: RankingFilter, *, cells=None) -> list[dict]:
             "first_shown": agreement.ratio(p.get("credit") or 0, p.get("chance") or 0),
             "first_shown_rate": agreement.ratio(p.get("credit") or 0, n),
             "reward_model": reward.get(name),
+            "reliability": reliability.get(name),
         })
     _flag(rows)
+    for row in rows:  # an absolute threshold, not an outlier test: one bad labeler of two is still bad
+        if row["reliability"] is not None and row["reliability"] < RELIABILITY_FLAG_BELOW:
+            row["flags"].add("reliability")
     return rows
 
 

@@ -177,6 +177,8 @@ def _enqueue_step(training_round: TrainingRound, kind: str, *, created_by=None) 
     elif kind in (Run.Kind.DPO, Run.Kind.SFT):
         step_config = config[kind]
         inputs = {"round": training_round.pk, "policy_version": training_round.policy_in_id}
+        if kind == Run.Kind.DPO:  # its labeler reliability weighs DPO's pairs (labeling/jobs/policy.py)
+            inputs["reward_version"] = training_round.reward_id
     elif kind == Run.Kind.PPO:
         rollout_prompts = list(Prompt.objects.filter(project=training_round.project_id, tasks__rankings__isnull=False)
                                .distinct()

@@ -26,8 +26,7 @@ from typing import Sequence
 import torch
 
 from modeling.training.losses import beta_prior_penalty
-
-FLAG_BELOW = 0.6  # an estimate under this marks a labeler as unreliable (benchmarks/RESULTS.md)
+from modeling.training.reward_config import RELIABILITY_FLAG_BELOW as FLAG_BELOW  # noqa: F401  (re-exported)
 
 
 class LabelerReliability(torch.nn.Module):

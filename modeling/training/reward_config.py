@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from modeling.config_fields import help_field as _help
 from modeling.models.lora import LoraFields
 
+RELIABILITY_FLAG_BELOW = 0.6  # a labeler's reliability under this marks them unreliable (stats page, benchmarks)
+
 
 @dataclass
 class RewardConfig(LoraFields):
@@ -38,7 +40,8 @@ class RewardConfig(LoraFields):
                                       "comparisons by it (modeling.training.labeler_reliability); metrics carry "
                                       "reward/labeler_reliability. Default chosen from benchmarks/RESULTS.md, 'A bad "
                                       "labeler'", False)
-    reliability_learning_rate: float = _help("AdamW learning rate of the per-labeler reliability logits", 0.05)
+    reliability_learning_rate: float = _help("AdamW learning rate of the per-labeler reliability logits (0.05 left a "
+                                             "random labeler at 0.82 after 2 epochs, 0.5 at 0.76: RESULTS.md)", 0.5)
     reliability_prior_mean: float = _help("mean of the Beta prior on each labeler's eta (in (0.5, 1))", 0.8)
     reliability_prior_strength: float = _help("alpha + beta of that prior, in pseudo-comparisons (weak: 10)", 10.0)
     ensemble: int = _help("train N full members (seeds seed..seed+N-1, each on a bootstrap resample of the training "
