@@ -10,7 +10,8 @@ Choices:
   full member draws whole prompts), drawn once from ``torch.Generator`` seeded with ``seed``; a prompt
   with weight 0 is out of that head's sample. The loss is :func:`heads_bootstrap_loss`.
 - The split (``validation_fraction``, ``seed``), batches, optimizer and schedule are the single-model
-  trainer's. Unlike it: one process, no resume checkpoints, no prefix sharing (an encoder has none).
+  trainer's. Unlike it: one process, no resume checkpoints, no prefix sharing (an encoder has none), and
+  no per-labeler reliability weighting (``labeler_reliability`` is ignored here; full members honour it).
 - After training each head's bias is lowered by that head's mean score over every completion, so each
   averages 0; a head without a bias (a GPT-2 ``score``) is left as it is and its offsets are reported.
 """
