@@ -5,6 +5,7 @@ from pathlib import Path
 
 from labeling.models import ModelVersion, Run
 from modeling.models.lora import adapter_base_path, is_adapter_dir, is_checkpoint_dir
+from modeling.models.reward_ensemble import is_reward_ensemble_dir
 
 
 def _next_name(kind: str) -> str:
@@ -22,7 +23,7 @@ def model_version_register(
     config = dict(config or {})
     if is_adapter_dir(path):
         config["adapter_base"] = adapter_base_path(path)
-    elif not is_checkpoint_dir(path):
+    elif not (is_checkpoint_dir(path) or is_reward_ensemble_dir(path)):  # an ensemble: members under it
         raise ValueError(f"{path} is not a complete Hugging Face checkpoint (no config.json)")
     project = {"project_id": run.project_id} if run is not None else {}  # a run's model is its project's
     version = ModelVersion(

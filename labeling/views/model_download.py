@@ -17,6 +17,7 @@ from labeling.selectors.exports import checkpoint_zip_chunks
 from labeling.models import Membership
 from labeling.views.access import require_project_role
 from modeling.models.lora import is_checkpoint_dir
+from modeling.models.reward_ensemble import is_reward_ensemble_dir
 
 
 def _file_name(name: str) -> str:
@@ -30,7 +31,7 @@ def model_version_download(request, version_id: int):
     version = get_object_or_404(ModelVersion.objects.select_related("project"), pk=version_id)
     require_project_role(request, version.project, Membership.Role.MANAGER)
     directory = Path(version.path)
-    if not is_checkpoint_dir(directory):
+    if not (is_checkpoint_dir(directory) or is_reward_ensemble_dir(directory)):
         raise Http404("This version's checkpoint is no longer on disk.")
     root = _file_name(version.name)
     response = StreamingHttpResponse(checkpoint_zip_chunks(directory=directory, root=root),
