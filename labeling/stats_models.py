@@ -2,19 +2,19 @@
 
 Per-row caches (:class:`RankingStats` per ranking, :class:`RankingPair` per two labelers' rankings
 of a task, :class:`TaskAgreement` per task) and their daily roll-ups (:class:`LabelerDay`,
-:class:`PairDay`, :class:`TaskDay`). Every row carries the keys the dashboard filters by, copied
-from its task: the project, the task set and the training round (the round of the sample run that
-made the task). So a project's page, and its filters by set and round, are sums over its own
-roll-ups, whatever the other projects hold. All of it can be recomputed from the rankings
-(``manage.py stats_rebuild``); a migration that changes the keys empties it and the next refresh
-recounts.
+:class:`PairDay`, :class:`TaskDay`; :class:`VersionLabelDay` sums the counted rankings' scores and
+flags by model version). Every row carries the keys the dashboard filters by, copied from its task:
+the project, the task set and the training round (the round of the sample run that made the task).
+So a project's page, and its filters by set and round, are sums over its own roll-ups, whatever the
+other projects hold. All of it can be recomputed from the rankings (``manage.py stats_rebuild``); a
+migration that changes the keys or adds a roll-up empties it and the next refresh recounts.
 """
 from django.conf import settings
 from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Coalesce
 
-from labeling.models import TASK_SET_MAX_LENGTH, Project, Ranking, RankingTask, TrainingRound
+from labeling.models import TASK_SET_MAX_LENGTH, ModelVersion, Project, Ranking, RankingTask, TrainingRound
 
 
 def _project_key():
@@ -172,3 +172,24 @@ class TaskDay(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint("project", "day", "task_set", _round_key(), name="task_day_unique")]
+
+
+class VersionLabelDay(models.Model):
+    """What labelers said on one UTC day about the completions of one model version (None: imported,
+    seed or demo completions), over the rankings counted that day (``RankingStats``): judgements,
+    1-7 scores and flags, summed by ``labeling.version_judgements``."""
+
+    project = _project_key()
+    day = models.DateField()
+    task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="")
+    training_round = _round_field()
+    # A version with completions cannot be deleted (Completion.model_version protects it).
+    model_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    ranked = models.PositiveIntegerField()  # its completions as ranked: one judgement per ranking per completion
+    scored = models.PositiveIntegerField()
+    score_sum = models.PositiveIntegerField()
+    flag_counts = models.JSONField(default=dict, blank=True)  # {flag key: judgements carrying it}
+
+    class Meta:
+        constraints = [models.UniqueConstraint("project", "day", "task_set", _round_key(),
+                                               Coalesce("model_version", Value(0)), name="version_label_day_unique")]

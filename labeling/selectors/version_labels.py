@@ -14,19 +14,19 @@ first as the baseline; then the versions by creation, oldest first. Flags are th
 (``Project.flags``), in its order and with its labels; a stored key the project no longer offers is
 not charted.
 
-How: the database counts the ranked completions per version (every completion of a ranked task is
-ranked). Scores and flags live in JSON fields keyed by completion id, which no portable aggregate
-can join to the completion's version, so they take one bounded pass in Python: the filter's sampled
-completions' versions (one query), then the rankings' ``scores`` and ``flags`` read as JSON text
-through a cursor and decoded a chunk at a time, never as model objects
-(``benchmarks/bench_version_labels.py``: 10,000 rankings in 0.08-0.13 s on a busy 2-core machine).
+How: like every other figure of the page, a sum of daily roll-ups (``VersionLabelDay``, kept by the
+agreement cache: ``labeling/services/version_rollups.py``), a few hundred rows whatever the number
+of rankings, read as the cache stands (the page and the API count new rankings first). The roll-ups
+carry the project, set, round and day; a filter on anything else (labelers, task ids, gold,
+min_agreement, rejected rankings kept) is answered by one bounded pass over the rankings instead:
+the database counts the ranked completions per version, and the scores and flags JSON, which no
+portable aggregate can join to a completion's version, is read as text through a cursor and decoded
+a chunk at a time (``benchmarks/bench_version_labels.py`` times both). The two sum one ranking the
+same way (:mod:`labeling.version_judgements`); tests check they agree.
 """
 from __future__ import annotations
 
-import json
-from collections import defaultdict
-from collections.abc import Iterator
-from itertools import islice
+from dataclasses import replace
 
 from django.db.models import Count, TextField
 from django.db.models.functions import Cast
@@ -34,8 +34,30 @@ from django.db.models.functions import Cast
 from labeling.label_choices import label_choices
 from labeling.models import Completion, ModelVersion
 from labeling.selectors.rankings import RankingFilter, rankings_selected, task_conditions
+from labeling.selectors.stats import _days as rollups_in_filter
+from labeling.stats_models import VersionLabelDay
+from labeling.version_judgements import add_judgements, decoded, totals_by_version
 
 IMPORTED = "imported"
+
+
+def rollups_answer(f: RankingFilter) -> bool:
+    """Whether the roll-ups hold the answer: the filter sets nothing but project, sets, rounds and dates."""
+    return replace(f, task_sets=(), rounds=(), since=None, until=None) == RankingFilter(project=f.project)
+
+
+def _totals_from_rollups(f: RankingFilter) -> dict:
+    totals = totals_by_version()
+    rows = VersionLabelDay.objects.filter(rollups_in_filter(f)).values_list(
+        "model_version", "ranked", "scored", "score_sum", "flag_counts")
+    for version, ranked, scored, score_sum, flag_counts in rows:
+        total = totals[version]
+        total["ranked"] += ranked
+        total["scored"] += scored
+        total["score_sum"] += score_sum
+        for key, n in flag_counts.items():
+            total["flagged"][key] += n
+    return totals
 
 
 def _versions_of_completions(f: RankingFilter) -> dict[str, int]:
@@ -45,42 +67,32 @@ def _versions_of_completions(f: RankingFilter) -> dict[str, int]:
     return {str(pk): version for pk, version in sampled.values_list("pk", "model_version_id").iterator(chunk_size=5000)}
 
 
-def _decoded(rows: Iterator[tuple[str, str]], chunk_size: int) -> Iterator[tuple[dict, dict]]:
-    """(scores, flags) of each ranking from their JSON text, one ``json.loads`` per chunk of rankings:
-    Django's JSONField decodes each value in a Python call, which was most of the time at 10k."""
-    while chunk := list(islice(rows, chunk_size)):
-        scores = json.loads("[" + ",".join(text for text, _ in chunk) + "]")
-        flags = json.loads("[" + ",".join(text for _, text in chunk) + "]")
-        yield from zip(scores, flags)
-
-
-def stats_labels_by_version(f: RankingFilter, *, chunk_size: int = 2000) -> dict:
-    """``{"flags": [(key, label), ...], "versions": [row, ...]}``, one row per version with ranked
-    completions: ``version`` (id, None for imported), ``name``, ``ranked``, ``scored``,
-    ``mean_score`` (None: none scored), ``flag_counts`` and ``flag_rates`` ({key: ...} over the
-    project's flags)."""
-    flags = label_choices(f.project.flags)
-    keys = {key for key, _ in flags}
+def labels_by_version_from_rankings(f: RankingFilter, *, chunk_size: int = 2000) -> dict:
+    """Version id (None: imported) -> total, by one pass over the filter's rankings (any filter)."""
     rankings = rankings_selected(f)
-    totals: dict[int | None, dict] = defaultdict(lambda: {"ranked": 0, "scored": 0, "score_sum": 0,
-                                                          "flagged": defaultdict(int)})
+    totals = totals_by_version()
     # Every completion of a ranked task is ranked: counted by the database, a ranking per completion.
     for version, n in rankings.values_list("task__completions__model_version").annotate(n=Count("pk")).order_by():
         totals[version]["ranked"] += n
     version_of = _versions_of_completions(f)
     texts = rankings.values_list(Cast("scores", TextField()), Cast("flags", TextField())).iterator(chunk_size=chunk_size)
-    for scores, flagged in _decoded(texts, chunk_size):
-        scores, flagged = (value if isinstance(value, dict) else {} for value in (scores, flagged))  # raw JSON
-        for cid, score in scores.items():
-            if isinstance(score, int) and not isinstance(score, bool):  # the admin edits raw JSON too
-                total = totals[version_of.get(cid)]
-                total["scored"] += 1
-                total["score_sum"] += score
-        for cid, names in flagged.items():
-            total = totals[version_of.get(cid)]
-            for key in names if isinstance(names, list) else ():
-                if key in keys:
-                    total["flagged"][key] += 1
+    for scores, flagged in decoded(texts, chunk_size):
+        add_judgements(totals, version_of, scores, flagged)
+    return totals
+
+
+def stats_labels_by_version(f: RankingFilter, *, chunk_size: int = 2000, from_rankings: bool | None = None) -> dict:
+    """``{"flags": [(key, label), ...], "versions": [row, ...]}``, one row per version with ranked
+    completions: ``version`` (id, None for imported), ``name``, ``ranked``, ``scored``,
+    ``mean_score`` (None: none scored), ``flag_counts`` and ``flag_rates`` ({key: ...} over the
+    project's flags). From the roll-ups when they answer the filter, unless ``from_rankings`` says
+    which (True: the pass over rankings, for any filter; the tests and the benchmark compare them)."""
+    flags = label_choices(f.project.flags)
+    if from_rankings is None:
+        from_rankings = not rollups_answer(f)
+    elif not from_rankings and not rollups_answer(f):
+        raise ValueError(f"the roll-ups cannot answer {f.describe()}")
+    totals = labels_by_version_from_rankings(f, chunk_size=chunk_size) if from_rankings else _totals_from_rollups(f)
     totals = {pk: total for pk, total in totals.items() if total["ranked"]}
     versions = ModelVersion.objects.filter(pk__in=[pk for pk in totals if pk is not None])
     ordered = [(None, IMPORTED)] * (None in totals) + list(versions.order_by("created_at", "pk").values_list("pk", "name"))

@@ -3,7 +3,8 @@
 A task's figures depend on all of its rankings (the leave-one-out consensus, alpha's
 coincidences), so the unit of work is the task: :func:`task_stats_rebuild` recomputes every cached
 row of the given tasks from their rankings and replaces the old rows, then recomputes the daily
-roll-ups (``LabelerDay``, ``PairDay``, ``TaskDay``) of the project days those rows fall on. That makes it
+roll-ups (``LabelerDay``, ``PairDay``, ``TaskDay``, and ``VersionLabelDay``:
+``labeling/services/version_rollups.py``) of the project days those rows fall on. That makes it
 idempotent and safe to repeat; a ranking that arrives while it runs has no ``RankingStats`` row yet
 and is picked up by the next :func:`stats_refresh`. A large backlog is counted task batch by task
 batch and rolled up once at the end.
@@ -35,6 +36,7 @@ from labeling.models import (
     LabelerDay, PairDay, Project, Ranking, RankingPair, RankingStats, RankingTask, Run, TaskAgreement, TaskDay,
 )
 from labeling.selectors.rankings import RankingFilter, rankings_selected
+from labeling.services.version_rollups import version_label_days_rebuild
 
 # Tasks recounted per write transaction: on SQLite each one holds the database's only write lock,
 # and every labeler's next task and submit waits behind it (a 30 s refresh of ~300 tasks held it 0.6-1.2 s).
@@ -189,6 +191,7 @@ def rollups_rebuild(*, days=None) -> None:
                                              tasks=t["tasks"], tasks_multi=t["tasks_multi"],
                                              coincidences=[[c, k, round(w, 9)] for (c, k), w in sorted(t["cells"].items())])
                                      for (project_id, day, task_set, round_id), t in per_day.items()), batch_size=1000)
+    version_label_days_rebuild(scope=scope)
 
 
 def stats_pending_tasks(*, limit: int | None = None, project: Project | None = None) -> list[int]:

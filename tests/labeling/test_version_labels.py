@@ -1,4 +1,7 @@
-"""labeling/selectors/version_labels.py: flag rates and mean scores per policy version, exact on known rankings."""
+"""labeling/selectors/version_labels.py: flag rates and mean scores per policy version, exact on known rankings.
+
+Each figure test runs twice (the ``read`` fixture): from the daily roll-ups, after the agreement
+cache is recounted, and from the pass over rankings; both must give the figures worked out by hand."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +12,7 @@ from django.utils import timezone
 from labeling.models import Completion, ModelVersion, Project, Ranking, default_project_id
 from labeling.selectors.rankings import RankingFilter
 from labeling.selectors.version_labels import stats_labels_by_version
+from labeling.services.stats import stats_rebuild_all
 from tests.factories import UserFactory, make_task
 from tests.labeling.export_data import make_round, rank, sample_into_round
 
@@ -43,12 +47,23 @@ def world(labeler, other_labeler):
     return {"v1": v1, "v2": v2, "bob": bob, "first": first, "second": second}
 
 
+@pytest.fixture(params=["rollups", "rankings"])
+def read(request):
+    """stats_labels_by_version from the roll-ups (the cache recounted first) or from the rankings."""
+    def figures(f: RankingFilter, **options) -> dict:
+        if request.param == "rankings":
+            return stats_labels_by_version(f, from_rankings=True, **options)
+        stats_rebuild_all()
+        return stats_labels_by_version(f, from_rankings=False, **options)
+    return figures
+
+
 def by_name(figures: dict) -> dict:
     return {row["name"]: row for row in figures["versions"]}
 
 
-def test_flag_rates_and_mean_scores_per_version_are_exact(world):
-    figures = stats_labels_by_version(RankingFilter(project=default_project()))
+def test_flag_rates_and_mean_scores_per_version_are_exact(read, world):
+    figures = read(RankingFilter(project=default_project()))
     assert figures["flags"] == [("harmful", "Harmful"), ("hallucination", "Made up")]
     assert [row["name"] for row in figures["versions"]] == ["imported", "policy-v1", "policy-v2"]
     rows = by_name(figures)
@@ -64,48 +79,48 @@ def test_flag_rates_and_mean_scores_per_version_are_exact(world):
                                 "flag_rates": {"harmful": 0.0, "hallucination": 0.0}}
 
 
-def test_versions_follow_creation_not_name_or_id_order(world):
+def test_versions_follow_creation_not_name_or_id_order(read, world):
     # A version made later but with an earlier name and created_at moved back in time comes first.
     Ranking.objects.all().delete()
     ModelVersion.objects.filter(pk=world["v2"].pk).update(created_at=timezone.now() - dt.timedelta(days=3))
     rank(world["first"], UserFactory(), [[1], [0]])
-    assert [r["name"] for r in stats_labels_by_version(RankingFilter(project=default_project()))["versions"]] == [
+    assert [r["name"] for r in read(RankingFilter(project=default_project()))["versions"]] == [
         "policy-v2", "policy-v1"]
 
 
-def test_the_stats_filter_narrows_the_rankings_counted(world):
+def test_the_stats_filter_narrows_the_rankings_counted(read, world):
     project = default_project()
     Ranking.objects.filter(pk=world["bob"].pk).update(created_at=timezone.now() - dt.timedelta(days=10))
     today = timezone.now().astimezone(dt.timezone.utc).date()
-    rows = by_name(stats_labels_by_version(RankingFilter(project=project, since=today)))
+    rows = by_name(read(RankingFilter(project=project, since=today)))
     assert rows["policy-v1"]["ranked"] == 2 and rows["policy-v1"]["mean_score"] == 5.5  # bob's 4 left out
     assert rows["policy-v2"]["flag_rates"]["hallucination"] == 0.0
     in_round = sample_into_round(world["second"], make_round())
-    rows = by_name(stats_labels_by_version(RankingFilter(project=project, rounds=(in_round.source_run.training_round_id,))))
+    rows = by_name(read(RankingFilter(project=project, rounds=(in_round.source_run.training_round_id,))))
     assert {name: row["ranked"] for name, row in rows.items()} == {"imported": 1, "policy-v1": 1, "policy-v2": 1}
 
 
-def test_values_the_submit_service_never_writes_are_passed_over(world):
+def test_values_the_submit_service_never_writes_are_passed_over(read, world):
     # The Django admin edits scores and flags as raw JSON: a text score or a flag that is not a list counts for nothing.
     bob = world["bob"]
     v1_id = str(world["first"].completions.order_by("pk").first().pk)
     Ranking.objects.filter(pk=bob.pk).update(scores={v1_id: "4"}, flags={v1_id: 3})
-    rows = by_name(stats_labels_by_version(RankingFilter(project=default_project())))
+    rows = by_name(read(RankingFilter(project=default_project())))
     assert rows["policy-v1"]["scored"] == 2 and rows["policy-v1"]["mean_score"] == 5.5
     assert rows["policy-v1"]["flag_counts"]["hallucination"] == 0
     Ranking.objects.filter(pk=bob.pk).update(scores=[4], flags="harmful")
-    assert by_name(stats_labels_by_version(RankingFilter(project=default_project())))["policy-v1"]["scored"] == 2
+    assert by_name(read(RankingFilter(project=default_project())))["policy-v1"]["scored"] == 2
 
 
-def test_a_ranking_a_reviewer_rejected_is_not_counted(world):
+def test_a_ranking_a_reviewer_rejected_is_not_counted(read, world):
     Ranking.objects.filter(pk=world["bob"].pk).update(review_status="rejected")
-    rows = by_name(stats_labels_by_version(RankingFilter(project=default_project())))
+    rows = by_name(read(RankingFilter(project=default_project())))
     assert rows["policy-v2"]["ranked"] == 2 and rows["policy-v2"]["flag_counts"]["hallucination"] == 0
 
 
-def test_another_projects_rankings_and_an_empty_filter(world):
+def test_another_projects_rankings_and_an_empty_filter(read, world):
     other = Project.objects.create(slug="other", name="Other")
-    figures = stats_labels_by_version(RankingFilter(project=other))
+    figures = read(RankingFilter(project=other))
     assert figures["versions"] == [] and [key for key, _ in figures["flags"]][:3] == ["instruction", "hallucination",
                                                                                       "harmful"]
 
@@ -116,5 +131,8 @@ def test_reads_rankings_in_a_fixed_number_of_queries(world, django_assert_max_nu
         rank(task, UserFactory(), [[0], [1]], scores={0: 3}, flags={1: ["harmful"]})
     everything = RankingFilter(project=default_project())
     with django_assert_max_num_queries(4):  # ranked per version, completions' versions, rankings, versions' names
-        figures = stats_labels_by_version(everything, chunk_size=10)
+        figures = stats_labels_by_version(everything, chunk_size=10, from_rankings=True)
     assert by_name(figures)["policy-v2"]["flag_counts"]["harmful"] == 3 + 30
+    stats_rebuild_all()
+    with django_assert_max_num_queries(2):  # the roll-ups, the versions' names
+        assert stats_labels_by_version(everything) == figures
