@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from modeling.selection import METHODS, SelectionConfig
 
     defaults = SelectionConfig()
-    parser.add_argument("--reward", required=True, help="reward checkpoint or ensemble directory (train-reward's --out)")
+    parser.add_argument("--reward", required=True,
+                        help="reward checkpoint or ensemble directory (train-reward's --out)")
     parser.add_argument("--samples", required=True, help='candidate tasks, samples JSONL: {"prompt", "completions"}')
     parser.add_argument("--n", type=int, required=True, help="tasks to pick (1 to the number of candidates)")
     parser.add_argument("--out", required=True, help="chosen samples JSONL to write (replaced atomically)")
