@@ -138,8 +138,9 @@ def _second_project(rankings: int, seed: int) -> dict:
 
 def _rollup_rows() -> str:
     from labeling.models import LabelerDay, PairDay, TaskDay
+    from labeling.stats_models import VersionLabelDay
 
-    return ", ".join(f"{m.__name__} {m.objects.count()}" for m in (LabelerDay, PairDay, TaskDay))
+    return ", ".join(f"{m.__name__} {m.objects.count()}" for m in (LabelerDay, PairDay, TaskDay, VersionLabelDay))
 
 
 def main() -> int:

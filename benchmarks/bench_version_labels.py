@@ -3,8 +3,10 @@
 Run: ``.venv/bin/python benchmarks/bench_version_labels.py --rankings 10000`` (under a minute on 2
 cores). It builds a throwaway SQLite database with bench_stats's simulated rankings (K = 4, three
 labelers a task), gives every ranking scores on most completions and a flag on some, splits the
-completions between imported ones and three policy versions, and times the selector alone and the
-whole /stats/ page (median of ``--repeat``, after one warm-up).
+completions between imported ones and three policy versions, recounts the agreement cache (which
+sums them into the ``VersionLabelDay`` roll-ups), and times the selector from the roll-ups (what the
+page uses), the selector's pass over rankings (what a filter by labeler uses; both must agree), the
+recount of one task, and the whole /stats/ page (median of ``--repeat``, after one warm-up).
 """
 from __future__ import annotations
 
@@ -51,22 +53,31 @@ def main() -> int:
         from django.contrib.auth import get_user_model
         from django.test import Client
 
-        from labeling.models import Project
+        from labeling.models import Project, RankingTask
         from labeling.selectors.rankings import RankingFilter
         from labeling.selectors.version_labels import stats_labels_by_version
+        from labeling.services.stats import stats_rebuild_all, task_stats_rebuild
+        from labeling.stats_models import VersionLabelDay
 
         grown = _grow(args.rankings, seed=0)
         _label_everything(seed=0)
+        recount, _ = _timed(stats_rebuild_all)  # the labels were added after _grow counted the rankings
+        task_id = RankingTask.objects.order_by("-id").values_list("id", flat=True).first()
+        one_task, _ = _timed(lambda: task_stats_rebuild(task_ids=[task_id]), args.repeat)
         everything = RankingFilter(project=Project.objects.get(slug="default"))
         stats_labels_by_version(everything)  # warm-up
         selector, figures = _timed(lambda: stats_labels_by_version(everything), args.repeat)
+        by_pass, passed = _timed(lambda: stats_labels_by_version(everything, from_rankings=True), args.repeat)
+        assert passed == figures, "the roll-ups and the pass over rankings disagree"
         client = Client()
         client.force_login(get_user_model().objects.create_user("bench-admin", is_staff=True))
         client.get("/stats/")
         page, response = _timed(lambda: client.get("/stats/"), args.repeat)
         assert response.status_code == 200 and b"by model version" in response.content
         harmful = {row["name"]: round(row["flag_rates"]["harmful"], 4) for row in figures["versions"]}
-        print(f"{grown['rankings']} rankings: stats_labels_by_version {selector:.3f} s, whole /stats/ {page:.3f} s; "
+        print(f"{grown['rankings']} rankings: stats_labels_by_version {selector:.3f} s from the roll-ups "
+              f"({by_pass:.3f} s by the pass over rankings), whole /stats/ {page:.3f} s; recount everything "
+              f"{recount:.1f} s, one task {one_task * 1000:.1f} ms; {VersionLabelDay.objects.count()} roll-up rows; "
               f"judgements {sum(r['ranked'] for r in figures['versions'])}, harmful rate by version {harmful}")
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -26,6 +26,7 @@ same way (:mod:`labeling.version_judgements`); tests check they agree.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 from django.db.models import Count, TextField
@@ -48,9 +49,11 @@ def rollups_answer(f: RankingFilter) -> bool:
 
 def _totals_from_rollups(f: RankingFilter) -> dict:
     totals = totals_by_version()
-    rows = VersionLabelDay.objects.filter(rollups_in_filter(f)).values_list(
-        "model_version", "ranked", "scored", "score_sum", "flag_counts")
-    for version, ranked, scored, score_sum, flag_counts in rows:
+    rows = list(VersionLabelDay.objects.filter(rollups_in_filter(f)).values_list(
+        "model_version", "ranked", "scored", "score_sum", Cast("flag_counts", TextField())))
+    # One json.loads for every row's flag counts: decoding them one by one was most of the time.
+    for (version, ranked, scored, score_sum, _text), flag_counts in zip(
+            rows, json.loads("[" + ",".join(row[-1] for row in rows) + "]")):
         total = totals[version]
         total["ranked"] += ranked
         total["scored"] += scored
