@@ -104,3 +104,42 @@ def test_reward_training_learns_a_lower_reliability_for_a_random_labeler(tmp_pat
     assert eta["rnd"] < min(eta["ann"], eta["bob"]) - 0.1
     saved = json.loads((tmp_path / "rm" / "metrics.json").read_text())
     assert saved["final"]["reward/labeler_reliability"] == eta
+
+
+def test_train_reward_cli_prints_the_reliability_only_with_the_flag(tmp_path, capsys, tiny_bert_path):  # noqa: F811
+    from modeling.cli import main
+    from tests.modeling.tiny_reward import write_toy_rankings
+
+    rankings = write_toy_rankings(tmp_path / "r.jsonl", n_prompts=10, k=4)
+    common = ["train-reward", "--rankings", rankings, "--base", tiny_bert_path, "--epochs", "1", "--max-length", "32",
+              "--completions-per-batch", "16", "--device", "cpu", "--no-bf16"]
+    assert main([*common, "--out", str(tmp_path / "a"), "--labeler-reliability"]) == 0
+    final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(final["reward/labeler_reliability"]) == {"ann", "bob"}
+    assert all(0 < eta < 1 for eta in final["reward/labeler_reliability"].values())
+    assert main([*common, "--out", str(tmp_path / "b")]) == 0
+    assert "reward/labeler_reliability" not in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_a_killed_run_resumes_its_reliability_too(tmp_path, tiny_bert_path):  # noqa: F811
+    rankings = [parse_ranking(r) for r in toy_ranking_records(16, 4, labelers=("ann", "bob"), seed=1)]
+
+    class Killed(Exception):
+        pass
+
+    def kill_after_step_3(step, total, metrics):
+        if step == 3:
+            raise Killed
+
+    def config(out):
+        return RewardConfig(output_dir=str(out), base_model=tiny_bert_path, epochs=2, max_length=32,
+                            completions_per_batch=8, validation_fraction=0.0, checkpoint_every=2, device="cpu",
+                            bf16=False, labeler_reliability=True)
+
+    with pytest.raises(Killed):
+        train_reward_model(config(tmp_path / "a"), rankings, kill_after_step_3)
+    _, resumed = train_reward_model(config(tmp_path / "a"), rankings)
+    _, straight = train_reward_model(config(tmp_path / "b"), rankings)
+    for name, eta in straight["reward/labeler_reliability"].items():
+        assert resumed["reward/labeler_reliability"][name] == pytest.approx(eta, abs=1e-3)
+    assert straight["reward/labeler_reliability"]["ann"] != pytest.approx(0.8, abs=1e-3)  # it did move
