@@ -19,7 +19,7 @@ defaults otherwise, MiniLM encoder, no validation split) is trained on the label
 the held-out pairs (``ensemble_metrics``: the ensemble's probability of the preferred completion above 0.5).
 Same data, seeds and budgets on both sides. One torch thread.
 
-    .venv/bin/python experiments/active_learning_curve.py                      # small: ~10 min on 1 busy thread
+    .venv/bin/python experiments/active_learning_curve.py                      # small, one seed: ~5 min on 1 thread
     .venv/bin/python experiments/active_learning_curve.py --seeds 0 1 2 --budgets 1000 2000 4000 8000 \\
         --pool 24000 --heldout 1000 --members 4                                # issue 18's size (GPU hours)
 """
