@@ -320,7 +320,9 @@ class Ranking(models.Model):
     # Review (labeling.review_models.ReviewDecision holds the history): "" not reviewed, accepted,
     # rejected (left out of training, exports and agreement) or corrected (corrected_tiers, the
     # reviewer's order, trains and exports in place of tiers, which is kept).
-    review_status = models.CharField(max_length=16, blank=True, default="", db_index=True)
+    # db_default too: a web worker still running the code before migration 0008 (during a deploy)
+    # inserts rankings without this column, and Postgres would refuse the NULL.
+    review_status = models.CharField(max_length=16, blank=True, default="", db_default="", db_index=True)
     corrected_tiers = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

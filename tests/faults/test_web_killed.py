@@ -52,6 +52,7 @@ class HeldLock:
         if kill_point == "in_commit":
             self.db.execute("SELECT id FROM auth_user WHERE id = %s FOR UPDATE", [assignment.labeler_id])
         else:
+            # the columns as the code before issue 17 wrote them: review_status comes from its database default
             self.db.execute("INSERT INTO labeling_ranking (task_id, labeler_id, tiers, scores, flags, comment, "
                             "display_order, submission_id, created_at) VALUES (%s, %s, '[]', '{}', '{}', '', "
                             "'[]', 'held-by-the-test', now())", [assignment.task_id, assignment.labeler_id])
