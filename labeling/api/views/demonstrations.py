@@ -20,12 +20,9 @@ from labeling.api.demonstration_serializers import (DemonstrationBody, Demonstra
                                                     NextDemonstrationSerializer)
 from labeling.api.filters import query_param
 from labeling.api.idempotency import idempotent
-from labeling.api.views.labeler import _label_settings
+from labeling.api.views.labeler import _label_settings, project_to_work_in
 from labeling.api.views.request_body import body_object
-from labeling.errors import RejectedInput
-from labeling.models import DemonstrationAssignment, Membership
-from labeling.selectors.pauses import labeler_paused
-from labeling.selectors.projects import project_access_by_slug
+from labeling.models import DemonstrationAssignment
 from labeling.services.demonstrations import demonstration_assign_next, demonstration_skip, demonstration_submit
 
 
@@ -53,12 +50,7 @@ class NextDemonstrationView(APIView):
     def get(self, request):
         """Lease the next demonstration task (or return the caller's live lease); ``{"assignment": null}``
         when nothing is left."""
-        slug = request.query_params.get("project")
-        project = (project_access_by_slug(user=request.user, slug=slug, needed=Membership.Role.LABELER)[0]
-                   if slug else None)
-        if project is not None and (pause := labeler_paused(request.user, project)) is not None:
-            raise RejectedInput(pause.reason, field="project", status=403)
-        assignment = demonstration_assign_next(labeler=request.user, project=project)
+        assignment = demonstration_assign_next(labeler=request.user, project=project_to_work_in(request))
         payload = {"assignment": demonstration_lease(assignment) if assignment else None}
         return Response(NextDemonstrationSerializer(payload).data)
 
