@@ -76,10 +76,19 @@ class RankingTask(models.Model):
     # The batch it came in, for filtering: an import file's name, "demo", "round-<id>" or "run-<id>".
     # The agreement cache copies it: after editing it, run `manage.py stats_rebuild`.
     task_set = models.CharField(max_length=TASK_SET_MAX_LENGTH, blank=True, default="", db_index=True)
+    # Leasing serves higher priorities first (then oldest first): active selection's informativeness rank.
+    # db_default: a web worker on the code before 0011 (during a deploy) inserts tasks without it.
+    priority = models.FloatField(default=0.0, db_default=0.0)
+    # How active selection chose it: {"method", "score", "rank", "random_pick", "pool"}; None = not selected.
+    selection = models.JSONField(null=True, blank=True)
+    # Set aside by a round as a canary: the new policy's samples that check the reward model against labelers;
+    # never trained on (issue 19's human canaries).
+    canary = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["-priority", "created_at", "id"], name="task_queue_order")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(required_rankings__gte=1) & Q(required_rankings__lte=50),
@@ -250,6 +259,11 @@ class TrainingRound(models.Model):
     policy_out = models.ForeignKey("ModelVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     prompt_ids = models.JSONField(default=list, blank=True)  # prompts the new policy samples for
     error = models.TextField(blank=True, default="")
+    # The reward-hacking guard's findings: the canary check ({"agreement", "train_agreement", "rankings",
+    # "warning", "acknowledged_by", "acknowledged_at"}); None until checked.
+    guard = models.JSONField(null=True, blank=True)
+    # A canary warning holds the project's next auto-started round until an admin acknowledges it.
+    held = models.BooleanField(default=False, db_default=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
