@@ -36,7 +36,8 @@ def projects_labeled_by(labeler) -> QuerySet[Project]:
 
 def tasks_open_for(*, labeler, now: datetime) -> QuerySet[RankingTask]:
     """Tasks of the labeler's projects that they have neither ranked nor skipped, with a free slot,
-    oldest first; not the gold tasks of projects with a ``gold_rate`` (honeypots), nor any task of a
+    highest ``priority`` first (active task selection ranks a round's picks: rank 1 of n gets n; plain
+    tasks 0), then oldest first; not the gold tasks of projects with a ``gold_rate`` (honeypots), nor any task of a
     project where the labeler is paused.
 
     A slot is free when rankings + other labelers' live leases < ``required_rankings``.
@@ -52,7 +53,7 @@ def tasks_open_for(*, labeler, now: datetime) -> QuerySet[RankingTask]:
             n_leases=_count(others_leases),
         )
         .filter(n_rankings__lt=F("required_rankings") - F("n_leases"))
-        .order_by("created_at", "id")
+        .order_by("-priority", "created_at", "id")  # the task_queue_order index
     )
 
 

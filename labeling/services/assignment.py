@@ -1,6 +1,7 @@
 """Leasing tasks to labelers: the ordinary queue, and gold tasks served as honeypots.
 
-**Ordinary queue**: the oldest task a labeler may still rank (``labeling.selectors.tasks.tasks_open_for``),
+**Ordinary queue**: the task a labeler may still rank with the highest ``priority`` (set by active task
+selection, ``labeling.jobs.sample``), oldest first among equals (``labeling.selectors.tasks.tasks_open_for``),
 never to more labelers than its ``required_rankings``.
 
 **Honeypots**: in a project whose ``gold_rate`` is above 0, the gold tasks (``gold_tiers`` set) are not
@@ -38,7 +39,7 @@ HONEYPOT_RANDOM = random.Random()  # whether a lease is a honeypot, and which on
 
 
 def task_assign_next(*, labeler, now=None, project=None, rng: random.Random | None = None) -> Assignment | None:
-    """Lease the oldest task of the labeler's projects (``projects_labeled_by``) that still needs
+    """Lease the first task, by priority then age, of the labeler's projects (``projects_labeled_by``) that still needs
     rankings and this labeler has not ranked or skipped, for its project's lease minutes.
 
     Returns the labeler's current live lease if they hold one. Never gives a task to more labelers
