@@ -26,6 +26,10 @@ one forward per backward on every process. FSDP and DeepSpeed shard the weights,
 all-reduce, so ppo refuses them. Only the main process reports progress, checkpoints and publishes;
 a run may resume with another process count.
 
+The reward may be an ensemble: PPO optimises a conservative aggregate of its members (``reward_aggregate``)
+and can stop early when that stops improving while the members' mean keeps rising, publishing the best
+iteration's policy (:mod:`modeling.training.ppo_guard`). ``gold_fn`` (simulation) logs a gold score.
+
 Output directory: the policy as a Hugging Face checkpoint, ``value_model/`` (when one is learned),
 ``training_config.json`` and ``metrics.json`` (final + one history row per iteration).
 """
@@ -45,8 +49,10 @@ from modeling.training.distributed import Distributed
 from modeling.training.gae import AdaptiveKLController, FixedKLController, generalized_advantages, leave_one_out_scores
 from modeling.training.policy_losses import clipped_policy_loss, clipped_value_loss, kl_penalized_rewards, masked_mean
 from modeling.models.policy_model import load_policy
+from modeling.models.conservative_reward import aggregate_error
+from modeling.training.ppo_guard import PPOGuard
 from modeling.training.ppo_rollout import (Responses, ScoreFn, generate_responses, load_value_model, response_logprobs,
-                                           response_values, reward_model_scorer)
+                                           response_values, reward_member_scorer)
 from modeling.training.ppo_shards import (RolloutShard, global_masked_means, global_means, global_stat_means,
                                           global_whiten, minibatch_order, sum_gradients)
 from modeling.training.seeding import seed_everything
@@ -99,6 +105,8 @@ class _Round:
     controller: AdaptiveKLController | FixedKLController
     demonstrations: _Demonstrations | None
     dist: Distributed
+    guard: PPOGuard
+    gold_fn: ScoreFn | None = None
 
     @property
     def device(self):
@@ -126,8 +134,9 @@ def _check_processes(config: PPOConfig, dist: Distributed) -> None:
 
 
 def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: ProgressCallback | None = None,
-              score_fn: ScoreFn | None = None) -> tuple[Path, dict]:
-    """Run a PPO round; ``score_fn`` replaces the reward model (tests use a toy reward)."""
+              score_fn: ScoreFn | None = None, gold_fn: ScoreFn | None = None) -> tuple[Path, dict]:
+    """Run a PPO round; ``score_fn`` replaces the reward model (tests use a toy reward: (B,) scores, or (B, M)
+    for an ensemble's members); ``gold_fn`` (prompts, texts) -> (B,) gold scores, logged as ``ppo/gold``."""
     if not config.output_dir or not config.policy or not (config.reward_model or score_fn):
         raise ValueError("PPOConfig.output_dir, policy and reward_model are required")
     if not prompts:
@@ -135,6 +144,8 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
     if config.samples_per_prompt < 1 or config.rollout_batch_size % config.samples_per_prompt:
         raise ValueError(f"rollout_batch_size ({config.rollout_batch_size}) must be a multiple of samples_per_prompt "
                          f"({config.samples_per_prompt})")
+    if aggregate_error(config.reward_aggregate, config.uwo_lambda):
+        raise ValueError(aggregate_error(config.reward_aggregate, config.uwo_lambda))
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (module docstring)
     _check_processes(config, dist)
@@ -148,7 +159,7 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
         reference.eval().requires_grad_(False)
     value_model = (load_value_model(lora.adapter_base_path(config.policy), device) if config.use_value_model
                    else None)
-    score_fn = score_fn or reward_model_scorer(config.reward_model, device, config.reward_max_length)
+    score_fn = score_fn or reward_member_scorer(config.reward_model, device, config.reward_max_length)
     trained = torch.nn.ModuleDict({"policy": policy})  # what resume checkpoints hold
     param_groups = [{"params": lora.trainable_parameters(policy), "lr": config.learning_rate}]
     if value_model is not None:
@@ -160,37 +171,43 @@ def train_ppo(config: PPOConfig, prompts: Sequence[str], progress_callback: Prog
     max_positions = getattr(policy.config, "n_positions", None) or policy.config.max_position_embeddings
     demonstrations = _Demonstrations(config, tokenizer, max_positions) if config.ptx_coef else None
 
-    iteration, history = 0, []
+    iteration, history, guard = 0, [], PPOGuard(config, dist)
     out_dir = Path(config.output_dir)
     resume_from = checkpoints.latest_checkpoint(out_dir)
     if resume_from is not None:
         iteration, extra = checkpoints.load_checkpoint(resume_from, model=trained, optimizer=optimizer)
         history, controller.value = extra["history"], extra["kl_beta"]
+        guard.restore(extra)
         if demonstrations is not None:
             demonstrations.position = extra.get("ptx_position", 0)
     dist.broadcast_([p.data for group in optimizer.param_groups for p in group["params"]])  # as DDP does
     state = _Round(config, policy, reference, value_model, tokenizer, score_fn, optimizer, controller,
-                   demonstrations, dist)
+                   demonstrations, dist, guard, gold_fn)
 
     latest: dict = {}
     while iteration < config.iterations:
         drawn = _rollout_prompts(prompts, iteration, config.rollout_batch_size // config.samples_per_prompt, config.seed)
+        guard.before_iteration(trained)
         latest = ppo_iteration(state, drawn, iteration)
         iteration += 1
         history.append({"iteration": iteration, **latest})
+        stop = guard.after_iteration(iteration, latest)  # the same on every process: global means
         if progress_callback is not None and dist.is_main:
             progress_callback(iteration, config.iterations, latest)
+        if stop:
+            break
         if (config.checkpoint_every and iteration % config.checkpoint_every == 0 and iteration < config.iterations
                 and dist.is_main):
             extra = {"history": history, "kl_beta": controller.value,
-                     "ptx_position": demonstrations.position if demonstrations else 0}
+                     "ptx_position": demonstrations.position if demonstrations else 0, **guard.checkpoint_extra()}
             checkpoints.save_checkpoint(out_dir, step=iteration, model=trained, optimizer=optimizer, config=config,
                                         extra=extra)
 
-    metrics = {**latest, "ppo/iterations": iteration, "world_size": dist.world_size}
     if not dist.is_main:  # the main process publishes; the others are done
         dist.wait()
         return out_dir, {}
+    published_best = guard.restore_best(trained)  # on a stop: the policy that sampled the best rollout
+    metrics = {**latest, "ppo/iterations": iteration, "world_size": dist.world_size, **guard.metrics(published_best)}
 
     def extra(staged: Path) -> None:
         if value_model is not None:
@@ -217,7 +234,10 @@ class _Rollout:
     advantages: torch.Tensor
     returns: torch.Tensor
     scores: torch.Tensor  # (local B,) the score minus the missing-EOS penalty
-    raw_scores: torch.Tensor  # (local B,)
+    raw_scores: torch.Tensor  # (local B,) the conservative reward (the score of a single reward model)
+    proxy: torch.Tensor  # (local B,) the members' mean
+    spread: torch.Tensor  # (local B,) the members' std
+    gold: torch.Tensor | None  # (local B,) gold scores (simulation), None without a gold_fn
     kl_per_response: torch.Tensor  # (local B,)
 
 
@@ -241,7 +261,9 @@ def ppo_iteration(state: _Round, drawn: list, iteration: int) -> dict:
 
     means = global_means(dist, {"ppo/reward": rollout.scores, "ppo/score": rollout.raw_scores,
                                 "ppo/kl": rollout.kl_per_response, "ppo/response_length": mask.sum(dim=1).float(),
-                                "ppo/eos_rate": rollout.responses.ended.float()})
+                                "ppo/eos_rate": rollout.responses.ended.float(), "ppo/proxy_reward": rollout.proxy,
+                                "ppo/spread": rollout.spread,
+                                **({"ppo/gold": rollout.gold} if rollout.gold is not None else {})})
     kl, beta = means["ppo/kl"], state.controller.value
     state.controller.update(kl, shard.size)
     response_tokens = shard.tokens
@@ -249,6 +271,10 @@ def ppo_iteration(state: _Round, drawn: list, iteration: int) -> dict:
         "ppo/reward": means["ppo/reward"],
         "ppo/score": means["ppo/score"],
         "ppo/kl": kl,
+        "ppo/proxy_reward": means["ppo/proxy_reward"],
+        "ppo/conservative_reward": means["ppo/score"],
+        "ppo/spread": means["ppo/spread"],
+        **({"ppo/gold": means["ppo/gold"]} if rollout.gold is not None else {}),
         "ppo/non_score_reward": -beta * kl,
         "ppo/beta": beta,
         **stats,
@@ -274,7 +300,9 @@ def _rollout(state: _Round, prompts: list, shard: RolloutShard) -> _Rollout:
             ref_logps, _ = response_logprobs(scorer, ids, attention, width)  # (B, T)
         old_values = (response_values(value_model, ids, attention, width) if value_model is not None
                       else torch.zeros_like(old_logps))  # (B, T)
-        raw_scores = state.score_fn(prompts, responses.texts).to(device).float()  # (B,)
+        scored = state.guard.score(state.score_fn(prompts, responses.texts).to(device).float())  # (B,) each
+        raw_scores = scored.conservative
+        gold = state.gold_fn(prompts, responses.texts).to(device).float() if state.gold_fn is not None else None
         scores = raw_scores - config.missing_eos_penalty * (~responses.ended).float()
         relative = leave_one_out_scores(scores, config.samples_per_prompt)  # prompts come in whole groups
         rewards = kl_penalized_rewards(old_logps, ref_logps, relative, mask, state.controller.value)  # (B, T)
@@ -283,7 +311,8 @@ def _rollout(state: _Round, prompts: list, shard: RolloutShard) -> _Rollout:
         if config.whiten_advantages:
             advantages = global_whiten(state.dist, advantages, mask)
         kl_per_response = ((old_logps - ref_logps) * mask).sum(dim=1)  # (B,)
-    return _Rollout(responses, old_logps, old_values, advantages, returns, scores, raw_scores, kl_per_response)
+    return _Rollout(responses, old_logps, old_values, advantages, returns, scores, raw_scores, scored.proxy,
+                    scored.spread, gold, kl_per_response)
 
 
 def _update(state: _Round, rollout: _Rollout, shard: RolloutShard, iteration: int) -> dict:

@@ -43,6 +43,17 @@ class PPOConfig(LoraFields):
     lam: float = _help("GAE lambda", 0.95)
     whiten_advantages: bool = _help("normalise advantages to mean 0, std 1 per rollout batch", True)
     missing_eos_penalty: float = _help("subtracted from the score of a response cut at the length limit", 1.0)
+    reward_aggregate: str = _help(
+        "what PPO optimises of an ensemble's member scores (each member standardised on the first rollout batch): "
+        "'mean', 'min' (worst case) or 'uwo' (mean - uwo_lambda * members' std); one reward model: its score",
+        "mean")
+    uwo_lambda: float = _help("weight of the members' spread in the 'uwo' reward (>= 0)", 1.0)
+    stop_patience: int = _help(
+        "stop when the conservative reward has not improved for this many iterations while the proxy (members' "
+        "mean) rose above its value at the best iteration; publishes the best iteration's policy (0 = off)", 0)
+    stop_spread_ratio: float = _help(
+        "stop when the members' spread on a rollout exceeds this multiple of its value on the first rollout "
+        "(0 = off); needs an ensemble", 0.0)
     reward_max_length: int = _help("tokens of prompt + response given to the reward model", 256)
     ptx_coef: float = _help("PPO-ptx: weight of the LM loss on demonstrations (0 = off)", 0.0)
     ptx_demonstrations: str = _help("JSONL of {prompt, completion} for PPO-ptx; empty = the shipped ones", "")

@@ -22,7 +22,7 @@ from modeling.models.logprobs import entropy_from_logits, forward_logits, gather
 from modeling.models.policy_model import disable_dropout
 from modeling.models.tokenizer import decode_completion
 
-ScoreFn = Callable[[Sequence[Prompt], Sequence[str]], torch.Tensor]  # (prompts, completions) -> (B,) scores
+ScoreFn = Callable[[Sequence[Prompt], Sequence[str]], torch.Tensor]  # (prompts, completions) -> (B,) or (B, M) scores
 
 
 @dataclass
@@ -119,3 +119,12 @@ def reward_model_scorer(reward_path: str, device, max_length: int = 256) -> Scor
         return ensemble.mean_spread(prompts, completions)[0]
 
     return score
+
+
+def reward_member_scorer(reward_path: str, device, max_length: int = 256) -> ScoreFn:
+    """Score (prompt, completion) texts with every member of a reward checkpoint or ensemble directory:
+    (B, M) raw scores, M = 1 for a single checkpoint (the guard aggregates them: :mod:`modeling.training.ppo_guard`)."""
+    from modeling.models.reward_ensemble import load_reward_ensemble
+
+    ensemble = load_reward_ensemble(reward_path, device=device, max_length=max_length)
+    return ensemble.member_scores
