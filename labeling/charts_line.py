@@ -25,7 +25,9 @@ def _fmt(value: float) -> str:
     return f"{value:.1e}"
 
 
-def line_chart_svg(series: dict[str, list[tuple[float, float]]], *, title: str, x_label: str = "step") -> str:
+def line_chart_svg(series: dict[str, list[tuple[float, float]]], *, title: str, x_label: str = "step",
+                   markers: list[tuple[float, str]] = ()) -> str:
+    """``markers``: ``(x, label)`` drawn as a dashed vertical line with its label (a run's stop, say)."""
     points = [(x, y) for values in series.values() for x, y in values if math.isfinite(y)]
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
             f'aria-label="{escape(title)}" class="chart">'
@@ -57,6 +59,11 @@ def line_chart_svg(series: dict[str, list[tuple[float, float]]], *, title: str, 
             parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{path}"/>')
         parts.append(f'<text x="{LEFT + 8 + index * 150}" y="{TOP + 2}" font-size="11" fill="{color}">'
                      f'{escape(label)}</text>')
+    for number, (x, label) in enumerate(markers):
+        if math.isfinite(x) and x_lo <= x <= x_hi:
+            parts.append(f'<line x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="#c92a2a" '
+                         f'stroke-dasharray="4 3" class="chart-marker"/><text x="{sx(x) - 3:.1f}" '
+                         f'y="{TOP + 14 + 12 * number}" text-anchor="end" font-size="10" fill="#c92a2a">{escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

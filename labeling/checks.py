@@ -16,6 +16,7 @@ _POSITIVE_INTS = (
     "ROUND_SAMPLE_PROMPTS",
     "RUN_REQUEUE_AFTER_SECONDS",
     "RUNS_WATCHDOG_EVERY_SECONDS",
+    "ROUND_GUARD_MIN_CANARY_RANKINGS",
 )
 _NON_NEGATIVE_INTS = ("ROUND_MIN_NEW_RANKINGS", "ROUND_AUTO_START_EVERY")  # 0: no minimum / only by hand
 
@@ -37,6 +38,10 @@ def check_labeling_settings(app_configs, **kwargs):
     if algo not in TrainingRound.Algo.values:  # a misspelt algorithm would make every auto-start fail
         errors.append(Error(f"ROUND_AUTO_ALGO must be one of {sorted(TrainingRound.Algo.values)}, got {algo!r}.",
                             id="labeling.E005"))
+    drop = getattr(settings, "ROUND_GUARD_AGREEMENT_DROP", None)
+    if not isinstance(drop, float) or not 0 <= drop <= 1:  # a share of pairs
+        errors.append(Error(f"ROUND_GUARD_AGREEMENT_DROP must be a number from 0 to 1, got {drop!r}.",
+                            id="labeling.E001"))
     for name in ("REDIS_URL", "CELERY_BROKER_URL", "DEMO_PASSWORD"):
         if not getattr(settings, name, ""):
             errors.append(Error(f"{name} must be set.", id="labeling.E002"))

@@ -237,6 +237,12 @@ ROUND_SAMPLE_PROMPTS = env_int("ROUND_SAMPLE_PROMPTS", 40)
 ROUND_AUTO_START_EVERY = env_int("ROUND_AUTO_START_EVERY", 0)
 # The algorithm of automatically started rounds: dpo or ppo.
 ROUND_AUTO_ALGO = env_str("ROUND_AUTO_ALGO", "dpo")
+# The reward-hacking guard's canary check (labeling/services/guard.py): a round whose reward model agrees with
+# labelers on the new policy's canary tasks more than this much less (a share of pairs) than on held-out pairs
+# of its training data gets a warning and holds the project's auto-started rounds until a manager acknowledges...
+ROUND_GUARD_AGREEMENT_DROP = float(env_str("ROUND_GUARD_AGREEMENT_DROP", "0.10"))
+# ...once at least this many canary rankings were submitted (fewer: the figures show, no warning).
+ROUND_GUARD_MIN_CANARY_RANKINGS = env_int("ROUND_GUARD_MIN_CANARY_RANKINGS", 20)
 # A causal-LM checkpoint (directory, or a hub id where the machine has network) to use as the first
 # policy instead of training the built-in default one. Empty: bootstrap the default policy.
 RLHF_DEFAULT_POLICY = env_str("RLHF_DEFAULT_POLICY", "")

@@ -1,6 +1,7 @@
 """Train a reward model (grouped K-way Bradley-Terry) on the rankings collected so far."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import fields
 
@@ -16,11 +17,13 @@ from labeling.jobs.reporter import RunReporter, run_directory
 def run_rankings_write(run: Run) -> tuple[list, str]:
     """Write the run's rankings to ``rankings.jsonl`` in its directory; return them parsed. Which
     rankings: its project's, narrowed by its ``inputs`` (``task_ids``; ``include_gold``, default false:
-    gold tasks are quality checks, served to every labeler as honeypots, not training data)."""
+    gold tasks are quality checks, served to every labeler as honeypots, not training data); never a
+    canary task's (``labeling.services.guard``: they check the reward model on data it did not see)."""
     from modeling.formats.rankings import parse_ranking, write_jsonl_atomic
 
     filters = ranking_filter_parse(project=run.project, task_ids=run.inputs.get("task_ids"),
                                    include_gold=run.inputs.get("include_gold", False))
+    filters = dataclasses.replace(filters, include_canaries=False)
     path = run_directory(run) / "rankings.jsonl"
     records = list(rankings_records(rankings=rankings_selected(filters)))
     write_jsonl_atomic(records, path)
@@ -31,6 +34,7 @@ def job_train_reward(run: Run, reporter: RunReporter):
     from modeling.training.reward_config import RewardConfig
     from modeling.training.reward_training import train_reward_model
 
+    _check_last_round_canaries(run, reporter)
     rankings, path = run_rankings_write(run)
     reporter.log(f"{len(rankings)} rankings exported to {path}")
     known = {f.name for f in fields(RewardConfig)} - {"output_dir"}
@@ -52,3 +56,19 @@ def job_train_reward(run: Run, reporter: RunReporter):
         return {"model_version": version.pk, "rankings": len(rankings)}
 
     return register
+
+
+def _check_last_round_canaries(run: Run, reporter: RunReporter) -> None:
+    """A round's first step brings the previous round's canary check up to date (labeling/services/guard.py)
+    with the canary rankings that came in since; a check that fails is logged, never fails the training."""
+    from labeling.services.guard import guard_check_latest
+
+    if run.training_round_id is None:
+        return
+    try:
+        finding = guard_check_latest(project=run.project)
+    except Exception as exc:  # noqa: BLE001 - the guard reports; training goes on
+        reporter.log(f"canary check failed: {type(exc).__name__}: {exc}")
+        return
+    if finding is not None:
+        reporter.log(f"canary check of the last round: {finding}")

@@ -40,6 +40,7 @@ class RankingFilter:
     min_agreement: float | None = None  # tasks whose cached pairwise agreement (TaskAgreement.share) >= this
     include_gold: bool = True  # False: gold (quality-check) tasks left out
     include_rejected: bool = False  # True: rankings a reviewer rejected are kept too
+    include_canaries: bool = True  # False: canary tasks left out (the reward-hacking guard's checks; training)
 
     def describe(self) -> str:
         """``project=helpful, rounds=(3,), include_gold=False``: the fields not left at their default."""
@@ -185,6 +186,8 @@ def task_conditions(f: RankingFilter, prefix: str = "") -> Q:
         q &= Q(**{f"{prefix}pk__in": f.task_ids})
     if not f.include_gold:
         q &= Q(**{f"{prefix}gold_tiers__isnull": True})
+    if not f.include_canaries:
+        q &= Q(**{f"{prefix}canary": False})
     if f.min_agreement is not None:  # tasks no two labelers both ordered a pair of have no figure: left out
         q &= Q(**{f"{prefix}agreement__share__gte": f.min_agreement})
     return q

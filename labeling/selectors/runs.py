@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 
 from labeling.charts_line import line_chart_svg, metric_series
 from labeling.models import ModelVersion, Run
+from labeling.selectors.guard import guard_charts, run_guard, step_markers
 
 # Which metrics each kind of run draws, one chart per tuple of keys.
 CHARTS: dict[str, list[tuple[str, list[str]]]] = {
@@ -27,12 +28,15 @@ def runs_recent(*, project, limit: int = 100) -> QuerySet[Run]:
 
 
 def run_charts(*, run: Run) -> list[str]:
-    """SVG strings, one per chart that has data for this run."""
-    charts = []
+    """SVG strings, one per chart that has data for this run; a PPO run's reward-hacking guard charts first,
+    and where its stop rule stopped marked (``labeling.selectors.guard``)."""
+    guard = run_guard(run=run)
+    charts = guard_charts(run=run, guard=guard)
+    markers = step_markers(guard=guard) if run.kind == Run.Kind.DPO else []
     for title, keys in CHARTS.get(run.kind, []):
         series = metric_series(run.metrics, keys)
         if series:
-            charts.append(line_chart_svg(series, title=title))
+            charts.append(line_chart_svg(series, title=title, markers=markers))
     return charts
 
 

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from labeling.errors import RejectedInput
 from labeling.models import Membership, Run
+from labeling.selectors.guard import run_guard
 from labeling.selectors.runs import (model_versions_of, policies_to_compare, policy_comparison, run_charts, run_status,
                                      runs_recent)
 from labeling.services.runs import run_cancel, run_enqueue, run_retry
@@ -40,7 +41,7 @@ def run_detail(request, run_id: int):
     run, role = _run_for(request, run_id, REVIEWER)
     sampled = run.tasks_sampled.select_related("prompt").prefetch_related("completions").order_by("pk")
     context = {"run": run, "project": run.project, "can_act": role == MANAGER, "charts": run_charts(run=run),
-               "samples": sampled[:RUN_SAMPLES_SHOWN], "samples_total": sampled.count()}
+               "samples": sampled[:RUN_SAMPLES_SHOWN], "samples_total": sampled.count(), "guard": run_guard(run=run)}
     return render(request, "labeling/run_detail.html", context)
 
 
