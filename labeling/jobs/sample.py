@@ -1,4 +1,5 @@
-"""Sample K completions per prompt with a policy version; each prompt becomes a new ranking task."""
+"""Sample K completions per prompt with a policy version; each prompt becomes a new ranking task, or,
+with active task selection (``labeling.jobs.sample_selection``), only the candidates it picks."""
 from __future__ import annotations
 
 from collections import defaultdict, deque
@@ -9,6 +10,7 @@ from django.db import transaction
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
 from labeling.services.prompts import prompt_value
 from labeling.jobs.reporter import RunReporter
+from labeling.jobs.sample_selection import selection_picks
 
 SAMPLING_KEYS = ("k", "temperature", "top_p", "max_new_tokens", "seed", "max_redraws", "redraw_heat",
                  "prompt_batch_size")
@@ -36,19 +38,23 @@ def job_sample(run: Run, reporter: RunReporter):
         rows[value].append(prompt)
     required = run.config.get("required_rankings", run.project.default_required_rankings)
     task_set = f"round-{run.training_round_id}" if run.training_round_id else f"run-{run.pk}"
+    selected = selection_picks(run, groups, reporter)  # None: every group becomes a task
+    picks, selection_summary = selected if selected is not None else (None, None)
 
     def register() -> dict:
         task_ids, dropped = [], 0
         with transaction.atomic():
-            for group in groups:
+            for index, group in enumerate(groups):
                 if not rows[group.prompt]:  # by value: a string and a conversation may share a text
                     raise RuntimeError(f"sampling returned a prompt it was not given: {group.prompt!r:.200}")
                 prompt = rows[group.prompt].popleft()
                 if len(group.completions) < 2:
                     dropped += 1
                     continue
+                if picks is not None and index not in picks:  # a candidate active selection passed over
+                    continue
                 task = RankingTask.objects.create(prompt=prompt, required_rankings=required, source_run=run,
-                                                  task_set=task_set)
+                                                  task_set=task_set, **(picks[index] if picks is not None else {}))
                 Completion.objects.bulk_create(
                     Completion(task=task, text=text, source=Completion.Source.MODEL, model_version=version,
                                source_detail=f"run {run.pk}")
@@ -56,6 +62,7 @@ def job_sample(run: Run, reporter: RunReporter):
                 )
                 task_ids.append(task.pk)
         return {"tasks_created": len(task_ids), "task_ids": task_ids, "prompts_dropped": dropped,
-                "settings": groups[0].settings if groups else {}}
+                "settings": groups[0].settings if groups else {},
+                **({"selection": selection_summary} if selection_summary is not None else {})}
 
     return register

@@ -27,6 +27,7 @@ from labeling.errors import RejectedInput
 from labeling.models import ModelVersion, Project, Prompt, Ranking, Run, TrainingRound, default_project_id
 from labeling.selectors.runs import prompts_with_fewest_tasks
 from labeling.services.runs import run_enqueue
+from labeling.services.task_selection import sample_step_inputs, selection_settings_check, selection_settings_resolve
 
 DEFAULT_CONFIG = {
     "reward": {"epochs": 2},  # learning rate etc.: modeling.training.reward_config defaults
@@ -49,7 +50,11 @@ DEFAULT_CONFIG = {
     # nucleus cut (top_p 1.0) and re-draws for distinct texts at the same temperature. On the default policy,
     # DPO on top_p 0.95 samples with hotter re-draws lowered the held-out gold score (0.786 -> 0.775); on
     # plain samples of the same prompts it did not (0.786 -> 0.788) (benchmarks/RESULTS.md).
-    "sample": {"k": 4, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0},
+    # Active task selection (labeling.services.task_selection): no "selection" here, as a round records
+    # "uncertainty" with an ensemble reward model (reward.ensemble > 1), else "random"; candidates: pool_factor x
+    # the tasks wanted, a random_share of the picks drawn at random, a diversity_penalty on near-duplicate prompts.
+    "sample": {"k": 4, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0,
+               "pool_factor": 3, "random_share": 0.2, "diversity_penalty": 0.5},
     # SFT on labelers' demonstrations (modeling.training.sft_config defaults otherwise).
     "sft": {"epochs": 2, "learning_rate": 1e-4, "batch_size": 16},
 }
@@ -82,7 +87,7 @@ def round_defaults_check(round_defaults) -> None:
     if not isinstance(round_defaults, dict):
         raise RejectedInput("Round defaults must be an object of sections.", field="round_defaults")
     try:
-        _merged(round_defaults)
+        selection_settings_check(_merged(round_defaults)["sample"])
     except RejectedInput as exc:
         raise RejectedInput(exc.message, field="round_defaults") from None
 
@@ -136,6 +141,7 @@ def round_start(*, algo: str, created_by=None, config: dict | None = None, promp
     if algo not in TrainingRound.Algo.values:
         raise RejectedInput(f"Choose the algorithm: {' or '.join(TrainingRound.Algo.values)}.", field="algo")
     merged = _merged(config, project)
+    selection_settings_resolve(merged)
     k = merged["sample"].get("k")
     if isinstance(k, int) and not project.k_min <= k <= project.k_max:
         raise RejectedInput(f"This project's tasks have {project.k_min} to {project.k_max} completions; "
@@ -189,7 +195,7 @@ def _enqueue_step(training_round: TrainingRound, kind: str, *, created_by=None) 
     else:
         step_config = config["sample"]
         inputs = {"round": training_round.pk, "policy_version": training_round.policy_out_id,
-                  "prompt_ids": training_round.prompt_ids}
+                  "prompt_ids": training_round.prompt_ids, **sample_step_inputs(training_round)}
     run = run_enqueue(kind=kind, config=step_config, inputs=inputs, created_by=created_by,
                       project=training_round.project)
     Run.objects.filter(pk=run.pk).update(training_round=training_round)

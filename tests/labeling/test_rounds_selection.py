@@ -1,0 +1,80 @@
+"""Active task selection as a round setting: defaults, refusals, and a whole tiny round whose sample
+step samples pool_factor x the prompts it was given and keeps as many tasks as prompts."""
+import pytest
+
+from labeling.errors import RejectedInput
+from labeling.models import Prompt, RankingTask, Run, TrainingRound
+from labeling.services.rounds import round_defaults_check, round_start
+from tests.labeling.test_rounds import policy, ranked, run_round_to_the_end, tiny_config  # noqa: F401 (fixtures)
+from tests.labeling.test_rounds_sft import demonstrations, sft_config  # noqa: F401 (a fixture)
+
+
+@pytest.fixture(autouse=True)
+def _runs_in_tmp(settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+
+
+@pytest.mark.parametrize("sample, message", [
+    ({"selection": "entropy"}, "Unknown task selection"),
+    ({"selection": "uncertainty", "pool_factor": 0.5}, "pool factor"),
+    ({"pool_factor": "3"}, "pool factor"),
+    ({"random_share": 1.5}, "random share"),
+    ({"random_share": -0.1}, "random share"),
+    ({"diversity_penalty": -1}, "diversity penalty"),
+])
+def test_bad_selection_settings_are_refused_and_change_nothing(policy, ranked, sample, message):  # noqa: F811
+    with pytest.raises(RejectedInput, match=message):
+        round_start(algo="dpo", min_new_rankings=1, config={"sample": sample})
+    assert not TrainingRound.objects.exists() and not Run.objects.exists()
+    with pytest.raises(RejectedInput, match=message) as info:
+        round_defaults_check({"sample": sample})
+    assert info.value.field == "round_defaults"
+
+
+@pytest.mark.parametrize("config, recorded", [
+    ({}, "random"),  # one reward network: its uncertainty is 0 everywhere
+    ({"reward": {"ensemble": 4}}, "uncertainty"),
+    ({"reward": {"ensemble": 4}, "sample": {"selection": "variance"}}, "variance"),
+    ({"sample": {"selection": "uncertainty"}}, "uncertainty"),  # asked for: the sample step falls back itself
+])
+def test_a_round_records_its_selection(policy, ranked, config, recorded):  # noqa: F811
+    training_round = round_start(algo="dpo", min_new_rankings=1, config=config)
+    sample = training_round.config["sample"]
+    assert sample["selection"] == recorded
+    assert (sample["pool_factor"], sample["random_share"], sample["diversity_penalty"]) == (3, 0.2, 0.5)
+
+
+def test_a_round_with_an_ensemble_samples_a_pool_and_keeps_one_task_per_prompt(policy, ranked,  # noqa: F811
+                                                                               tiny_bert_path):
+    wanted = [Prompt.objects.create(text=f"What is {i} minus 1?").pk for i in range(2)]
+    spare = [Prompt.objects.create(text=f"Name {i} colours.").pk for i in range(6)]
+    config = tiny_config(tiny_bert_path)
+    config["reward"]["ensemble"] = 2
+    config["sample"]["random_share"] = 0.5
+    training_round = round_start(algo="dpo", config=config, min_new_rankings=10, prompt_ids=wanted)
+    assert training_round.config["sample"]["selection"] == "uncertainty"
+    assert run_round_to_the_end(training_round) == ["train_reward", "dpo", "sample"]
+    sample = Run.objects.get(training_round=training_round, kind="sample")
+    assert sample.inputs["prompt_ids"][:2] == wanted and set(sample.inputs["prompt_ids"][2:]) == set(spare[:4])
+    assert sample.inputs["tasks_wanted"] == 2 and sample.inputs["reward_version"] == training_round.reward_id
+    tasks = RankingTask.objects.filter(source_run=sample)
+    assert tasks.count() == sample.outputs["selection"]["picked"] == 2  # as many tasks as plain sampling makes
+    assert sorted(t.selection["rank"] for t in tasks) == [1, 2]
+    assert sorted((t.selection["random_pick"], t.priority) for t in tasks) == [(False, 2.0), (True, 1.0)]
+    assert sample.outputs["selection"]["members"] == 2
+
+
+def test_an_sft_round_samples_plainly_whatever_its_selection(policy, demonstrations, tiny_bert_path):  # noqa: F811
+    """An sft round has no reward version to score candidates with: its prompts become its tasks."""
+    prompt_ids = [Prompt.objects.create(text=f"What is {i} minus 1?").pk for i in range(3)]
+    Prompt.objects.create(text="A spare prompt.")
+    config = sft_config(tiny_bert_path)
+    config["sample"]["selection"] = "uncertainty"
+    training_round = round_start(algo="sft", config=config, prompt_ids=prompt_ids)
+    assert run_round_to_the_end(training_round) == ["sft", "sample"]
+    sample = Run.objects.get(training_round=training_round, kind="sample")
+    assert sample.inputs["prompt_ids"] == prompt_ids and "tasks_wanted" not in sample.inputs
+    assert "selection" not in sample.outputs and "every prompt sampled becomes a task" in sample.log_tail
+    tasks = RankingTask.objects.filter(source_run=sample)
+    assert tasks.count() == sample.outputs["tasks_created"] >= 1
+    assert set(tasks.values_list("selection", "priority")) == {(None, 0.0)}
