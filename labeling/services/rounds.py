@@ -26,6 +26,7 @@ from django.utils import timezone
 from labeling.errors import RejectedInput
 from labeling.models import ModelVersion, Project, Prompt, Ranking, Run, TrainingRound, default_project_id
 from labeling.selectors.runs import prompts_with_fewest_tasks
+from labeling.services.guard import guard_holds, guard_settings_check
 from labeling.services.runs import run_enqueue
 from labeling.services.task_selection import sample_step_inputs, selection_settings_check, selection_settings_resolve
 
@@ -36,7 +37,9 @@ DEFAULT_CONFIG = {
     # lr 3e-5 rather than 1e-4: each round moves part of the way, and the next round (from the new policy, on all
     # rankings, same reference) moves further; at 1e-4 round 1 took the whole gain at 2.5x the KL and later rounds
     # only wandered (benchmarks/RESULTS.md, "The product loop: simulate_rounds").
-    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 3e-5, "loss_type": "ipo"},
+    # stop_patience: DPO's stop rule (modeling/training/reward_guard.py) on its held-out implicit-reward accuracy,
+    # evaluated during training; a placeholder until the lead sets it from issue 19's measurement.
+    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 3e-5, "loss_type": "ipo", "stop_patience": 3},
     # 8 responses per prompt, each scored against its siblings (with one per prompt the advantage was mostly the
     # prompt's difficulty), and no value model: the leave-one-out mean is the baseline, as in RLOO; a critic
     # learned from scratch on a round's few thousand responses only added its error. 1,024 responses (128 prompts)
@@ -45,7 +48,12 @@ DEFAULT_CONFIG = {
     # gold score +0.007 / +0.005 (two sampling seeds) where 256 responses in 64-response steps with a critic
     # moved it -0.002 / -0.003 (benchmarks/RESULTS.md, "PPO without a critic, in bigger steps").
     "ppo": {"iterations": 10, "rollout_batch_size": 1024, "samples_per_prompt": 8, "minibatch_size": 256,
-            "use_value_model": False, "kl_beta": 0.05, "learning_rate": 3e-5},
+            "use_value_model": False, "kl_beta": 0.05, "learning_rate": 3e-5,
+            # The reward-hacking guard (issue 19), on by default: PPO optimises the ensemble's mean minus lambda x
+            # its spread ("uwo"; one reward model: its score) and stops, keeping the best iteration's policy, after
+            # stop_patience iterations without a better conservative reward while the proxy rose (spread rule off).
+            # Placeholders: the lead sets the final values from the measurement (benchmarks/RESULTS.md).
+            "reward_aggregate": "uwo", "uwo_lambda": 1.0, "stop_patience": 3, "stop_spread_ratio": 0.0},
     # These samples train the next round, so they are the policy's own distribution: temperature 1, no
     # nucleus cut (top_p 1.0) and re-draws for distinct texts at the same temperature. On the default policy,
     # DPO on top_p 0.95 samples with hotter re-draws lowered the held-out gold score (0.786 -> 0.775); on
@@ -53,8 +61,10 @@ DEFAULT_CONFIG = {
     # Active task selection (labeling.services.task_selection): no "selection" here, as a round records
     # "uncertainty" with an ensemble reward model (reward.ensemble > 1), else "random"; candidates: pool_factor x
     # the tasks wanted, a random_share of the picks drawn at random, a diversity_penalty on near-duplicate prompts.
-    "sample": {"k": 4, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0,
+    "sample": {"k": 4, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0, "canary_share": 0.05,
                "pool_factor": 3, "random_share": 0.2, "diversity_penalty": 0.5},
+    # canary_share: the share of a DPO or PPO round's new tasks set aside as canaries (at least one when above 0),
+    # ranked like any task but never trained on: they check the reward model on the new policy (services/guard.py).
     # SFT on labelers' demonstrations (modeling.training.sft_config defaults otherwise).
     "sft": {"epochs": 2, "learning_rate": 1e-4, "batch_size": 16},
 }
@@ -73,6 +83,7 @@ def _merged(config: dict | None, project: Project | None = None) -> dict:
             if section not in merged or not isinstance(values, dict):
                 raise RejectedInput(f"Unknown round setting {section!r}.", field=field)
             merged[section].update(values)
+    guard_settings_check(merged)
     return merged
 
 
@@ -252,6 +263,8 @@ def round_autostart() -> list[TrainingRound]:
         every = settings.ROUND_AUTO_START_EVERY if project.auto_start_every is None else project.auto_start_every
         if not every:
             continue
+        if guard_holds(project=project, check=_new_rankings_since_last_round(project) >= every):
+            continue  # a canary warning no manager acknowledged yet (labeling/services/guard.py)
         try:
             started.append(round_start(algo=project.auto_algo or settings.ROUND_AUTO_ALGO, min_new_rankings=every,
                                        project=project))
