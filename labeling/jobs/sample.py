@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 
 from labeling.models import Completion, ModelVersion, Prompt, RankingTask, Run
+from labeling.services.guard import canaries_set_aside
 from labeling.services.prompts import prompt_value
 from labeling.jobs.reporter import RunReporter
 from labeling.jobs.sample_selection import selection_picks
@@ -61,7 +62,8 @@ def job_sample(run: Run, reporter: RunReporter):
                     for text in group.completions
                 )
                 task_ids.append(task.pk)
-        return {"tasks_created": len(task_ids), "task_ids": task_ids, "prompts_dropped": dropped,
+            canaries = canaries_set_aside(run=run, task_ids=task_ids)  # issue 19's canaries: never trained on
+        return {"tasks_created": len(task_ids), "task_ids": task_ids, "canaries": canaries, "prompts_dropped": dropped,
                 "settings": groups[0].settings if groups else {},
                 **({"selection": selection_summary} if selection_summary is not None else {})}
 
