@@ -22,12 +22,34 @@ class RoundStartForm(forms.Form):
     lora_r = forms.IntegerField(min_value=0, max_value=256, initial=0, required=False,
                                 help_text="LoRA rank for the policy step (peft); 0 or blank: full fine-tuning. "
                                           "A LoRA version is an adapter over its base; the next round continues it.")
+    # The reward-hacking guard (labeling/services/guard.py); blank: the project's round settings.
+    reward_ensemble = forms.IntegerField(min_value=1, max_value=16, required=False,
+                                         help_text="Reward models trained (an ensemble); 1: one model.")
+    reward_aggregate = forms.ChoiceField(
+        choices=[("mean", "mean"), ("min", "min (worst case)"), ("uwo", "uwo (mean - lambda x spread)")],
+        required=False, error_messages={"invalid_choice": "Unknown reward aggregate %(value)s: choose mean, min or uwo."},
+        help_text="What PPO optimises of the ensemble's scores (one model: its score).")
+    uwo_lambda = forms.FloatField(min_value=0, max_value=100, required=False,
+                                  help_text="PPO uwo: weight of the members' spread.")
+    stop_patience = forms.IntegerField(min_value=0, max_value=1000, required=False,
+                                       help_text="Stop PPO / DPO when the conservative reward has not improved for "
+                                                 "this many iterations (0: off; blank: each algorithm's round setting).")
+    stop_spread_ratio = forms.FloatField(min_value=0, max_value=1000, required=False,
+                                         help_text="Stop PPO when the spread on rollouts exceeds this multiple of "
+                                                   "its start (0: off).")
+    canary_share = forms.FloatField(min_value=0, max_value=0.5, required=False,
+                                    help_text="Share of the new tasks set aside as canaries (never trained on).")
 
     @staticmethod
     def initial_from(merged: dict) -> dict:
         """The form's starting values from a project's round settings (``services.rounds.round_settings``)."""
-        return {"epochs": merged["reward"].get("epochs", 2), "ppo_iterations": merged["ppo"].get("iterations", 10),
-                "k": merged["sample"].get("k", 4), "lora_r": merged["dpo"].get("lora_r") or 0}
+        ppo = merged["ppo"]
+        return {"epochs": merged["reward"].get("epochs", 2), "ppo_iterations": ppo.get("iterations", 10),
+                "k": merged["sample"].get("k", 4), "lora_r": merged["dpo"].get("lora_r") or 0,
+                "reward_ensemble": merged["reward"].get("ensemble", 1),
+                "reward_aggregate": ppo.get("reward_aggregate", "mean"), "uwo_lambda": ppo.get("uwo_lambda"),
+                "stop_spread_ratio": ppo.get("stop_spread_ratio"),
+                "canary_share": merged["sample"].get("canary_share")}
 
     def round_config(self) -> dict:
         data = self.cleaned_data
@@ -36,5 +58,13 @@ class RoundStartForm(forms.Form):
                           "iterations": data["ppo_iterations"]},
                   "sft": {"learning_rate": data["learning_rate"], "epochs": data["epochs"]}}[data["algo"]]
         policy["lora_r"] = data.get("lora_r") or None
+        if data["algo"] in ("dpo", "ppo"):
+            policy["stop_patience"] = data.get("stop_patience")
+        if data["algo"] == "ppo":
+            policy.update({"reward_aggregate": data.get("reward_aggregate") or None, "uwo_lambda": data.get("uwo_lambda"),
+                           "stop_spread_ratio": data.get("stop_spread_ratio")})
         policy = {name: value for name, value in policy.items() if value is not None}
-        return {"reward": {"epochs": data["epochs"]}, data["algo"]: policy, "sample": {"k": data["k"]}}
+        reward = {"epochs": data["epochs"], "ensemble": data.get("reward_ensemble")}
+        sample = {"k": data["k"], "canary_share": data.get("canary_share")}
+        return {"reward": {name: value for name, value in reward.items() if value is not None}, data["algo"]: policy,
+                "sample": {name: value for name, value in sample.items() if value is not None}}

@@ -27,6 +27,7 @@ urlpatterns = [
     path("models/<int:version_id>/download.zip", model_download.model_version_download, name="model-version-download"),
     path("rounds/", rounds.rounds_page, name="rounds"),
     path("rounds/<int:round_id>/", rounds.round_detail, name="round-detail"),
+    path("rounds/<int:round_id>/acknowledge/", rounds.round_acknowledge, name="round-acknowledge"),
     path("projects/", projects.projects_list, name="projects"),
     path("projects/new", projects.project_create_view, name="project-create"),
     path("projects/<slug:project>/settings/", projects.project_settings, name="project-settings"),

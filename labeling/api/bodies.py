@@ -81,3 +81,13 @@ class RoundBody(serializers.Serializer):
     ppo_iterations = serializers.IntegerField(required=False, min_value=1, max_value=500)
     sample_prompts = serializers.IntegerField(required=False, min_value=1, max_value=2000)
     k = serializers.IntegerField(required=False, min_value=2, max_value=9)
+    reward_ensemble = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=16,
+                                               help_text="Reward models trained (an ensemble); null: round settings.")
+    reward_aggregate = serializers.ChoiceField(["mean", "min", "uwo"], required=False,
+                                               help_text="What PPO optimises of the ensemble's scores.")
+    uwo_lambda = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=100)
+    stop_patience = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=1000,
+                                             help_text="PPO / DPO stop rule's patience in iterations (0: off).")
+    stop_spread_ratio = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1000)
+    canary_share = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=0.5,
+                                          help_text="Share of the new tasks set aside as canaries.")

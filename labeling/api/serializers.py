@@ -173,7 +173,7 @@ class RoundSerializer(serializers.ModelSerializer):
     class Meta:
         model = TrainingRound
         fields = ["id", "algo", "status", "config", "policy_in", "reward", "policy_out", "prompt_ids", "runs",
-                  "error", "created_by", "created_at", "finished_at"]
+                  "error", "guard", "held", "created_by", "created_at", "finished_at"]
 
     def get_runs(self, training_round) -> list[int]:
         return sorted(run.pk for run in training_round.runs.all())

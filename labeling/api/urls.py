@@ -62,6 +62,7 @@ urlpatterns = [
     path("runs/<api_id:pk>/cancel/", admin_runs.RunCancelView.as_view(), name="api-run-cancel"),
     path("rounds/", admin_runs.RoundsView.as_view(), name="api-rounds"),
     path("rounds/<api_id:pk>/", admin_runs.RoundDetailView.as_view(), name="api-round"),
+    path("rounds/<api_id:pk>/acknowledge/", admin_runs.RoundAcknowledgeView.as_view(), name="api-round-acknowledge"),
     path("stats/", admin_figures.AgreementView.as_view(), name="api-stats"),
     path("exports/<str:fmt>/", admin_exports.ExportView.as_view(), name="api-export"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -16,7 +16,7 @@ from labeling.charts_line import line_chart_svg
 from labeling.models import ModelVersion, Ranking, Run, TrainingRound
 from labeling.selectors.rankings import RankingFilter, rankings_selected
 
-GUARD_KEYS = ("guard/stopped", "guard/stop_iteration", "guard/stop_reason", "guard/best_iteration")
+GUARD_KEYS = ("guard/stopped", "guard/stop_iteration", "guard/stop_reason", "guard/best_iteration", "guard/published")
 REWARD_KEYS = (("proxy", "ppo/proxy_reward"), ("conservative", "ppo/conservative_reward"), ("gold", "ppo/gold"))
 
 
@@ -26,9 +26,15 @@ def canary_rankings(*, training_round: TrainingRound) -> QuerySet[Ranking]:
     return rankings_selected(tasks_of_round).filter(task__canary=True)
 
 
+def rounds_held(*, project) -> QuerySet[TrainingRound]:
+    """The project's rounds whose canary warning holds its auto-started rounds (none acknowledged it yet)."""
+    return TrainingRound.objects.filter(project=project, held=True).order_by("-created_at", "-id")
+
+
 def run_guard(*, run: Run) -> dict | None:
-    """``{"stopped", "stop_iteration", "stop_reason", "best_iteration"}`` of a PPO or DPO run, or None when
-    it reported none of them."""
+    """``{"stopped", "stop_iteration", "stop_reason", "best_iteration", "published", "kept_iteration"}`` of
+    a PPO or DPO run (``kept_iteration``: the iteration whose policy it published, None for the last), or
+    None when it reported none of them."""
     if run.kind not in (Run.Kind.PPO, Run.Kind.DPO):
         return None
     found = {}
@@ -39,7 +45,11 @@ def run_guard(*, run: Run) -> dict | None:
     found.update({key: value for key, value in ((version.metrics or {}) if version else {}).items() if key in GUARD_KEYS})
     if not found:
         return None
-    return {key.removeprefix("guard/"): found.get(key) for key in GUARD_KEYS}
+    guard = {key.removeprefix("guard/"): found.get(key) for key in GUARD_KEYS}
+    # Which policy the run published: the best iteration's after a stop ("best"), else the last one's.
+    kept_best = guard["published"] == "best" or (guard["published"] is None and guard["stopped"])
+    guard["kept_iteration"] = guard["best_iteration"] if kept_best else None
+    return guard
 
 
 def _sqrt_kl(row: dict) -> float | None:
@@ -53,8 +63,8 @@ def _markers(guard: dict | None, x_of_step) -> list[tuple[float, str]]:
     marks = []
     if guard.get("stopped") and x_of_step(guard.get("stop_iteration")) is not None:
         marks.append((x_of_step(guard["stop_iteration"]), f"stopped: {guard.get('stop_reason') or '?'}"))
-    if guard.get("best_iteration") is not None and x_of_step(guard["best_iteration"]) is not None:
-        marks.append((x_of_step(guard["best_iteration"]), "kept"))
+    if guard.get("kept_iteration") is not None and x_of_step(guard["kept_iteration"]) is not None:
+        marks.append((x_of_step(guard["kept_iteration"]), f"kept: iteration {guard['kept_iteration']}"))
     return marks
 
 

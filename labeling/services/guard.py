@@ -156,7 +156,9 @@ def guard_holds(*, project: Project, check: bool) -> bool:
     round's check up to date (only when a round would start now: it loads the reward model)."""
     if check:
         guard_check_latest(project=project)
-    return TrainingRound.objects.filter(project=project, held=True).exists()
+    from labeling.selectors.guard import rounds_held
+
+    return rounds_held(project=project).exists()
 
 
 def round_guard_acknowledge(*, training_round: TrainingRound, user) -> TrainingRound:

@@ -4,12 +4,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from labeling.errors import RejectedInput
 from labeling.forms import RoundStartForm
 from labeling.models import Membership, TrainingRound
+from labeling.selectors.guard import rounds_held
 from labeling.selectors.runs import prompts_with_fewest_tasks, rounds_recent
+from labeling.selectors.task_selection import round_selection_summary
+from labeling.services.guard import round_guard_acknowledge
 from labeling.services.rounds import round_settings, round_start
 from labeling.views.access import project_role_required, require_project_role
 
@@ -39,7 +42,7 @@ def rounds_page(request):
                 return redirect("round-detail", round_id=training_round.pk)
     status = 400 if request.method == "POST" else 200
     context = {"form": form, "rounds": rounds_recent(project=project), "project": project, "can_start": can_start,
-               "min_rankings": settings.ROUND_MIN_NEW_RANKINGS}
+               "min_rankings": settings.ROUND_MIN_NEW_RANKINGS, "held": rounds_held(project=project)}
     return render(request, "labeling/rounds.html", context, status=status)
 
 
@@ -47,7 +50,24 @@ def rounds_page(request):
 @require_GET
 def round_detail(request, round_id: int):
     training_round = get_object_or_404(TrainingRound.objects.select_related("project"), pk=round_id)
-    require_project_role(request, training_round.project, REVIEWER)
+    role = require_project_role(request, training_round.project, REVIEWER)
     runs = training_round.runs.order_by("created_at", "pk")
     return render(request, "labeling/round_detail.html",
-                  {"round": training_round, "runs": runs, "project": training_round.project})
+                  {"round": training_round, "runs": runs, "project": training_round.project,
+                   "selection": round_selection_summary(training_round=training_round),
+                   "can_acknowledge": role == MANAGER})
+
+
+@login_required
+@require_POST
+def round_acknowledge(request, round_id: int):
+    """A manager has looked at the round's canary warning: lift the hold on auto-started rounds."""
+    training_round = get_object_or_404(TrainingRound.objects.select_related("project"), pk=round_id)
+    require_project_role(request, training_round.project, MANAGER)  # 403 for a reviewer
+    try:
+        round_guard_acknowledge(training_round=training_round, user=request.user)
+    except RejectedInput as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Warning acknowledged: auto-started rounds go on.")
+    return redirect("round-detail", round_id=training_round.pk)

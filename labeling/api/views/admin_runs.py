@@ -19,6 +19,7 @@ from labeling.errors import RejectedInput
 from labeling.forms import RoundStartForm
 from labeling.models import ModelVersion, Run, TrainingRound
 from labeling.selectors.runs import prompts_with_fewest_tasks
+from labeling.services.guard import round_guard_acknowledge
 from labeling.services.rounds import round_settings, round_start
 from labeling.services.runs import run_cancel
 
@@ -124,3 +125,18 @@ class RoundDetailView(_Detail):
     noun = "training round"
     serializer_class = RoundSerializer
     queryset = _ROUNDS
+
+
+class RoundAcknowledgeView(APIView):
+    permission_classes = [ProjectRolePermission]
+
+    @extend_schema(request=None, responses={200: RoundSerializer}, summary="Acknowledge a round's canary warning")
+    @idempotent
+    def post(self, request, pk: int):
+        """A manager has looked at the round's reward-hacking warning (``guard.warning``): records who and when
+        (``guard.acknowledged_by``/``_at``) and lifts the hold on auto-started rounds. 409 without a warning."""
+        training_round = TrainingRound.objects.filter(pk=pk, project=request.project).first()
+        if training_round is None:
+            raise RejectedInput("No such training round.", field="round", status=404)
+        round_guard_acknowledge(training_round=training_round, user=request.user)
+        return Response(RoundSerializer(_ROUNDS.get(pk=pk)).data)
