@@ -13,7 +13,8 @@ from modeling.commands.dpo import (check_checkpoint, check_output, file_sha256,
 from modeling.errors import InputError
 
 NAME = "ppo"
-HELP = "run a PPO round against a reward model (per-token KL penalty to the starting policy)"
+HELP = ("run a PPO round against a reward model or ensemble (per-token KL penalty to the starting policy; "
+        "optional conservative reward and stop rule against reward hacking)")
 
 _OWN_FLAGS = {"output_dir", "policy", "reward_model", "inputs"}  # given as --out / --policy / --reward
 
@@ -28,6 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_flags(parser, PPOConfig, _OWN_FLAGS)
 
 
+def check_guard_flags(args: argparse.Namespace) -> None:
+    """InputError for a reward aggregate or stop rule that is no setting (module :mod:`modeling.training.ppo_guard`)."""
+    from modeling.models.conservative_reward import aggregate_error
+
+    error = aggregate_error(args.reward_aggregate, args.uwo_lambda)
+    if error:
+        raise InputError(error.replace("reward_aggregate", "--reward-aggregate").replace("uwo_lambda", "--uwo-lambda"))
+    if args.stop_patience < 0 or not args.stop_spread_ratio >= 0:
+        raise InputError("need --stop-patience >= 0 and --stop-spread-ratio >= 0 (0 = that rule off)")
+
+
 def run(args: argparse.Namespace) -> int:
     from modeling.commands.sample import read_prompts
     from modeling.training.ppo import PPOConfig, train_ppo
@@ -35,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
     check_checkpoint(args.policy, "policy")
     from modeling.models.reward_ensemble import is_reward_ensemble_dir
 
-    if not is_reward_ensemble_dir(args.reward):  # an ensemble scores with its members' mean
+    if not is_reward_ensemble_dir(args.reward):  # an ensemble: its members' scores, aggregated by --reward-aggregate
         check_checkpoint(args.reward, "reward-model")
+    check_guard_flags(args)
     prompts = read_prompts(args.prompts)
     check_output(args.out)
     if min(args.iterations, args.rollout_batch_size, args.minibatch_size, args.ppo_epochs, args.max_new_tokens) < 1:
