@@ -39,6 +39,15 @@ class RoundStartForm(forms.Form):
                                                    "its start (0: off).")
     canary_share = forms.FloatField(min_value=0, max_value=0.5, required=False,
                                     help_text="Share of the new tasks set aside as canaries (never trained on).")
+    # Active task selection (labeling/services/task_selection.py); blank: the project's round settings.
+    selection = forms.ChoiceField(
+        choices=[("", "round setting (uncertainty with an ensemble, else random)"), ("random", "random"),
+                 ("uncertainty", "uncertainty (ensemble disagreement)"), ("variance", "variance (ensemble spread)")],
+        required=False,
+        error_messages={"invalid_choice": "Unknown task selection %(value)s: choose random, uncertainty or variance."},
+        help_text="Which sampled candidates become the new tasks; random: the prompts above, as they come.")
+    pool_factor = forms.FloatField(min_value=1, max_value=20, required=False,
+                                   help_text="Candidates sampled per new task when selecting (default 3).")
 
     @staticmethod
     def initial_from(merged: dict) -> dict:
@@ -49,7 +58,8 @@ class RoundStartForm(forms.Form):
                 "reward_ensemble": merged["reward"].get("ensemble", 1),
                 "reward_aggregate": ppo.get("reward_aggregate", "mean"), "uwo_lambda": ppo.get("uwo_lambda"),
                 "stop_spread_ratio": ppo.get("stop_spread_ratio"),
-                "canary_share": merged["sample"].get("canary_share")}
+                "canary_share": merged["sample"].get("canary_share"),
+                "selection": merged["sample"].get("selection", ""), "pool_factor": merged["sample"].get("pool_factor")}
 
     def round_config(self) -> dict:
         data = self.cleaned_data
@@ -65,6 +75,7 @@ class RoundStartForm(forms.Form):
                            "stop_spread_ratio": data.get("stop_spread_ratio")})
         policy = {name: value for name, value in policy.items() if value is not None}
         reward = {"epochs": data["epochs"], "ensemble": data.get("reward_ensemble")}
-        sample = {"k": data["k"], "canary_share": data.get("canary_share")}
+        sample = {"k": data["k"], "canary_share": data.get("canary_share"), "selection": data.get("selection") or None,
+                  "pool_factor": data.get("pool_factor")}
         return {"reward": {name: value for name, value in reward.items() if value is not None}, data["algo"]: policy,
                 "sample": {name: value for name, value in sample.items() if value is not None}}

@@ -91,3 +91,8 @@ class RoundBody(serializers.Serializer):
     stop_spread_ratio = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1000)
     canary_share = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=0.5,
                                           help_text="Share of the new tasks set aside as canaries.")
+    selection = serializers.ChoiceField(["random", "uncertainty", "variance"], required=False, allow_blank=True,
+                                        help_text="Active task selection; left out or blank: the round settings' "
+                                                  "(uncertainty with an ensemble reward model, else random).")
+    pool_factor = serializers.FloatField(required=False, allow_null=True, min_value=1, max_value=20,
+                                         help_text="Candidates sampled per new task when selecting (default 3).")

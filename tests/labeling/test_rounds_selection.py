@@ -5,6 +5,7 @@ import pytest
 from labeling.errors import RejectedInput
 from labeling.models import Prompt, RankingTask, Run, TrainingRound
 from labeling.services.rounds import round_defaults_check, round_start
+from tests.labeling.api.conftest import assert_error
 from tests.labeling.test_rounds import policy, ranked, run_round_to_the_end, tiny_config  # noqa: F401 (fixtures)
 from tests.labeling.test_rounds_sft import demonstrations, sft_config  # noqa: F401 (a fixture)
 
@@ -78,3 +79,29 @@ def test_an_sft_round_samples_plainly_whatever_its_selection(policy, demonstrati
     tasks = RankingTask.objects.filter(source_run=sample)
     assert tasks.count() == sample.outputs["tasks_created"] >= 1
     assert set(tasks.values_list("selection", "priority")) == {(None, 0.0)}
+
+
+def test_a_manager_picks_the_selection_on_the_form_and_in_the_api(client, admin, policy, ranked, settings):  # noqa: F811
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from django.urls import reverse
+
+    settings.ROUND_MIN_NEW_RANKINGS = 1
+    client.force_login(admin)
+    form = {"algo": "dpo", "epochs": 1, "ppo_iterations": 1, "sample_prompts": 5, "k": 3}
+    refused = client.post(reverse("rounds"), {**form, "selection": "entropy"})
+    assert refused.status_code == 400 and b"Unknown task selection" in refused.content
+    refused = client.post(reverse("rounds"), {**form, "selection": "variance", "pool_factor": 0.5})
+    assert refused.status_code == 400 and not TrainingRound.objects.exists()
+    assert client.post(reverse("rounds"), {**form, "selection": "variance", "pool_factor": 2}).status_code == 302
+    training_round = TrainingRound.objects.get()
+    assert (training_round.config["sample"]["selection"], training_round.config["sample"]["pool_factor"]) == ("variance", 2)
+    training_round.delete()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=admin)[0].key}")
+    response = api.post("/api/v1/rounds/", {"algo": "dpo", "selection": "entropy"}, format="json")
+    assert_error(response, 400, "selection", "Unknown task selection")
+    assert not TrainingRound.objects.exists()
+    response = api.post("/api/v1/rounds/", {"algo": "dpo", "selection": "uncertainty"}, format="json")
+    assert response.status_code == 201 and TrainingRound.objects.get().config["sample"]["selection"] == "uncertainty"
