@@ -6,6 +6,14 @@ many demonstrations through the services the write page uses (``demonstration_as
 ``SimulatedLabeler.write``), an ``sft`` round fine-tunes the first policy on them and samples the
 first ranking tasks with the result, and the ranking rounds go on from the SFT policy.
 
+With active task selection (``--selection``, the round's ``sample.selection``), each round also stores
+``ceil(pool_factor x prompts_per_round)`` - ``prompts_per_round`` spare prompts, whatever the selection,
+so both arms of a comparison hold the same prompts: the round is given its ``prompts_per_round`` prompts
+and its sample step draws the rest of its candidates from the prompts with the fewest tasks. Every arm
+makes ``prompts_per_round`` tasks a round and every task is ranked by its ``required_rankings`` labelers
+(each labeler takes tasks in lease order, highest priority first, until none is open): the same ranking
+budget whatever the selection.
+
 Each ranking round: simulated labelers (``modeling.simulation.oracle``) take tasks with ``task_assign_next`` and submit
 with ``ranking_submit`` -- the same services the labeler page uses -- then ``round_start`` runs the
 reward model, DPO or PPO and sampling on the Celery workers, and the new policy is judged on
@@ -158,6 +166,18 @@ def _first_policy(config: SimulationConfig, on_progress: Callable[[str], None]) 
     return policy
 
 
+def _round_prompts(config: SimulationConfig, number: int, unseen: frozenset[str]) -> list[int]:
+    """The ``prompts_per_round`` prompts of round ``number``, after storing its spare candidates (module doc)."""
+    import math
+
+    chosen = _prompts("train", config.prompts_per_round, seed=1 + number, exclude=unseen)
+    sample = {**DEFAULT_CONFIG["sample"], **config.round_config.get("sample", {})}
+    spare = math.ceil(sample["pool_factor"] * len(chosen)) - len(chosen)
+    if spare > 0:
+        _prompts("pool", spare, seed=1000 + number, exclude=unseen | {p.text for p in chosen})
+    return [p.pk for p in chosen]
+
+
 def _round(algo: str, config: SimulationConfig, prompt_ids: list[int],
            on_progress: Callable[[str], None]) -> TrainingRound:
     training_round = round_start(algo=algo, config=config.round_config, min_new_rankings=1, prompt_ids=prompt_ids)
@@ -220,8 +240,10 @@ def simulation_run(*, config: SimulationConfig, on_progress: Callable[[str], Non
         _wait(initial, timeout=config.timeout_seconds, on_progress=on_progress)
     for number in range(1, config.rounds + 1):
         rankings = simulated_labelers_rank_open_tasks(names=labelers, same_quality=config.same_quality)
-        next_prompts = _prompts("train", config.prompts_per_round, seed=1 + number, exclude=unseen)
-        training_round = _round(config.algo, config, [p.pk for p in next_prompts], on_progress)
+        training_round = _round(config.algo, config, _round_prompts(config, number, unseen), on_progress)
+        sampled = training_round.runs.filter(kind=Run.Kind.SAMPLE).order_by("-pk").first()
         rows.append(judge(training_round.policy_out, config.algo, rankings=rankings,
-                          reward_accuracy=training_round.reward.metrics.get("reward/accuracy")))
+                          reward_accuracy=training_round.reward.metrics.get("reward/accuracy"),
+                          selection=training_round.config["sample"]["selection"],
+                          tasks=sampled.outputs.get("tasks_created") if sampled else None))
     return rows

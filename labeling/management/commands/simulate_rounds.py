@@ -6,6 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from labeling.charts_line import line_chart_svg
+from labeling.errors import RejectedInput
+from labeling.services.rounds import DEFAULT_CONFIG
+from labeling.services.task_selection import selection_settings_check
 from labeling.services.simulation import QUICK_BOOTSTRAP, QUICK_ROUND, SimulationConfig, simulation_run
 
 
@@ -49,6 +52,9 @@ class Command(BaseCommand):
         parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", dest="overrides",
                             help="a round setting, e.g. reward.epochs=1 or dpo.learning_rate=5e-5 (repeatable; "
                                  "sections and defaults: labeling.services.rounds.DEFAULT_CONFIG)")
+        parser.add_argument("--selection", choices=["random", "uncertainty", "variance"], default=None,
+                            help="active task selection of each round's new tasks (sample.selection; default: the "
+                                 "round settings', uncertainty with --set reward.ensemble=N > 1, else random)")
         parser.add_argument("--no-worker", action="store_true",
                             help="use the worker and REDIS_URL already running (e.g. make run) instead of starting them")
 
@@ -58,6 +64,12 @@ class Command(BaseCommand):
         if min(opts["rounds"], opts["labelers"], opts["prompts"], opts["eval_prompts"], opts["eval_samples"]) < 1:
             raise CommandError("--rounds, --labelers, --prompts, --eval-prompts and --eval-samples must be at least 1")
         round_config = round_overrides(QUICK_ROUND if opts["quick"] else {}, opts["overrides"])
+        if opts["selection"]:
+            round_config.setdefault("sample", {})["selection"] = opts["selection"]
+        try:  # a bad selection setting is refused here, before a worker starts
+            selection_settings_check({**DEFAULT_CONFIG["sample"], **round_config.get("sample", {})})
+        except RejectedInput as exc:
+            raise CommandError(exc.message) from None
         config = SimulationConfig(
             rounds=opts["rounds"], algo=opts["algo"], labelers=opts["labelers"], prompts_per_round=opts["prompts"],
             eval_prompts=opts["eval_prompts"], round_config=round_config,
