@@ -113,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--loss-type must be one of {', '.join(sorted(DPO_LOSSES))}, not {args.loss_type!r}")
     if args.beta <= 0 or args.completions_per_batch < 9 or args.learning_rate <= 0:
         raise InputError("need --beta > 0, --learning-rate > 0 and --completions-per-batch >= 9 (one K=9 group)")
+    from modeling.training.dpo_guard import stop_rule_error
+
+    if stop_rule_error(args):
+        raise InputError(stop_rule_error(args))
     inputs = {"policy": str(Path(args.policy).resolve()), "rankings": str(Path(args.rankings).resolve()),
               "rankings_sha256": file_sha256(args.rankings), "rankings_count": len(rankings)}
     config = DPOConfig(output_dir=args.out, policy=args.policy, inputs=inputs,

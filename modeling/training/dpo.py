@@ -8,6 +8,9 @@ checkpoint), so the reference model is only loaded again to estimate KL on fresh
 (``lora_r`` > 0) from a full checkpoint the reference is the base with the adapter disabled, for the
 cache and the KL estimate alike: one copy of the base in memory.
 
+With ``stop_patience`` a share of the ranking groups is held out and the round stops early on the
+implicit reward's held-out accuracy, publishing the best evaluation's policy (:mod:`modeling.training.dpo_guard`).
+
 Output directory: a Hugging Face policy checkpoint (a peft adapter directory with LoRA, and a full
 merged checkpoint in ``merged/`` with ``merge``) plus ``training_config.json`` (config with help,
 inputs), ``metrics.json`` (final + history) and ``reference_logprobs.pt``.
@@ -37,6 +40,7 @@ from modeling.training.seeding import seed_everything
 from modeling.training.dpo_config import DPOConfig  # noqa: F401  (re-exported)
 from modeling.formats.rankings import Ranking
 from modeling.training.distributed import Distributed
+from modeling.training.dpo_guard import DPOGuard, no_guard_metrics, split_heldout, stop_rule_error
 
 ProgressCallback = Callable[[int, int, dict], None]  # (step done, total steps, latest metrics)
 REFERENCE_FILE = "reference_logprobs.pt"
@@ -155,6 +159,8 @@ class _Round:
     dist: Distributed
     reference: list | None = None  # log pi_ref of every completion, per group
     fingerprint: str = ""
+    heldout: tuple = ()  # (groups, prompt lengths, reference) held out for the stop rule; () = none
+    all_reference: list | None = None  # every group's reference log-probs (the published cache) when some are held out
 
     @property
     def device(self):
@@ -176,6 +182,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
         raise ValueError("DPOConfig.output_dir and DPOConfig.policy are required")
     if config.loss_type not in DPO_LOSSES:
         raise ValueError(f"loss_type must be one of {sorted(DPO_LOSSES)}, not {config.loss_type!r}")
+    if stop_rule_error(config):
+        raise ValueError(stop_rule_error(config))
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
     if config.prefix_sharing and not prefix_sharing_applies(world_size=dist.world_size,
@@ -191,12 +199,15 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     state = _Round(config, model, tokenizer, groups, prompt_lengths, dist)
     Path(config.output_dir).mkdir(parents=True, exist_ok=True)
     state.reference, state.fingerprint = _reference_logprobs(state)
+    if config.stop_patience > 0:
+        _hold_out(state)
     model.train()
-    step, history, latest, perf = _optimize(state, progress_callback)
+    step, history, latest, perf, guard = _optimize(state, progress_callback)
     if not dist.is_main:  # the main process evaluates and publishes; the others are done
         dist.wait()
         return Path(config.output_dir), {}
-    metrics = {**latest, **_final_metrics(state), "dpo/steps": step, "dpo/groups": len(groups),
+    guard_metrics = guard.metrics(guard.restore_best(model)) if guard is not None else no_guard_metrics()
+    metrics = {**latest, **_final_metrics(state), **guard_metrics, "dpo/steps": step, "dpo/groups": len(groups),
                "dpo/train_pairs": perf["train_pairs"], "world_size": dist.world_size,
                "perf/train_seconds": perf["train_seconds"],
                "perf/prefix_sharing": float(config.prefix_sharing),  # 0 where asked for but not applied
@@ -231,9 +242,19 @@ def _reference_logprobs(state: _Round) -> tuple[list, str]:
     return reference, fingerprint
 
 
-def _optimize(state: _Round, progress_callback: ProgressCallback | None) -> tuple[int, list, dict, dict]:
+def _hold_out(state: _Round) -> None:
+    """Move the stop rule's held-out groups out of the training groups (:func:`split_heldout`)."""
+    train, held = split_heldout(state.groups, state.config.heldout_fraction, state.config.seed)
+    pick = lambda items, indexes: [items[i] for i in indexes]  # noqa: E731
+    state.all_reference = state.reference
+    state.heldout = tuple(pick(x, held) for x in (state.groups, state.prompt_lengths, state.reference))
+    state.groups, state.prompt_lengths, state.reference = (pick(x, train) for x in
+                                                           (state.groups, state.prompt_lengths, state.reference))
+
+
+def _optimize(state: _Round, progress_callback: ProgressCallback | None) -> tuple[int, list, dict, dict, DPOGuard | None]:
     """The optimizer steps of the round, resumed from the last checkpoint: ``(steps, history, last
-    step's metrics, {"train_seconds", "train_pairs"})``."""
+    step's metrics, {"train_seconds", "train_pairs"}, the stop rule or None)``."""
     from transformers import get_linear_schedule_with_warmup
 
     config, model, groups, dist, device = state.config, state.model, state.groups, state.dist, state.device
@@ -248,10 +269,13 @@ def _optimize(state: _Round, progress_callback: ProgressCallback | None) -> tupl
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total_steps), total_steps)
 
     step, history, perf = 0, [], {"train_seconds": 0.0, "train_pairs": 0}
+    guard = DPOGuard(config, state.heldout, steps_per_epoch) if state.heldout else None
     resume_from = checkpoints.latest_checkpoint(out_dir)
     if resume_from is not None:
         step, extra = checkpoints.load_checkpoint(resume_from, model=model, optimizer=optimizer, scheduler=scheduler)
         history, perf = extra["history"], {"train_seconds": extra["train_seconds"], "train_pairs": extra["train_pairs"]}
+        if guard is not None:
+            guard.restore(extra)
     trained, optimizer = dist.prepare(model, optimizer)  # trained: model itself, or its DDP/FSDP wrapper
 
     batches, batches_epoch, latest = [], -1, {}
@@ -274,14 +298,18 @@ def _optimize(state: _Round, progress_callback: ProgressCallback | None) -> tupl
         perf["train_seconds"] += time.perf_counter() - started
         perf["train_pairs"] += sum(groups[i].num_pairs for i in indexes)
         latest = {**dist.global_metrics(_metrics(out), weight), "dpo/learning_rate": scheduler.get_last_lr()[0]}
-        if step % config.log_every == 0 or step == total_steps:
-            history.append({"step": step, "epoch": step / steps_per_epoch, **latest})
+        evaluated = guard.after_step(step, latest["dpo/margin"], model, pad_id, device) if guard is not None else {}
+        if step % config.log_every == 0 or step == total_steps or evaluated:
+            history.append({"step": step, "epoch": step / steps_per_epoch, **latest, **evaluated})
         if progress_callback is not None and dist.is_main:
-            progress_callback(step, total_steps, latest)
+            progress_callback(step, total_steps, {**latest, **evaluated})
+        if guard is not None and guard.stopped:
+            break
         if config.checkpoint_every and step % config.checkpoint_every == 0 and step < total_steps and dist.is_main:
+            guarded = guard.checkpoint_extra() if guard is not None else {}
             checkpoints.save_checkpoint(out_dir, step=step, model=model, optimizer=optimizer, scheduler=scheduler,
-                                        config=config, extra={"history": history, **perf})
-    return step, history, latest, perf
+                                        config=config, extra={"history": history, **perf, **guarded})
+    return step, history, latest, perf, guard
 
 
 def _final_metrics(state: _Round) -> dict:
@@ -303,8 +331,8 @@ def _publish(state: _Round, metrics: dict, history: list) -> Path:
     config, model = state.config, state.model
 
     def extra(staged: Path) -> None:
-        torch.save({"fingerprint": state.fingerprint, "logprobs": state.reference, "policy": state.reference_path},
-                   staged / REFERENCE_FILE)
+        torch.save({"fingerprint": state.fingerprint, "logprobs": state.all_reference or state.reference,
+                    "policy": state.reference_path}, staged / REFERENCE_FILE)
         if config.merge and lora.is_lora(model):
             lora.save_merged(model, state.tokenizer, staged)
 

@@ -34,6 +34,13 @@ class DPOConfig(LoraFields):
     kl_max_new_tokens: int = _help("longest sampled completion for the KL estimate", 48)
     checkpoint_every: int = _help("write a resume checkpoint every N steps (0 = never)", 50)
     log_every: int = _help("record training metrics in the history every N steps", 10)
+    stop_patience: int = _help(
+        "stop when the held-out implicit-reward accuracy (ties: margin) has not improved for this many evaluations "
+        "while the training margin rose, and publish the best evaluation's policy (0 = off; on: heldout_fraction of "
+        "the ranking groups is held out and not trained on)", 0)
+    eval_every: int = _help("steps between the stop rule's held-out evaluations (0 = once per epoch)", 0)
+    heldout_fraction: float = _help("share of ranking groups held out for the stop rule (only with stop_patience)",
+                                    0.1)
     device: str = _help("'cuda', 'cpu' or empty for CUDA when available", "")
     seed: int = _help("seed for the batch order and the KL samples", 0)
     labeler_weights: dict = _help("{labeler: weight} of each labeler's pairs in the loss (a weighted mean per group), "

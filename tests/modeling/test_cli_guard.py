@@ -44,3 +44,15 @@ def test_bad_guard_flags_are_one_line_and_change_nothing(tiny_policy_dir, tmp_pa
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_dpo_bad_stop_settings_are_one_line_and_change_nothing(tiny_policy_dir, tmp_path, capsys):
+    from tests.modeling.tiny_reward import write_toy_rankings
+
+    rankings = write_toy_rankings(tmp_path / "rankings.jsonl")
+    out = tmp_path / "dpo"
+    code = main(["dpo", "--policy", str(tiny_policy_dir), "--rankings", rankings, "--out", str(out),
+                 "--stop-patience", "2", "--heldout-fraction", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "need 0 < --heldout-fraction < 1 with --stop-patience, not 0.0" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
