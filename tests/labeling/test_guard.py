@@ -153,3 +153,21 @@ def test_a_single_reward_model_ppo_round_runs_with_the_guard_on(policy, settings
     written = json.loads((run_directory(ppo) / "policy" / "training_config.json").read_text())
     assert json.dumps(written).count('"uwo"') >= 1
     assert training_round.policy_out.metrics["guard/stopped"] is False  # one model: the rule cannot fire
+
+
+def test_the_next_rounds_reward_step_brings_the_last_rounds_canary_check_up_to_date(policy, fixed_reward,  # noqa: F811
+                                                                                     settings, tiny_bert_path):
+    from tests.labeling.test_rounds import tiny_config
+
+    settings.ROUND_GUARD_MIN_CANARY_RANKINGS = 20
+    last = canary_round(policy, fixed_reward, tasks=11)
+    for i in range(4):
+        make_task(k=3, required_rankings=2, prompt_text=f"Ordinary {i}?", texts=[f"o{i}", f"oo {i}", f"ooo {i} o"])
+    assert rank_against_the_model(fixed_reward, [UserFactory(), UserFactory()]) == 30
+    training_round = round_start(algo="dpo", config=tiny_config(tiny_bert_path), min_new_rankings=1)
+    step = Run.objects.get(training_round=training_round, kind="train_reward")
+    assert run_execute(run_id=step.pk) == Run.Status.SUCCEEDED
+    last.refresh_from_db()
+    assert last.held and last.guard["rankings"] == 22 and last.guard["agreement"] == 0.0
+    step.refresh_from_db()
+    assert "canary check of the last round" in step.log_tail and step.outputs["rankings"] == 8  # canaries left out
