@@ -112,7 +112,11 @@ class TaskSerializer(serializers.ModelSerializer):
     class Meta:
         model = RankingTask
         fields = ["id", "prompt_id", "prompt", "messages", "task_set", "required_rankings", "rankings", "status",
-                  "round", "source_run", "gold_tiers", "completions", "created_at"]
+                  "round", "source_run", "gold_tiers", "priority", "selection", "completions", "created_at"]
+        extra_kwargs = {"priority": {"help_text": "Leased before lower priorities (active task selection: "
+                                                  "rank 1 of n picks has n; other tasks 0)."},
+                        "selection": {"help_text": "How active task selection picked it: method, score, rank, "
+                                                   "random_pick, pool; null when it was not selected."}}
 
     def get_status(self, task) -> str:
         return "complete" if task.n_rankings >= task.required_rankings else "open"

@@ -51,3 +51,18 @@ def test_a_fallback_and_plain_sampling_say_so(client, admin):
     page = client.get(reverse("round-detail", args=[plain.pk])).content.decode()
     assert "Plain sampling" in page and "2 tasks by plain sampling" in page
     assert "Active selection" not in client.get(reverse("stats-task", args=[tasks[0].pk])).content.decode()
+
+
+def test_the_tasks_api_gives_each_task_its_priority_and_selection(admin, db):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    pick = {"method": "variance", "score": 0.5, "rank": 1, "random_pick": False, "pool": 3}
+    _, (picked,) = _sampled_round({"requested": "variance", "method": "variance", "pool": 3, "picked": 1,
+                                   "random_picks": 0, "members": 2}, [pick])
+    plain = make_task(k=2)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=admin)[0].key}")
+    listed = {t["id"]: t for t in api.get("/api/v1/tasks/").json()["results"]}
+    assert (listed[picked.pk]["priority"], listed[picked.pk]["selection"]) == (1.0, pick)
+    assert (listed[plain.pk]["priority"], listed[plain.pk]["selection"]) == (0.0, None)
