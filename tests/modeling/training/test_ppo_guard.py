@@ -93,3 +93,34 @@ def test_a_bad_aggregate_is_refused_before_anything_is_written(tiny_policy_dir, 
     with pytest.raises(ValueError, match=message):
         train_ppo(config(tiny_policy_dir, tmp_path / "ppo", **settings), PROMPTS, score_fn=vowel_share)
     assert not (tmp_path / "ppo").exists()
+
+
+def test_with_lora_the_best_copy_is_the_adapters_and_restores_them(tiny_policy_dir):
+    from modeling.models import lora
+    from modeling.training.distributed import Distributed
+    from modeling.training.ppo_guard import PPOGuard
+
+    model = lora.prepare_for_training(load_policy(tiny_policy_dir, "cpu")[0], PPOConfig(lora_r=2), "CAUSAL_LM")
+    trained = torch.nn.ModuleDict({"policy": model})
+    guard = PPOGuard(PPOConfig(stop_patience=1), Distributed("cpu"))
+    adapters = lambda: {n: p.detach().clone() for n, p in trained.named_parameters() if p.requires_grad}  # noqa: E731
+    at_best = None
+    for iteration, (conservative, proxy) in enumerate([(0.0, 0.0), (0.5, 0.5), (0.4, 0.9)], start=1):
+        guard.before_iteration(trained)
+        if iteration == 2:
+            at_best = adapters()
+        stop = guard.after_iteration(iteration, {"ppo/conservative_reward": conservative, "ppo/proxy_reward": proxy,
+                                                 "ppo/spread": 0.1})
+        with torch.no_grad():  # an "update"
+            for p in trained.parameters():
+                if p.requires_grad:
+                    p.add_(0.01)
+    assert stop and guard.state.best_iteration == 2
+    assert all("lora_" in name for name in guard.best)  # adapters only (no frozen base weights copied)
+    frozen_before = {n: p.clone() for n, p in trained.named_parameters() if not p.requires_grad}
+    assert guard.restore_best(trained)
+    assert all(torch.equal(adapters()[n], at_best[n]) for n in at_best)
+    assert all(torch.equal(p, frozen_before[n]) for n, p in trained.named_parameters() if not p.requires_grad)
+    restored = PPOGuard(PPOConfig(stop_patience=1), Distributed("cpu"))
+    restored.restore(guard.checkpoint_extra())
+    assert restored.state == guard.state and restored.best.keys() == guard.best.keys()
