@@ -43,6 +43,8 @@ urlpatterns = [
     path("projects/<slug:project>/members/", members.project_members_page, name="project-members"),
     path("projects/<slug:project>/members/remove", members.member_remove, name="project-member-remove"),
     path("projects/<slug:project>/pauses/<int:labeler_id>/lift", members.pause_lift_view, name="project-pause-lift"),
+    path("projects/<slug:project>/members/<int:user_id>/training", members.member_training_view,
+         name="project-member-training"),
     path("projects/<slug:project>/invites/", members.invite_create_view, name="project-invite-create"),
     path("projects/<slug:project>/invites/<int:invite_id>/revoke", members.invite_revoke_view,
          name="project-invite-revoke"),

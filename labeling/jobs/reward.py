@@ -18,12 +18,16 @@ def run_rankings_write(run: Run) -> tuple[list, str]:
     """Write the run's rankings to ``rankings.jsonl`` in its directory; return them parsed. Which
     rankings: its project's, narrowed by its ``inputs`` (``task_ids``; ``include_gold``, default false:
     gold tasks are quality checks, served to every labeler as honeypots, not training data); never a
-    canary task's (``labeling.services.guard``: they check the reward model on data it did not see)."""
+    canary task's (``labeling.services.guard``: they check the reward model on data it did not see); never
+    those of a labeler a manager excluded from training in the project (``Membership.excluded_from_training``,
+    set on the members page). Excluded labelers' rankings still count for agreement and stay in exports
+    (``RankingFilter.include_excluded_labelers`` defaults to True everywhere else): exclusion is about what
+    the models learn, not about the record."""
     from modeling.formats.rankings import parse_ranking, write_jsonl_atomic
 
     filters = ranking_filter_parse(project=run.project, task_ids=run.inputs.get("task_ids"),
                                    include_gold=run.inputs.get("include_gold", False))
-    filters = dataclasses.replace(filters, include_canaries=False)
+    filters = dataclasses.replace(filters, include_canaries=False, include_excluded_labelers=False)
     path = run_directory(run) / "rankings.jsonl"
     records = list(rankings_records(rankings=rankings_selected(filters)))
     write_jsonl_atomic(records, path)

@@ -19,6 +19,11 @@ def project_members(*, project: Project) -> QuerySet[Membership]:
     return Membership.objects.filter(project=project).select_related("user").order_by("user__username")
 
 
+def excluded_from_training(*, project: Project) -> set[int]:
+    """Ids of the members a manager left out of ``project``'s training (``Membership.excluded_from_training``)."""
+    return set(Membership.objects.filter(project=project, excluded_from_training=True).values_list("user_id", flat=True))
+
+
 def invites_open(*, project: Project, now: datetime | None = None) -> QuerySet[ProjectInvite]:
     """Invites of ``project`` that a link could still use: not used, not revoked, not expired."""
     return ProjectInvite.objects.filter(project=project, used_at__isnull=True, revoked=False,

@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from labeling.errors import RejectedInput
-from labeling.models import TASK_SET_MAX_LENGTH, Project, Ranking, RankingTask, TrainingRound
+from labeling.models import TASK_SET_MAX_LENGTH, Membership, Project, Ranking, RankingTask, TrainingRound
 
 MAX_ID = 10**18 - 1  # ids in paths and parameters: at most 18 digits (a larger one is refused, not a crash)
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # text no database can compare against (Postgres: NUL)
@@ -41,6 +41,7 @@ class RankingFilter:
     include_gold: bool = True  # False: gold (quality-check) tasks left out
     include_rejected: bool = False  # True: rankings a reviewer rejected are kept too
     include_canaries: bool = True  # False: canary tasks left out (the reward-hacking guard's checks; training)
+    include_excluded_labelers: bool = True  # False: rankings by members a manager excluded from training left out
 
     def describe(self) -> str:
         """``project=helpful, rounds=(3,), include_gold=False``: the fields not left at their default."""
@@ -200,7 +201,9 @@ def tasks_selected(f: RankingFilter) -> QuerySet[RankingTask]:
 
 def rankings_selected(f: RankingFilter) -> QuerySet[Ranking]:
     """The project's rankings on the filter's tasks, by its labelers, submitted in its date range;
-    those a reviewer rejected only with ``include_rejected``.
+    those a reviewer rejected only with ``include_rejected``; those of a labeler a manager excluded from
+    training in the project (``Membership.excluded_from_training``) only while ``include_excluded_labelers``
+    (the default; the reward and DPO jobs turn it off, agreement and exports keep it).
 
     ``min_agreement`` reads the agreement cache as it is: a caller that needs it current counts new
     rankings first (``labeling.services.stats.stats_refresh``)."""
@@ -209,6 +212,8 @@ def rankings_selected(f: RankingFilter) -> QuerySet[Ranking]:
         q &= Q(labeler__username__in=f.labelers)
     if not f.include_rejected:
         q &= ~Q(review_status="rejected")
+    if not f.include_excluded_labelers:  # a subquery: one membership row must be both this project's and excluded
+        q &= ~Q(labeler__in=Membership.objects.filter(project=f.project, excluded_from_training=True).values("user"))
     return Ranking.objects.filter(q)
 
 

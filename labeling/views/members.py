@@ -1,8 +1,9 @@
 """A project's people, for its managers: members and their roles, and invite links.
 
 The members page answers every form on it: a POST there gives a user a role (adds them or changes
-theirs); removing, making an invite, revoking one and lifting a labeler's pause (gold accuracy under
-the project's threshold: ``labeling.services.pauses``) have their own POST routes and render the same
+theirs); removing, making an invite, revoking one, lifting a labeler's pause (gold accuracy under
+the project's threshold: ``labeling.services.pauses``) and excluding a member from training (or taking
+them back: ``labeling.services.training_exclusion``) have their own POST routes and render the same
 page, with the refusal or, once, the new invite's link. Paused labelers are listed whether or not
 they are members (a project open to all has labelers who are not).
 """
@@ -20,6 +21,7 @@ from labeling.selectors.people import invites_open, project_members
 from labeling.services.invites import invite_create, invite_revoke
 from labeling.services.pauses import pause_lift
 from labeling.services.projects import project_add_member, project_remove_member
+from labeling.services.training_exclusion import member_training_exclusion_set
 from labeling.views.access import project_role_required
 
 MANAGER = Membership.Role.MANAGER
@@ -96,6 +98,26 @@ def pause_lift_view(request, labeler_id: int):
         messages.error(request, exc.message)
         return _page(request, status=exc.status)
     messages.success(request, f"{labeler.username} can label in this project again.")
+    return redirect("project-members", project=request.project.slug)
+
+
+@project_role_required(MANAGER)
+@require_POST
+def member_training_view(request, user_id: int):
+    """POST ``excluded=true`` leaves the member's rankings out of reward and DPO training; ``false`` takes
+    them back in. 400 for any other value, 404 for a user who is not a member."""
+    value = request.POST.get("excluded")
+    try:
+        if value not in ("true", "false"):
+            raise RejectedInput(f"excluded must be true or false, not {value!r}.", field="excluded")
+        membership = member_training_exclusion_set(project=request.project, user_id=user_id,
+                                                   excluded=value == "true", by=request.user)
+    except RejectedInput as exc:
+        messages.error(request, exc.message)
+        return _page(request, status=exc.status)
+    name = membership.user.username
+    messages.success(request, f"{name}'s rankings are left out of training from the next run." if
+                     membership.excluded_from_training else f"{name}'s rankings are used for training again.")
     return redirect("project-members", project=request.project.slug)
 
 

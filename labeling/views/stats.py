@@ -1,7 +1,7 @@
 """The agreement dashboard of one project (``?project=SLUG``, default ``default``) for its reviewers
 and managers: the page, its CSV export, and one task's rankings side by side (the task's project).
-Labelers paused for their gold accuracy are marked in the labelers table (managers lift a pause on
-the members page)."""
+Labelers paused for their gold accuracy, and members a manager excluded from training, are marked in
+the labelers table (managers lift a pause and exclude or re-include on the members page)."""
 from __future__ import annotations
 
 import csv
@@ -18,6 +18,7 @@ from labeling.errors import RejectedInput
 from labeling.models import Membership
 from labeling.selectors import stats as selectors
 from labeling.selectors.pauses import paused_labelers
+from labeling.selectors.people import excluded_from_training
 from labeling.selectors.projects import projects_where
 from labeling.selectors.rankings import RankingFilter, filter_inputs, ranking_filter_parse
 from labeling.services.stats import stats_catch_up
@@ -100,8 +101,10 @@ def stats_dashboard(request):
     figures = selectors.stats_figures(f)
     rows, rounds, weeks = figures["labelers"], figures["rounds"], figures["weeks"]
     paused = {pause.labeler_id: pause.reason for pause in paused_labelers(project)}
+    excluded = excluded_from_training(project=project)
     for row in rows:
         row["paused"] = paused.get(row["id"])
+        row["excluded"] = row["id"] in excluded
     sort, descending = request.GET.get("sort", "name"), request.GET.get("dir") == "desc"
     query = request.GET.copy()
     for name in ("sort", "dir"):
