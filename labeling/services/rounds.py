@@ -37,9 +37,11 @@ DEFAULT_CONFIG = {
     # lr 3e-5 rather than 1e-4: each round moves part of the way, and the next round (from the new policy, on all
     # rankings, same reference) moves further; at 1e-4 round 1 took the whole gain at 2.5x the KL and later rounds
     # only wandered (benchmarks/RESULTS.md, "The product loop: simulate_rounds").
-    # stop_patience: DPO's stop rule (modeling/training/reward_guard.py) on its held-out implicit-reward accuracy,
-    # evaluated during training; a placeholder until the lead sets it from issue 19's measurement.
-    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 3e-5, "loss_type": "ipo", "stop_patience": 3},
+    # stop_patience 0 (off): DPO's stop rule (modeling/training/dpo_guard.py) judges held-out implicit-reward
+    # accuracy on heldout_fraction (0.1) of the round's ranking groups, which DPO then does not train on, and a
+    # round with fewer than 2 ranking groups fails; on, it costs every DPO round data. Off until the lead sets it
+    # from issue 19's measurement (PPO's rule, below, costs no data and is on).
+    "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 3e-5, "loss_type": "ipo", "stop_patience": 0},
     # 8 responses per prompt, each scored against its siblings (with one per prompt the advantage was mostly the
     # prompt's difficulty), and no value model: the leave-one-out mean is the baseline, as in RLOO; a critic
     # learned from scratch on a round's few thousand responses only added its error. 1,024 responses (128 prompts)
