@@ -206,7 +206,8 @@ def train_dpo(config: DPOConfig, rankings: Sequence[Ranking],
     if not dist.is_main:  # the main process evaluates and publishes; the others are done
         dist.wait()
         return Path(config.output_dir), {}
-    guard_metrics = guard.metrics(guard.restore_best(model)) if guard is not None else no_guard_metrics()
+    guard_metrics = (guard.metrics(guard.restore_best(model)) if guard is not None
+                     else no_guard_metrics(config.stop_patience > 0))
     metrics = {**latest, **_final_metrics(state), **guard_metrics, "dpo/steps": step, "dpo/groups": len(groups),
                "dpo/train_pairs": perf["train_pairs"], "world_size": dist.world_size,
                "perf/train_seconds": perf["train_seconds"],
@@ -243,7 +244,10 @@ def _reference_logprobs(state: _Round) -> tuple[list, str]:
 
 
 def _hold_out(state: _Round) -> None:
-    """Move the stop rule's held-out groups out of the training groups (:func:`split_heldout`)."""
+    """Move the stop rule's held-out groups out of the training groups (:func:`split_heldout`); with fewer
+    than 2 groups with pairs nothing is held out and the rule stays off (``guard/note`` says so)."""
+    if sum(1 for g in state.groups if g.num_pairs) < 2:
+        return
     train, held = split_heldout(state.groups, state.config.heldout_fraction, state.config.seed)
     pick = lambda items, indexes: [items[i] for i in indexes]  # noqa: E731
     state.all_reference = state.reference

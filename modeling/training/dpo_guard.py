@@ -3,7 +3,7 @@
 DPO's implicit reward of a completion is ``beta * (log pi(y|x) - log pi_ref(y|x))``; a policy that
 over-fits its rankings keeps widening the implicit-reward margin of the training pairs while the margin
 stops generalising. With the rule on, a seeded ``heldout_fraction`` of the ranking groups (those with
-pairs; at least one, never all) is set aside and not trained on. Every ``eval_every`` steps (0 = once per
+pairs; at least one, never all; with fewer than 2 such groups the rule stays off) is set aside and not trained on. Every ``eval_every`` steps (0 = once per
 epoch) the main loop evaluates the policy on them (:func:`modeling.training.dpo.evaluate`) and feeds
 :func:`modeling.training.reward_guard.guard_step`:
 
@@ -102,7 +102,8 @@ class DPOGuard:
                 "dpo/heldout_groups": len(self.heldout[0])}
 
 
-def no_guard_metrics() -> dict:
-    """The ``guard/*`` metrics of a round without the rule."""
-    return {**GuardState().metrics(), "guard/published": "last"}
+def no_guard_metrics(asked: bool = False) -> dict:
+    """The ``guard/*`` metrics of a round without the rule (``asked``: on, but too few groups to hold one out)."""
+    note = {"guard/note": "stop rule off: fewer than 2 ranking groups with pairs"} if asked else {}
+    return {**GuardState().metrics(), "guard/published": "last", **note}
 

@@ -80,6 +80,14 @@ def test_held_out_groups_are_seeded_and_never_all(noise_rankings):
     assert len(split_heldout(groups, 0.999, seed=0)[0]) == 1 and len(split_heldout(groups, 0.0001, seed=0)[1]) == 1
 
 
+def test_with_one_group_the_rule_is_off_and_says_so(tiny_policy_dir, noise_rankings, tmp_path):
+    one_prompt = [r for r in noise_rankings if r.prompt == noise_rankings[0].prompt]
+    _, metrics = train_dpo(config(tiny_policy_dir, tmp_path / "dpo", epochs=2), one_prompt)
+    assert metrics["guard/stopped"] is False and metrics["guard/published"] == "last"
+    assert metrics["guard/note"] == "stop rule off: fewer than 2 ranking groups with pairs"
+    assert metrics["dpo/groups"] == 1
+
+
 @pytest.mark.parametrize("settings, message", [(dict(heldout_fraction=1.0), "--heldout-fraction"),
                                                (dict(stop_patience=-1), "--stop-patience >= 0")])
 def test_bad_stop_settings_are_refused_before_anything_is_written(tiny_policy_dir, noise_rankings, tmp_path,
