@@ -21,6 +21,7 @@ held-out prompts by the hidden gold score and its KL to the first policy.
 """
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -168,8 +169,6 @@ def _first_policy(config: SimulationConfig, on_progress: Callable[[str], None]) 
 
 def _round_prompts(config: SimulationConfig, number: int, unseen: frozenset[str]) -> list[int]:
     """The ``prompts_per_round`` prompts of round ``number``, after storing its spare candidates (module doc)."""
-    import math
-
     chosen = _prompts("train", config.prompts_per_round, seed=1 + number, exclude=unseen)
     sample = {**DEFAULT_CONFIG["sample"], **config.round_config.get("sample", {})}
     spare = math.ceil(sample["pool_factor"] * len(chosen)) - len(chosen)
