@@ -63,7 +63,7 @@ def line_chart_svg(series: dict[str, list[tuple[float, float]]], *, title: str, 
         if math.isfinite(x) and x_lo <= x <= x_hi:
             parts.append(f'<line x1="{sx(x):.1f}" x2="{sx(x):.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="#c92a2a" '
                          f'stroke-dasharray="4 3" class="chart-marker"/><text x="{sx(x) - 3:.1f}" '
-                         f'y="{TOP + 14 + 12 * number}" text-anchor="end" font-size="10" fill="#c92a2a">{escape(label)}</text>')
+                         f'y="{TOP + 26 + 12 * number}" text-anchor="end" font-size="10" fill="#c92a2a">{escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
