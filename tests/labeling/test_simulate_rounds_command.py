@@ -25,3 +25,11 @@ def test_a_negative_demonstration_count_is_refused_and_nothing_starts(db):
     with pytest.raises(CommandError, match="--demonstrations must be 0 or more"):
         call_command("simulate_rounds", "--quick", "--demonstrations", "-1")
     assert not Run.objects.exists()
+
+
+@pytest.mark.parametrize("bad, words", [("ppo.reward_aggregate=\"max\"", "reward_aggregate must be one of"),
+                                        ("ppo.stop_patience=-1", "stop_patience must be a whole number")])
+def test_a_bad_guard_setting_is_refused_before_a_worker_starts(db, bad, words):
+    with pytest.raises(CommandError, match=words):
+        call_command("simulate_rounds", "--quick", "--set", bad)
+    assert not Run.objects.exists()

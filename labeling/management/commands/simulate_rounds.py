@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from labeling.charts_line import line_chart_svg
 from labeling.errors import RejectedInput
+from labeling.services.guard import guard_settings_check
 from labeling.services.rounds import DEFAULT_CONFIG
 from labeling.services.task_selection import selection_settings_check
 from labeling.services.simulation import QUICK_BOOTSTRAP, QUICK_ROUND, SimulationConfig, simulation_run
@@ -66,8 +67,9 @@ class Command(BaseCommand):
         round_config = round_overrides(QUICK_ROUND if opts["quick"] else {}, opts["overrides"])
         if opts["selection"]:
             round_config.setdefault("sample", {})["selection"] = opts["selection"]
-        try:  # a bad selection setting is refused here, before a worker starts
+        try:  # a bad selection or guard setting is refused here, before a worker starts
             selection_settings_check({**DEFAULT_CONFIG["sample"], **round_config.get("sample", {})})
+            guard_settings_check({name: {**values, **round_config.get(name, {})} for name, values in DEFAULT_CONFIG.items()})
         except RejectedInput as exc:
             raise CommandError(exc.message) from None
         config = SimulationConfig(
