@@ -105,3 +105,20 @@ def test_a_manager_picks_the_selection_on_the_form_and_in_the_api(client, admin,
     assert not TrainingRound.objects.exists()
     response = api.post("/api/v1/rounds/", {"algo": "dpo", "selection": "uncertainty"}, format="json")
     assert response.status_code == 201 and TrainingRound.objects.get().config["sample"]["selection"] == "uncertainty"
+
+
+def test_the_sample_step_gets_a_pool_only_when_selecting_with_a_reward_model(policy, ranked, settings):  # noqa: F811
+    from labeling.models import ModelVersion
+    from labeling.services.task_selection import sample_step_inputs
+
+    settings.ROUND_SAMPLE_PROMPTS = 3
+    training_round = round_start(algo="dpo", min_new_rankings=1)
+    wanted = training_round.prompt_ids
+    assert training_round.config["sample"]["selection"] == "random" and len(wanted) == 3
+    assert sample_step_inputs(training_round) == {}  # no reward model yet
+    training_round.reward = ModelVersion.objects.create(kind="reward", name="r-1", algorithm="reward", path="/r")
+    assert sample_step_inputs(training_round) == {}  # random: plain sampling
+    training_round.config["sample"].update(selection="variance", pool_factor=2)
+    fresh = [Prompt.objects.create(text=f"Fresh {i}?").pk for i in range(5)]
+    inputs = sample_step_inputs(training_round)
+    assert inputs == {"prompt_ids": wanted + fresh[:3], "tasks_wanted": 3, "reward_version": training_round.reward_id}
