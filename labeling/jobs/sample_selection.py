@@ -48,12 +48,14 @@ def selection_picks(run: Run, groups: list, reporter: RunReporter) -> tuple[dict
         method = "random"
         reporter.log(f"reward model {version.name} has one member: uncertainty is 0 for every candidate, "
                      f"so {wanted} of {len(candidates)} candidates are picked at random")
-    reporter.log(f"scoring {len(candidates)} candidate tasks with {version.name} ({members} members)")
-    per_task = member_scores_per_task(ensemble, [(None, g.prompt, g.completions) for _, g in candidates],
-                                      SCORE_BATCH)
+        scores = [0.0] * len(candidates)  # one member's uncertainty, without the forward passes
+    else:
+        reporter.log(f"scoring {len(candidates)} candidate tasks with {version.name} ({members} members)")
+        per_task = member_scores_per_task(ensemble, [(None, g.prompt, g.completions) for _, g in candidates],
+                                          SCORE_BATCH)
+        scored_by = "uncertainty" if method == "random" else method  # random picks still record a score
+        scores = [task_informativeness(s, scored_by) for s in per_task]
     del ensemble
-    scored_by = "uncertainty" if method == "random" else method
-    scores = [task_informativeness(s, scored_by) for s in per_task]
     config = SelectionConfig(method=method, random_share=float(run.config.get("random_share", 0.2)),
                              diversity_penalty=float(run.config.get("diversity_penalty", 0.5)),
                              seed=int(run.config.get("seed", run.pk)))

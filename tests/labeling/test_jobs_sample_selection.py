@@ -62,3 +62,10 @@ def test_a_one_member_reward_model_picks_at_random_and_says_so(db, tmp_path, tin
     assert tasks.count() == 4
     assert all(t.selection["random_pick"] and t.selection["method"] == "random" for t in tasks)
     assert sorted(tasks.values_list("priority", flat=True)) == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_random_selection_from_a_pool_records_each_picks_uncertainty(db, tmp_path, tiny_policy_dir, tiny_bert_path):
+    run = _select_run(tiny_policy_dir, _two_member_ensemble(tmp_path, tiny_bert_path), wanted=3, selection="random")
+    tasks = RankingTask.objects.filter(source_run=run)
+    assert run.outputs["selection"]["method"] == "random" and run.outputs["selection"]["random_picks"] == 3
+    assert tasks.count() == 3 and all(t.selection["random_pick"] and t.selection["score"] >= 0 for t in tasks)
