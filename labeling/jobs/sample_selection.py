@@ -3,9 +3,11 @@
 A sample run whose ``inputs`` carry ``tasks_wanted`` and a ``reward_version``
 (``labeling.services.task_selection.sample_step_inputs``) sampled more prompts than it keeps. Every
 candidate (a prompt with at least two distinct completions) is scored with the reward version, a model or
-an ensemble (``modeling.models.reward_ensemble``), and ``modeling.selection.select_tasks`` picks
-min(tasks_wanted, candidates) of them under the run's ``selection``, ``random_share`` and
-``diversity_penalty``; the random picks are seeded by the run's ``seed`` setting, else its id.
+an ensemble (``modeling.models.reward_ensemble``), and ``modeling.selection.select_tasks`` picks n of
+them under the run's ``selection``, ``random_share`` and ``diversity_penalty``; the random picks are seeded
+by the run's ``seed`` setting, else its id. n is the number of tasks plain sampling would have made: the
+round's own prompts (the first ``tasks_wanted`` of ``prompt_ids``) whose samples hold two distinct texts.
+So a selecting round spends the same ranking budget as a plain one with the same policy.
 
 A one-member reward model gives every candidate uncertainty (and spread) 0, so its picks would all be ties
 broken by position: the run then picks at random instead, records method ``random`` and says so in its log.
@@ -16,7 +18,8 @@ so leasing serves rank 1 first. Runs on the worker, outside any transaction.
 from __future__ import annotations
 
 from labeling.jobs.reporter import RunReporter
-from labeling.models import ModelVersion, Run
+from labeling.models import ModelVersion, Prompt, Run
+from labeling.services.prompts import prompt_value
 
 SCORE_BATCH = 16  # candidate tasks scored per forward pass
 
@@ -37,7 +40,9 @@ def selection_picks(run: Run, groups: list, reporter: RunReporter) -> tuple[dict
 
     requested = run.config.get("selection", "uncertainty")
     candidates = [(index, group) for index, group in enumerate(groups) if len(group.completions) >= 2]
-    wanted = min(int(run.inputs["tasks_wanted"]), len(candidates))
+    own_ids = run.inputs["prompt_ids"][: int(run.inputs["tasks_wanted"])]
+    own = {prompt_value(p) for p in Prompt.objects.filter(pk__in=own_ids)}
+    wanted = sum(group.prompt in own for _, group in candidates)  # the tasks plain sampling would have made
     summary = {"requested": requested, "pool": len(candidates), "picked": wanted}
     if wanted == 0:
         return {}, {**summary, "method": requested, "random_picks": 0}

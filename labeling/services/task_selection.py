@@ -11,8 +11,8 @@ Settings, in a round's ``sample`` section (defaults in ``labeling.services.round
 
 With a selection other than ``random`` and a reward version (an ``sft`` round has none: plain sampling),
 the sample step samples the round's n prompts plus the prompts with the fewest tasks not among them
-(``prompts_with_fewest_tasks``) up to the pool, and keeps n tasks (``labeling.jobs.sample_selection``).
-So a round makes as many tasks whatever its selection: the ranking budget is the same.
+(``prompts_with_fewest_tasks``) up to the pool, and keeps as many tasks as plain sampling of the n would
+have made (``labeling.jobs.sample_selection``): the ranking budget is the same whatever the selection.
 """
 from __future__ import annotations
 
