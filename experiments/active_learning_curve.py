@@ -19,9 +19,26 @@ defaults otherwise, MiniLM encoder, no validation split) is trained on the label
 the held-out pairs (``ensemble_metrics``: the ensemble's probability of the preferred completion above 0.5).
 Same data, seeds and budgets on both sides. One torch thread.
 
+``--features frozen`` (the default is ``finetuned``, the above) makes the full size affordable on a CPU: a
+last-layer ensemble on frozen features, as the active-learning literature uses
+(:mod:`modeling.training.frozen_heads`): every pool and held-out (prompt, completion) is embedded once by
+the frozen MiniLM (mean-pooled last hidden state), cached in ``--out``/features-*.pt, and each of the
+``--members`` members is a small head (``--hidden 0``: linear) trained with the project's grouped
+Bradley-Terry loss on its own bootstrap resample of the labelled prompts. The active arm then re-trains
+and re-scores after every ``--acquisition-batch`` rankings (0: the gap between budgets) and is measured
+after each of those steps, so its curve is denser than random's. When the simulated prompt space has fewer
+distinct prompts than pool + held-out, the held-out prompts stay distinct and unseen, and pool prompts
+repeat, each repeat a task with a fresh set of K completions (the 8,000-ranking pool needs ~1.7 tasks per
+prompt). ``--world-seed S`` builds one world (seed S) for every seed, which then vary only the random
+order, the members' seeds and bootstraps and the random picks: the features are embedded once, not once per
+seed. :mod:`active_curve_report` prints the rankings active needs to reach random's accuracy.
+
     .venv/bin/python experiments/active_learning_curve.py                      # small, one seed: ~5 min on 1 thread
     .venv/bin/python experiments/active_learning_curve.py --seeds 0 1 2 --budgets 1000 2000 4000 8000 \\
         --pool 24000 --heldout 1000 --members 4                                # issue 18's size (GPU hours)
+    .venv/bin/python experiments/active_learning_curve.py --features frozen --world-seed 0 --seeds 0 1 2 \\
+        --budgets 500 1000 2000 3000 4000 6000 8000 --acquisition-batch 250 --pool 24000 --heldout 1000 \\
+        --members 4 --out benchmarks/active_curve                              # the same size on frozen features
 """
 from __future__ import annotations
 
@@ -37,9 +54,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch  # noqa: E402
 import transformers  # noqa: E402
+
+from active_curve_report import report, write_chart  # noqa: E402
 
 from modeling.commands.select import member_scores_per_task  # noqa: E402
 from modeling.formats.comparisons import group_rankings  # noqa: E402
@@ -50,6 +70,7 @@ from modeling.selection import SelectionConfig, select_tasks, task_informativene
 from modeling.simulation.completions import distinct_completions  # noqa: E402
 from modeling.simulation.instructions import generate_prompts  # noqa: E402
 from modeling.simulation.oracle import SimulatedLabeler  # noqa: E402
+from modeling.training.frozen_heads import FrozenHeadsConfig, embed_pairs, train_frozen_heads  # noqa: E402
 from modeling.training.reward_config import RewardConfig  # noqa: E402
 from modeling.training.reward_ensemble import ensemble_metrics  # noqa: E402
 from modeling.training.reward_training import train_reward_model  # noqa: E402
@@ -60,12 +81,24 @@ LABELERS = ("ann", "bob", "cy")
 def make_world(n_pool: int, n_heldout: int, k: int, seed: int):
     """(pool tasks (prompt, completions), their rankings, held-out rankings) for one seed. Every task is
     ranked once up front (labelers in turn), so a task has the same ranking in either arm; an arm only
-    sees the rankings of the tasks it picked."""
+    sees the rankings of the tasks it picked. Too few distinct prompts: pool prompts repeat (module doc)."""
     rng = random.Random(seed)
     prompts = list(dict.fromkeys(generate_prompts(3 * (n_pool + n_heldout), seed)))[: n_pool + n_heldout]
-    assert len(prompts) == n_pool + n_heldout, "not enough distinct prompts"
-    rng.shuffle(prompts)
-    tasks = [(prompt, distinct_completions(prompt, prompts, k, rng)) for prompt in prompts]
+    if len(prompts) < n_pool + n_heldout:
+        prompts = list(dict.fromkeys(generate_prompts(8 * (n_pool + n_heldout), seed)))
+        assert len(prompts) > 2 * n_heldout, "not enough distinct prompts"
+        rng.shuffle(prompts)
+        heldout, seen = prompts[:n_heldout], prompts[n_heldout:]
+        prompts = [seen[i % len(seen)] for i in range(n_pool)] + heldout
+    else:
+        rng.shuffle(prompts)
+    tasks, taken = [], set()
+    for prompt in prompts:
+        completions = distinct_completions(prompt, prompts, k, rng)
+        while (prompt, tuple(completions)) in taken:  # a repeated prompt gets another set of completions
+            completions = distinct_completions(prompt, prompts, k, rng)
+        taken.add((prompt, tuple(completions)))
+        tasks.append((prompt, completions))
     labelers = [SimulatedLabeler(name) for name in LABELERS]
     rankings = []
     for number, (prompt, completions) in enumerate(tasks):
@@ -75,8 +108,38 @@ def make_world(n_pool: int, n_heldout: int, k: int, seed: int):
     return tasks[:n_pool], rankings[:n_pool], rankings[n_pool:]
 
 
-def train_and_score(args, rankings, heldout_groups, seed: int, work: str):
-    """(held-out accuracy, the trained ensemble) of a fresh ensemble trained on ``rankings``."""
+def frozen_features(args, tasks, seed: int) -> tuple[torch.Tensor, dict]:
+    """(table (N, H), {(prompt, completion): row}) of every completion of ``tasks``, cached in ``--out``."""
+    from transformers import AutoModel, AutoTokenizer
+
+    pairs = list(dict.fromkeys((str(p), c) for p, completions in tasks for c in completions))
+    cache = Path(args.out) / f"features-seed{seed}-pool{args.pool}-heldout{args.heldout}-k{args.k}-len{args.max_length}.pt"
+    if cache.is_file():
+        saved = torch.load(cache)
+        if saved["pairs"] == pairs:
+            return saved["table"], {pair: row for row, pair in enumerate(pairs)}
+    base = default_base_model()
+    done = [0]
+
+    def progress(n: int) -> None:
+        done[0] += n
+        if done[0] % 12800 < n:
+            print(f"# embedded {done[0]}/{len(pairs)}", flush=True)
+
+    table = embed_pairs(AutoModel.from_pretrained(base), AutoTokenizer.from_pretrained(base), [p for p, _ in pairs],
+                        [c for _, c in pairs], args.max_length, progress=progress)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"pairs": pairs, "table": table, "encoder": base, "pooling": "mean"}, cache)
+    return table, {pair: row for row, pair in enumerate(pairs)}
+
+
+def train_and_score(args, rankings, heldout_groups, seed: int, work: str, features=None):
+    """(held-out accuracy, the trained ensemble) of a fresh ensemble trained on ``rankings``: full members,
+    or heads on ``features`` (table, index) in the frozen mode."""
+    if features is not None:
+        config = FrozenHeadsConfig(members=args.members, hidden=args.hidden, steps=args.steps, l2=args.l2, seed=seed)
+        ensemble = train_frozen_heads(group_rankings(rankings), *features, config)
+        return ensemble_metrics(ensemble, heldout_groups, groups_per_batch=1024)["reward/accuracy"], ensemble
     config = RewardConfig(output_dir=tempfile.mkdtemp(dir=work), base_model=default_base_model(),
                           max_length=args.max_length, epochs=args.epochs, validation_fraction=0.0,
                           checkpoint_every=0, seed=seed, ensemble=args.members)
@@ -85,9 +148,21 @@ def train_and_score(args, rankings, heldout_groups, seed: int, work: str):
     return ensemble_metrics(ensemble, heldout_groups)["reward/accuracy"], ensemble
 
 
+def acquisition_steps(budgets: list[int], batch: int) -> list[int]:
+    """Labelled-set sizes after each acquisition: every budget, plus every ``batch`` in between (0: none)."""
+    steps = []
+    for low, high in zip(budgets, budgets[1:]):
+        steps += list(range(low + batch, high, batch)) if batch else []
+        steps.append(high)
+    return steps
+
+
 def run_seed(args, seed: int) -> list[dict]:
-    pool, pool_rankings, heldout = make_world(args.pool, args.heldout, args.k, seed)
+    world = seed if args.world_seed is None else args.world_seed
+    pool, pool_rankings, heldout = make_world(args.pool, args.heldout, args.k, world)
     heldout_groups = group_rankings(heldout)
+    features = frozen_features(args, pool + [(r.prompt, list(r.completions)) for r in heldout], world) \
+        if args.features == "frozen" else None
     order = list(range(len(pool)))
     random.Random(f"order-{seed}").shuffle(order)
     first = args.budgets[0]
@@ -97,25 +172,27 @@ def run_seed(args, seed: int) -> list[dict]:
         rows.append({"seed": seed, "arm": arm, "rankings": len(labelled[arm]), "accuracy": accuracy, **extra})
         print(json.dumps(rows[-1]), flush=True)
 
+    def train(arm: str):
+        return train_and_score(args, [pool_rankings[i] for i in labelled[arm]], heldout_groups, seed, work, features)
+
     with tempfile.TemporaryDirectory(prefix="active-curve-") as work:
         labelled = {"random": order[:first], "active": order[:first]}
-        accuracy, ensemble = train_and_score(args, [pool_rankings[i] for i in order[:first]], heldout_groups,
-                                             seed, work)
+        accuracy, ensemble = train("active")
         record("random", accuracy)
         record("active", accuracy)
-        for budget in args.budgets[1:]:
+        for size in acquisition_steps(args.budgets, args.acquisition_batch):
             taken = set(labelled["active"])
             rest = [i for i in range(len(pool)) if i not in taken]
             candidates = [(None, pool[i][0], pool[i][1]) for i in rest]
-            scores = [task_informativeness(s) for s in member_scores_per_task(ensemble, candidates, 32)]
-            picks = select_tasks(scores, [pool[i][0] for i in rest], budget - len(taken),
-                                 SelectionConfig(seed=seed + budget))
-            labelled = {"random": order[:budget], "active": labelled["active"] + [rest[p.index] for p in picks]}
-            accuracy, _ = train_and_score(args, [pool_rankings[i] for i in labelled["random"]], heldout_groups,
-                                          seed, work)
-            record("random", accuracy)
-            accuracy, ensemble = train_and_score(args, [pool_rankings[i] for i in labelled["active"]],
-                                                 heldout_groups, seed, work)
+            scores = [task_informativeness(s, args.method)
+                      for s in member_scores_per_task(ensemble, candidates, args.score_batch)]
+            picks = select_tasks(scores, [pool[i][0] for i in rest], size - len(taken),
+                                 SelectionConfig(method=args.method, seed=seed + size))
+            labelled["active"] = labelled["active"] + [rest[p.index] for p in picks]
+            if size in args.budgets:
+                labelled["random"] = order[:size]
+                record("random", train("random")[0])
+            accuracy, ensemble = train("active")
             record("active", accuracy, mean_score_picked=sum(p.score for p in picks) / len(picks),
                    mean_score_pool=sum(scores) / len(scores))
     return rows
@@ -128,9 +205,22 @@ def main(argv=None) -> int:
     parser.add_argument("--heldout", type=int, default=150, help="held-out prompts, one ranking each")
     parser.add_argument("--k", type=int, default=4, help="completions per task")
     parser.add_argument("--members", type=int, default=3, help="ensemble members")
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=2, help="fine-tuning epochs (finetuned)")
     parser.add_argument("--max-length", type=int, default=64)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--method", default="uncertainty", choices=["uncertainty", "variance"],
+                        help="the active arm's selection method")
+    parser.add_argument("--features", default="finetuned", choices=["finetuned", "frozen"],
+                        help="finetuned: full MiniLM members; frozen: heads on cached frozen MiniLM features")
+    parser.add_argument("--hidden", type=int, default=0, help="frozen heads: 0 linear, else hidden width")
+    parser.add_argument("--steps", type=int, default=100, help="frozen heads: at most this many L-BFGS iterations")
+    parser.add_argument("--l2", type=float, default=FrozenHeadsConfig.l2, help="frozen heads: weight penalty")
+    parser.add_argument("--acquisition-batch", type=int, default=0,
+                        help="active re-trains after this many rankings (0: the gap between budgets)")
+    parser.add_argument("--score-batch", type=int, default=32, help="candidate tasks scored per forward pass")
+    parser.add_argument("--out", default="active-curve-out", help="frozen: feature cache; rows, table, chart")
+    parser.add_argument("--world-seed", type=int, help="one simulated world (pool, rankings, held-out set) for "
+                        "every seed; seeds then vary the order, the members and the picks (default: a world per seed)")
     parser.add_argument("--json", help="also write the rows here")
     args = parser.parse_args(argv)
     if args.budgets != sorted(set(args.budgets)) or args.budgets[-1] > args.pool:
@@ -138,23 +228,18 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     transformers.utils.logging.disable_progress_bar()
     rows = [row for seed in args.seeds for row in run_seed(args, seed)]
-    print(f"\n| rankings | random accuracy | active accuracy | active - random |  (seeds {args.seeds}: mean (min-max))")
-    print("|---|---|---|---|")
-    for budget in args.budgets:
-        got = {arm: [r["accuracy"] for r in rows if r["arm"] == arm and r["rankings"] == budget]
-               for arm in ("random", "active")}
-        gaps = [a - r for a, r in zip(got["active"], got["random"])]
-        print(f"| {budget} | {_mean_range(got['random'])} | {_mean_range(got['active'])} "
-              f"| {_mean_range(gaps, signed=True)} |")
+    table, ratios = report(rows, args.budgets, args.seeds)
+    print("\n" + table)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"curve-{args.features}-{args.method}"
+    (out / f"{name}.md").write_text(table + "\n", encoding="utf-8")
+    (out / f"{name}.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2), encoding="utf-8")
+    if len(args.budgets) > 1:
+        write_chart(out / f"{name}.svg", rows, args.budgets, args.seeds, ratios, f"{args.features} {args.method}")
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
     return 0
-
-
-def _mean_range(values: list[float], signed: bool = False) -> str:
-    form = "{:+.3f}" if signed else "{:.3f}"
-    mean = form.format(sum(values) / len(values))
-    return mean if len(values) == 1 else f"{mean} ({form.format(min(values))} to {form.format(max(values))})"
 
 
 if __name__ == "__main__":
