@@ -45,14 +45,16 @@ class FlippingLabeler(SimulatedLabeler):
         return tiers[::-1] if self._flip_rng.random() < self.flip else tiers
 
 
-def panel_rankings(prompts: list[str], panel: list, *, k: int, per_prompt: int, seed: int) -> list[FormatRanking]:
+def panel_rankings(prompts: list[str], panel: list, *, k: int, per_prompt: int, seed: int,
+                   always: tuple = ()) -> list[FormatRanking]:
     """Each prompt's ``k`` completions (:func:`distinct_completions`) ranked by ``per_prompt`` labelers of
-    ``panel`` in rotation (prompt n by labelers n, n+1, ...): overlapping tasks, as a project's are."""
+    ``panel`` in rotation (prompt n by labelers n, n+1, ...): overlapping tasks, as a project's are; and
+    by every labeler in ``always`` too (a prolific labeler who ranks every prompt)."""
     rng = random.Random(seed)
     rankings = []
     for number, prompt in enumerate(prompts):
         completions = distinct_completions(prompt, prompts, k, rng)
-        for labeler in (panel[(number + i) % len(panel)] for i in range(per_prompt)):
+        for labeler in [panel[(number + i) % len(panel)] for i in range(per_prompt)] + list(always):
             tiers = labeler.rank(prompt, completions)
             rankings.append(FormatRanking(prompt, tuple(completions), tuple(map(tuple, tiers)), labeler.name))
     return rankings

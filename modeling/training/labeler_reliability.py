@@ -21,7 +21,9 @@ Choices:
   accuracy (a random label pulls both ways), weighting moved accuracy by +0.002 on average (seed spread
   ±0.05), and eta fell under 0.6 within 50 of its rankings in 1 of 3 seeds: the reward model partly fits
   the clicker's own prompts, so its labels look better than chance to it. The estimates do order the
-  labelers (the bad one lowest in every run).
+  labelers (the bad one lowest in every run). ``reliability_method="out_of_fold"``
+  (:mod:`modeling.training.out_of_fold_reliability`) judges each pair by a model that did not train on
+  it; measured in the same section's second pass (half of a prolific clicker's damage won back).
 """
 from __future__ import annotations
 
@@ -57,6 +59,13 @@ class LabelerReliability(torch.nn.Module):
     def prior_penalty(self) -> torch.Tensor:
         """The Beta prior's negative log density over all labelers, per training comparison."""
         return beta_prior_penalty(self.logits, self.alpha, self.beta) / max(1, sum(self.counts.values()))
+
+    def hold(self, eta: dict[str, float]) -> None:
+        """Set each labeler's eta (the prior mean where ``eta`` lacks them) and stop it learning."""
+        start = self.alpha / (self.alpha + self.beta)
+        values = torch.tensor([eta.get(name, start) for name in self.labelers], dtype=torch.float64)
+        self.logits.data.copy_(torch.logit(values.clamp(1e-4, 1 - 1e-4)).float())
+        self.logits.requires_grad_(False)
 
     def estimates(self) -> dict[str, float]:
         """``{labeler: eta}``, rounded to 4 places."""

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from modeling.config_fields import help_field as _help
 from modeling.models.lora import LoraFields
 
+RELIABILITY_METHODS = ("joint", "out_of_fold")  # RewardConfig.reliability_method
 RELIABILITY_FLAG_BELOW = 0.6  # a labeler's reliability under this marks them unreliable (stats page, benchmarks)
 
 
@@ -39,9 +40,16 @@ class RewardConfig(LoraFields):
     labeler_reliability: bool = _help("learn each labeler's reliability eta (CrowdBT) with the reward and weight their "
                                       "comparisons by it (modeling.training.labeler_reliability); metrics carry "
                                       "reward/labeler_reliability. Off by default: in benchmarks/RESULTS.md ('A bad labeler') a "
-                                      "bad labeler cost plain BT no held-out accuracy and weighting changed it by "
-                                      "+0.002 on average; a random clicker was flagged within 50 rankings in 1 of 3 seeds",
+                                      "bad labeler with a quarter of the rankings cost plain BT nothing; one with half, "
+                                      "ranking at random, cost 0.066 and out-of-fold weighting won back half of it "
+                                      "(goal 90%), a 20% flipper cost nothing; no clicker was flagged within 50 rankings",
                                       False)
+    reliability_method: str = _help("with labeler_reliability: 'joint' (eta trained with the reward, CrowdBT) or "
+                                    "'out_of_fold' (eta fitted by EM to the pair probabilities of reward models that "
+                                    "did not train on the pair, then the reward trained at those fixed etas; "
+                                    "modeling.training.out_of_fold_reliability)", "joint")
+    reliability_folds: int = _help("out_of_fold: folds of the training prompts, one plain reward model each (>= 2; "
+                                   "2 makes the option cost 2 plain trainings in all)", 2)
     reliability_learning_rate: float = _help("AdamW learning rate of the per-labeler reliability logits (0.05 left a "
                                              "random labeler at 0.82 after 2 epochs, 0.5 at 0.76: RESULTS.md)", 0.5)
     reliability_prior_mean: float = _help("mean of the Beta prior on each labeler's eta (in (0.5, 1))", 0.8)

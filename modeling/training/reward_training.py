@@ -34,6 +34,7 @@ from modeling.errors import InputError
 from modeling.formats.comparisons import (ComparisonGroup, batch_groups, collate_groups, epoch_batches, group_rankings,
                                   tokenize_groups)
 from modeling.training.labeler_reliability import LabelerReliability
+from modeling.training.out_of_fold_reliability import check_reliability_settings, out_of_fold_reliability
 from modeling.training.losses import (grouped_bradley_terry_loss, noisy_bradley_terry_loss, pairwise_accuracy,
                                        reward_centering_loss)
 from modeling.formats.rankings import Ranking
@@ -86,30 +87,39 @@ def score_groups(model, groups: Sequence[ComparisonGroup], indexes: Sequence[int
 
 
 @torch.no_grad()
-def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, completions_per_batch: int = 128,
-             device: torch.device | str = "cpu", bf16: bool = True, prefix_sharing: bool = False) -> dict[str, float]:
-    """Held-out metrics over ``groups``: grouped BT loss, pair accuracy, mean margin, per-labeler agreement."""
+def scored_batches(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, completions_per_batch: int = 128,
+                   device: torch.device | str = "cpu", bf16: bool = True, prefix_sharing: bool = False):
+    """Yield ``(batch, rewards (N,) fp32)`` over ``groups`` (whole groups per batch), the model in eval mode."""
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    loss_sum = 0.0
+    try:
+        for indexes in batch_groups(groups, completions_per_batch):
+            batch = collate_groups([groups[i] for i in indexes], pad_token_id).to(device)
+            with lora.autocast(device, bf16):
+                yield batch, score_groups(model, groups, indexes, pad_token_id, batch, prefix_sharing).float()
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model, groups: Sequence[ComparisonGroup], pad_token_id: int, *, completions_per_batch: int = 128,
+             device: torch.device | str = "cpu", bf16: bool = True, prefix_sharing: bool = False) -> dict[str, float]:
+    """Held-out metrics over ``groups``: grouped BT loss, pair accuracy, mean margin, per-labeler agreement."""
+    loss_sum, num_groups = 0.0, 0
     correct, margins, labelers = [], [], []
-    batches = batch_groups(groups, completions_per_batch)
-    for indexes in batches:
-        batch = collate_groups([groups[i] for i in indexes], pad_token_id).to(device)
-        with lora.autocast(device, bf16):
-            rewards = score_groups(model, groups, indexes, pad_token_id, batch, prefix_sharing).float()  # (N,)
+    for batch, rewards in scored_batches(model, groups, pad_token_id, completions_per_batch=completions_per_batch,
+                                         device=device, bf16=bf16, prefix_sharing=prefix_sharing):  # rewards (N,)
         loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
         loss_sum += loss.item() * batch.num_groups
+        num_groups += batch.num_groups
         correct.append(pairwise_accuracy(rewards, batch.better, batch.worse).cpu())
         margins.append((rewards[batch.better] - rewards[batch.worse]).cpu())
         labelers += batch.labelers
-    model.train(was_training)
     if not labelers:
         return {}
     correct_all, margin_all = torch.cat(correct), torch.cat(margins)  # (P,)
     metrics = {
-        "reward/loss": loss_sum / sum(len(b) for b in batches),
+        "reward/loss": loss_sum / num_groups,
         "reward/accuracy": correct_all.mean().item(),
         "reward/margin": margin_all.mean().item(),
         "reward/ece": expected_calibration_error(torch.sigmoid(margin_all)),  # of sigmoid(r_better - r_worse)
@@ -162,8 +172,10 @@ def train_reward_model(
         from modeling.training.reward_ensemble import train_reward_ensemble
 
         return train_reward_ensemble(config, rankings, progress_callback)
+    check_reliability_settings(config)
     seed_everything(config.seed)
     dist = Distributed(config.device)  # one process, or one of an accelerate launch (modeling.training.distributed)
+    check_reliability_settings(config, dist.world_size)
     device = dist.device
     lora.check_lora_settings(config, device)
     model, tokenizer = load_reward_model(config.base_model or default_base_model(),
@@ -190,7 +202,10 @@ def train_reward_model(
             history.append({"step": step, **found})
         return found
 
-    step, history, latest, perf = _optimize(config, model, train_groups, pad_id, dist, validate, progress_callback)
+    fixed_eta = (out_of_fold_reliability(config, rankings, train_groups, pad_id, device)
+                 if config.labeler_reliability and config.reliability_method == "out_of_fold" else None)
+    step, history, latest, perf = _optimize(config, model, train_groups, pad_id, dist, validate, progress_callback,
+                                            fixed_eta)
     if not dist.is_main:  # the main process validates, centres and publishes; the others are done
         dist.wait()
         return Path(config.output_dir), {}
@@ -224,9 +239,10 @@ def train_reward_model(
 
 
 def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Distributed, validate,
-              progress_callback) -> tuple[int, list, dict, dict]:
+              progress_callback, fixed_eta: dict[str, float] | None = None) -> tuple[int, list, dict, dict]:
     """The optimizer steps, resumed from the last checkpoint, validating every ``eval_every`` steps (or
-    each epoch): ``(steps, history, last metrics, {"train_seconds", "train_cpu_seconds", "train_comparisons"})``."""
+    each epoch): ``(steps, history, last metrics, {"train_seconds", "train_cpu_seconds", "train_comparisons"})``.
+    ``fixed_eta``: the labelers' reliabilities held constant in the noisy-BT loss (out of fold)."""
     from transformers import get_linear_schedule_with_warmup
 
     device = dist.device
@@ -236,8 +252,9 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps) if config.epochs else config.max_steps
     trainable = lora.trainable_parameters(model)
-    reliability = _reliability(config, train_groups, device)
-    param_groups = [{"params": trainable}] + ([] if reliability is None else [
+    reliability = _reliability(config, train_groups, device, fixed_eta)
+    learnt = reliability is not None and fixed_eta is None
+    param_groups = [{"params": trainable}] + ([] if not learnt else [
         {"params": list(reliability.parameters()), "lr": config.reliability_learning_rate, "weight_decay": 0.0}])
     optimizer = torch.optim.AdamW(param_groups, lr=config.learning_rate, weight_decay=config.weight_decay,
                                   fused=True)  # one kernel for all parameters, on CPU and CUDA alike
@@ -267,12 +284,14 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
             loss = grouped_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups)
         else:
             loss = noisy_bradley_terry_loss(rewards, batch.better, batch.worse, batch.pair_group, batch.num_groups,
-                                            reliability.pair_logits(batch.labelers)) + reliability.prior_penalty()
+                                            reliability.pair_logits(batch.labelers))
+            if learnt:
+                loss = loss + reliability.prior_penalty()
         if config.center_coefficient:
             loss = loss + reward_centering_loss(rewards, config.center_coefficient)
         optimizer.zero_grad(set_to_none=True)
         dist.backward(loss * weight)
-        if reliability is not None and dist.world_size > 1:  # DDP averages the model's gradients, not these
+        if learnt and dist.world_size > 1:  # DDP averages the model's gradients, not these
             reliability.logits.grad = dist.all_reduce_sum(reliability.logits.grad) / dist.world_size
         if config.max_grad_norm:
             dist.clip_grad_norm_(trainable, config.max_grad_norm)
@@ -300,13 +319,17 @@ def _optimize(config: RewardConfig, model, train_groups, pad_id: int, dist: Dist
     return step, history, latest, perf
 
 
-def _reliability(config: RewardConfig, train_groups, device) -> LabelerReliability | None:
-    """The per-labeler reliability trained with the reward, or None when ``labeler_reliability`` is off."""
+def _reliability(config: RewardConfig, train_groups, device, fixed_eta: dict | None = None) -> LabelerReliability | None:
+    """The per-labeler reliability trained with the reward (or held at ``fixed_eta``), or None when
+    ``labeler_reliability`` is off."""
     if not config.labeler_reliability:
         return None
     labelers = [name for group in train_groups for name in group.labelers]
-    return LabelerReliability(labelers, prior_mean=config.reliability_prior_mean,
-                              prior_strength=config.reliability_prior_strength).to(device)
+    reliability = LabelerReliability(labelers, prior_mean=config.reliability_prior_mean,
+                                     prior_strength=config.reliability_prior_strength)
+    if fixed_eta is not None:
+        reliability.hold(fixed_eta)
+    return reliability.to(device)
 
 
 def _reliability_state(reliability: LabelerReliability | None) -> dict:
