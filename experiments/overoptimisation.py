@@ -1,6 +1,6 @@
 """Issue 19's measurements: reward over-optimisation with a single reward model against a guarded ensemble.
 
-    nice -n 5 env OMP_NUM_THREADS=1 .venv/bin/python experiments/overoptimisation.py   # ~90 min on one core
+    nice -n 5 env OMP_NUM_THREADS=1 .venv/bin/python experiments/overoptimisation.py   # ~100 min on a shared core
     .venv/bin/python experiments/overoptimisation.py --out /tmp/oo --quick            # a smoke run of every step
 
 Steps, each cached in ``--out`` (default var/experiments/overopt/) so a killed run resumes:
@@ -19,6 +19,9 @@ Steps, each cached in ``--out`` (default var/experiments/overopt/) so a killed r
    judged on the held-out prompts: gold of 8 samples each (one sampling seed for every policy, so gains are
    paired) and KL to the start policy.
 4. Tables (Markdown, printed) and ``overoptimisation.svg`` from :mod:`overoptimisation_analysis`.
+
+Measured 2026-12-06 (benchmarks/RESULTS.md, "Reward hacking: the guard"): data 1.5 min, single reward model
+2.4 min, ensemble 11 min, best-of-n 6.5 min, each PPO run (50 iterations of 256) about 39 min.
 
 The rollouts are scored by this script's :class:`MonitoredScore` (the ``score_fn`` of ``train_ppo``), which
 returns the aggregate being optimised and records the others, so the single-model run has the ensemble's
@@ -57,7 +60,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "var" / "experiments" / "overopt"))
     parser.add_argument("--policy", default=str(ROOT / "var" / "bench" / "policy"), help="start policy")
-    parser.add_argument("--train-prompts", type=int, default=1000, help="prompts sampled (K each) and ranked")
+    parser.add_argument("--train-prompts", type=int, default=2600,
+                        help="prompts drawn (K samples each, ranked); about half survive as distinct-sample rows")
     parser.add_argument("--k", type=int, default=4)
     parser.add_argument("--labelers", type=int, default=3)
     parser.add_argument("--max-new-tokens", type=int, default=48)
@@ -158,8 +162,7 @@ def judge_policy(model, tokenizer, reference, prompts: list[str], args) -> dict:
     texts = generate_responses(model, tokenizer, repeated, max_new_tokens=args.max_new_tokens).texts
     kl = estimate_kl(model, reference, tokenizer, prompts, max_new_tokens=args.max_new_tokens, seed=args.seed + 99)
     torch.set_rng_state(state)
-    return {"gold": [gold_score(p, c) for p, c in zip(repeated, texts)], "kl": kl,
-            "yes_no": sum(t.strip().lower().rstrip(".!").split(" ")[0] in ("yes", "no") for t in texts) / len(texts)}
+    return {"gold": [gold_score(p, c) for p, c in zip(repeated, texts)], "kl": kl}
 
 
 def run_ppo(args, out: Path, aggregate: str, single, ensemble, train_prompts, eval_prompts) -> dict:

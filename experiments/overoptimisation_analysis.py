@@ -62,19 +62,27 @@ def best_of_n(pool: dict) -> dict[str, list[tuple[int, float, float]]]:
 
 
 def judged_rows(curve: dict) -> list[dict]:
-    """Per held-out checkpoint: step (updates done), KL, gold, gain over the start and its paired SE, yes/no."""
+    """Per held-out checkpoint: step (updates done), KL, gold, gain over the start and its paired SE."""
     judged = curve["judged"]
     start = judged["0"]["gold"]
     return [{"step": int(step), "kl": j["kl"], "gold": mean(j["gold"]), "gain": mean(j["gold"]) - mean(start),
-             "se": paired_standard_error(j["gold"], start), "yes_no": j["yes_no"]}
+             "se": paired_standard_error(j["gold"], start)}
             for step, j in sorted(judged.items(), key=lambda item: int(item[0]))]
 
 
-def stop_points(curve: dict, patience: int = 0, spread_ratio: float = 0.0) -> dict:
-    """Where the stop rule would have stopped ``curve`` (module docstring), and the gold kept there."""
+def smoothed(history: list[dict], keys: tuple[str, ...], window: int) -> list[dict]:
+    """``history`` with each of ``keys`` replaced by its trailing mean over ``window`` rows (1 = as it is)."""
+    return [{**row, **{k: mean(r[k] for r in history[max(0, i - window + 1):i + 1]) for k in keys}}
+            for i, row in enumerate(history)]
+
+
+def stop_points(curve: dict, patience: int = 0, spread_ratio: float = 0.0, window: int = 1) -> dict:
+    """Where the stop rule would have stopped ``curve`` (module docstring), on rows smoothed over ``window``
+    iterations, and the gold kept there."""
     proxy = "monitor/single" if curve["aggregate"] == "single" else "monitor/mean"
-    state = guard_over_history(curve["history"], GuardRule(patience=patience, spread_ratio=spread_ratio),
-                               ("iteration", "monitor/uwo", proxy, "monitor/spread"))
+    keys = ("iteration", "monitor/uwo", proxy, "monitor/spread")
+    history = smoothed(curve["history"], keys[1:], window)
+    state = guard_over_history(history, GuardRule(patience=patience, spread_ratio=spread_ratio), keys)
     if not state.stopped:
         return {"stopped": False}
     kept = state.best_iteration - 1  # updates behind the kept policy
@@ -85,26 +93,59 @@ def stop_points(curve: dict, patience: int = 0, spread_ratio: float = 0.0) -> di
 
 
 def ppo_tables(runs: dict) -> list[str]:
-    lines = ["| run | updates | KL (held-out) | sqrt KL | gold | gain ± SE | yes/no share | rollout gold | "
-             "rollout uwo | rollout spread |", "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"]
+    lines = ["| run | updates | KL (held-out) | sqrt KL | gold | gain ± SE | rollout gold | "
+             "rollout uwo | rollout spread |", "|---|--:|--:|--:|--:|--:|--:|--:|--:|"]
     for name, curve in runs.items():
         for r in judged_rows(curve):
             row = curve["history"][r["step"]] if r["step"] < len(curve["history"]) else curve["history"][-1]
             lines.append(f"| {name} | {r['step']} | {r['kl']:.3f} | {math.sqrt(max(r['kl'], 0)):.2f} | {r['gold']:.4f} "
-                         f"| {r['gain']:+.4f} ± {r['se']:.4f} | {r['yes_no']:.2f} | {row['ppo/gold']:.3f} "
+                         f"| {r['gain']:+.4f} ± {r['se']:.4f} | {row['ppo/gold']:.3f} "
                          f"| {row['monitor/uwo']:+.3f} | {row['monitor/spread']:.3f} |")
-    lines += ["", "| run | rule | stops at iteration | keeps (updates) | held-out gain there ± SE | KL there "
+    lines += ["", "| run | rule (rows: trailing mean over w iterations) | stops at iteration | keeps policy after (updates) | held-out gain at the checkpoint at or before it ± SE | KL there "
               "| rollout gold of kept | peak held-out gain (updates) |", "|---|---|--:|--:|--:|--:|--:|--:|"]
     for name, curve in runs.items():
         peak = max(judged_rows(curve), key=lambda r: r["gain"])
-        for label, rule in [(f"patience {m}", {"patience": m}) for m in (2, 3, 5)] + \
-                           [(f"spread x{r}", {"spread_ratio": r}) for r in (1.5, 2.0, 3.0)]:
+        rules = [(f"patience {m}, w {w}", {"patience": m, "window": w}) for w in (1, 5) for m in (2, 3, 5)]
+        rules += [(f"spread x{r}, w {w}", {"spread_ratio": r, "window": w}) for w in (1, 5) for r in (1.25, 1.5, 2.0)]
+        for label, rule in rules:
             s = stop_points(curve, **rule)
             tail = f"{peak['gain']:+.4f} ({peak['step']})"
             lines.append(f"| {name} | {label} | never | - | - | - | - | {tail} |" if not s["stopped"] else
-                         f"| {name} | {label} | {s['stop']} | {s['checkpoint']} | {s['gain']:+.4f} ± {s['se']:.4f} "
+                         f"| {name} | {label} | {s['stop']} | {s['best'] - 1} ({s['checkpoint']}) | {s['gain']:+.4f} ± {s['se']:.4f} "
                          f"| {s['kl']:.3f} | {s['rollout_gold']:.3f} | {tail} |")
     return lines
+
+
+def goals(runs: dict, single: str = "single", guarded: str = "uwo") -> list[str]:
+    """Issue 19's goals: (1) the guarded run's held-out gold within 5 % of its peak out to 3x the KL at which
+    the single run's gold peaks (read as 5 % of the peak gold and, stricter, of the peak gain); (2) the
+    single run's gold against the guarded run's after the same number of updates (paired SE)."""
+    if single not in runs or guarded not in runs:
+        return []
+    a, b = judged_rows(runs[single]), judged_rows(runs[guarded])
+    peak_a, peak_b = max(a, key=lambda r: r["gain"]), max(b, key=lambda r: r["gain"])
+    reach = 3 * peak_a["kl"]
+    inside = [r for r in b if r["kl"] <= reach]
+    worst = min(inside, key=lambda r: r["gold"])
+    last_a, last_b = runs[single]["judged"][str(a[-1]["step"])], runs[guarded]["judged"][str(b[-1]["step"])]
+    diff = mean(last_b["gold"]) - mean(last_a["gold"])
+    same = [(step, mean(runs[guarded]["judged"][step]["gold"]) - mean(g["gold"]),
+             paired_standard_error(runs[guarded]["judged"][step]["gold"], g["gold"]))
+            for step, g in sorted(runs[single]["judged"].items(), key=lambda item: int(item[0]))
+            if step in runs[guarded]["judged"] and step != "0"]
+    return [f"- {single} peaks at {peak_a['step']} updates: gain {peak_a['gain']:+.4f} ± {peak_a['se']:.4f} at KL "
+            f"{peak_a['kl']:.3f}; 3x that KL = {reach:.3f}.",
+            f"- {guarded} peaks at {peak_b['step']} updates: gain {peak_b['gain']:+.4f} ± {peak_b['se']:.4f} at KL "
+            f"{peak_b['kl']:.3f}; it reaches KL {max(r['kl'] for r in b):.3f}. Its lowest gold at KL <= {reach:.3f}: "
+            f"{worst['gold']:.4f} at {worst['step']} updates (KL {worst['kl']:.3f}), "
+            f"{(peak_b['gold'] - worst['gold']) / peak_b['gold']:.1%} below its peak gold, "
+            f"{peak_b['gain'] - worst['gain']:.4f} below its peak gain "
+            f"({(peak_b['gain'] - worst['gain']) / peak_b['gain']:.0%} of the gain)." if peak_b["gain"] > 0 else
+            f"- {guarded} never gains over the start (best {peak_b['gain']:+.4f}).",
+            f"- After {a[-1]['step']} updates: {single} {mean(last_a['gold']):.4f} (KL {a[-1]['kl']:.3f}), "
+            f"{guarded} {mean(last_b['gold']):.4f} (KL {b[-1]['kl']:.3f}): {guarded} - {single} = {diff:+.4f} ± "
+            f"{paired_standard_error(last_b['gold'], last_a['gold']):.4f} (paired SE).",
+            f"- {guarded} - {single} at the same updates: " + ", ".join(f"{s}: {d:+.4f} ± {e:.4f}" for s, d, e in same)]
 
 
 def report(results: dict, out: Path) -> str:
@@ -122,7 +163,7 @@ def report(results: dict, out: Path) -> str:
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     runs = results.get("ppo", {})
     if runs:
-        lines += [""] + ppo_tables(runs)
+        lines += [""] + ppo_tables(runs) + [""] + goals(runs)
     write_svg(out / "overoptimisation.svg", runs, curves)
     return "\n".join(lines)
 

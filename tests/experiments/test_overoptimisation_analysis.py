@@ -44,3 +44,9 @@ def test_stop_points_do_not_fire_while_the_proxy_falls_and_judged_rows_are_paire
     rows = judged_rows(_curve(uwo=[0], proxy=[0]))
     assert [r["step"] for r in rows] == [0, 2, 4, 6]
     assert rows[-1]["gain"] == pytest.approx(0.06) and rows[-1]["se"] == pytest.approx(0.0)
+
+
+def test_stop_points_on_smoothed_rows_ignore_a_one_iteration_dip():
+    noisy = _curve(uwo=[0, 1, 2, 3, 2.5, 4, 5, 6], proxy=[0, 1, 2, 3, 4, 5, 6, 7])
+    assert stop_points(noisy, patience=1)["stop"] == 5  # the dip at row 5 fires the raw rule
+    assert stop_points(noisy, patience=1, window=3) == {"stopped": False}  # trailing means keep rising
