@@ -127,7 +127,9 @@ def goals(runs: dict, single: str = "single", guarded: str = "uwo") -> list[str]
     reach = 3 * peak_a["kl"]
     inside = [r for r in b if r["kl"] <= reach]
     worst = min(inside, key=lambda r: r["gold"])
-    last_a, last_b = runs[single]["judged"][str(a[-1]["step"])], runs[guarded]["judged"][str(b[-1]["step"])]
+    last = min(a[-1]["step"], b[-1]["step"])  # the last number of updates both runs were judged at
+    last_a, last_b = runs[single]["judged"][str(last)], runs[guarded]["judged"][str(last)]
+    kl_a, kl_b = (next(r["kl"] for r in rows if r["step"] == last) for rows in (a, b))
     diff = mean(last_b["gold"]) - mean(last_a["gold"])
     same = [(step, mean(runs[guarded]["judged"][step]["gold"]) - mean(g["gold"]),
              paired_standard_error(runs[guarded]["judged"][step]["gold"], g["gold"]))
@@ -142,8 +144,8 @@ def goals(runs: dict, single: str = "single", guarded: str = "uwo") -> list[str]
             f"{peak_b['gain'] - worst['gain']:.4f} below its peak gain "
             f"({(peak_b['gain'] - worst['gain']) / peak_b['gain']:.0%} of the gain)." if peak_b["gain"] > 0 else
             f"- {guarded} never gains over the start (best {peak_b['gain']:+.4f}).",
-            f"- After {a[-1]['step']} updates: {single} {mean(last_a['gold']):.4f} (KL {a[-1]['kl']:.3f}), "
-            f"{guarded} {mean(last_b['gold']):.4f} (KL {b[-1]['kl']:.3f}): {guarded} - {single} = {diff:+.4f} ± "
+            f"- After {last} updates: {single} {mean(last_a['gold']):.4f} (KL {kl_a:.3f}), "
+            f"{guarded} {mean(last_b['gold']):.4f} (KL {kl_b:.3f}): {guarded} - {single} = {diff:+.4f} ± "
             f"{paired_standard_error(last_b['gold'], last_a['gold']):.4f} (paired SE).",
             f"- {guarded} - {single} at the same updates: " + ", ".join(f"{s}: {d:+.4f} ± {e:.4f}" for s, d, e in same)]
 
@@ -163,7 +165,9 @@ def report(results: dict, out: Path) -> str:
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     runs = results.get("ppo", {})
     if runs:
-        lines += [""] + ppo_tables(runs) + [""] + goals(runs)
+        lines += [""] + ppo_tables(runs)
+        for guarded in (name for name in runs if name != "single"):
+            lines += [""] + goals(runs, guarded=guarded)
     write_svg(out / "overoptimisation.svg", runs, curves)
     return "\n".join(lines)
 

@@ -50,3 +50,15 @@ def test_stop_points_on_smoothed_rows_ignore_a_one_iteration_dip():
     noisy = _curve(uwo=[0, 1, 2, 3, 2.5, 4, 5, 6], proxy=[0, 1, 2, 3, 4, 5, 6, 7])
     assert stop_points(noisy, patience=1)["stop"] == 5  # the dip at row 5 fires the raw rule
     assert stop_points(noisy, patience=1, window=3) == {"stopped": False}  # trailing means keep rising
+
+
+def test_goals_compare_runs_at_the_last_step_both_were_judged():
+    from overoptimisation_analysis import goals
+
+    single = _curve(uwo=[0], proxy=[0], aggregate="single")
+    guarded = _curve(uwo=[0], proxy=[0])
+    del guarded["judged"]["6"]
+    lines = goals({"single": single, "uwo": guarded})
+    assert lines[0].startswith("- single peaks at 6 updates") and "3x that KL = 1.800" in lines[0]
+    assert lines[2].startswith("- After 4 updates: single 0.5400 (KL 0.400), uwo 0.5400")
+    assert "+0.0000 ± 0.0000" in lines[2]
