@@ -47,7 +47,10 @@ class RewardConfig(LoraFields):
     reliability_method: str = _help("with labeler_reliability: 'joint' (eta trained with the reward, CrowdBT) or "
                                     "'out_of_fold' (eta fitted by EM to the pair probabilities of reward models that "
                                     "did not train on the pair, then the reward trained at those fixed etas; "
-                                    "modeling.training.out_of_fold_reliability)", "joint")
+                                    "modeling.training.out_of_fold_reliability). Default out_of_fold: in "
+                                    "benchmarks/RESULTS.md ('A bad labeler', second pass) it won back 49% of a "
+                                    "prolific clicker's damage where joint won back none (-6%), at 2x the training",
+                                    "out_of_fold")
     reliability_folds: int = _help("out_of_fold: folds of the training prompts, one plain reward model each (>= 2; "
                                    "2 makes the option cost 2 plain trainings in all)", 2)
     reliability_learning_rate: float = _help("AdamW learning rate of the per-labeler reliability logits (0.05 left a "

@@ -97,7 +97,8 @@ def test_reward_training_learns_a_lower_reliability_for_a_random_labeler(tmp_pat
     rankings = [parse_ranking(r) for r in records]
     config = RewardConfig(output_dir=str(tmp_path / "rm"), base_model=tiny_bert_path, epochs=6, max_length=32,
                           completions_per_batch=16, learning_rate=3e-3, validation_fraction=0.0, checkpoint_every=0,
-                          device="cpu", bf16=False, labeler_reliability=True, reliability_learning_rate=0.1)
+                          device="cpu", bf16=False, labeler_reliability=True, reliability_learning_rate=0.1,
+                          reliability_method="joint")
     _, metrics = train_reward_model(config, rankings)
     eta = metrics["reward/labeler_reliability"]
     assert set(eta) == {"ann", "bob", "rnd"}
@@ -113,7 +114,7 @@ def test_train_reward_cli_prints_the_reliability_only_with_the_flag(tmp_path, ca
     rankings = write_toy_rankings(tmp_path / "r.jsonl", n_prompts=10, k=4)
     common = ["train-reward", "--rankings", rankings, "--base", tiny_bert_path, "--epochs", "1", "--max-length", "32",
               "--completions-per-batch", "16", "--device", "cpu", "--no-bf16"]
-    assert main([*common, "--out", str(tmp_path / "a"), "--labeler-reliability"]) == 0
+    assert main([*common, "--out", str(tmp_path / "a"), "--labeler-reliability", "--reliability-method", "joint"]) == 0
     final = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(final["reward/labeler_reliability"]) == {"ann", "bob"}
     assert all(0 < eta < 1 for eta in final["reward/labeler_reliability"].values())
@@ -134,7 +135,7 @@ def test_a_killed_run_resumes_its_reliability_too(tmp_path, tiny_bert_path):  # 
     def config(out):
         return RewardConfig(output_dir=str(out), base_model=tiny_bert_path, epochs=2, max_length=32,
                             completions_per_batch=8, validation_fraction=0.0, checkpoint_every=2, device="cpu",
-                            bf16=False, labeler_reliability=True)
+                            bf16=False, labeler_reliability=True, reliability_method="joint")
 
     with pytest.raises(Killed):
         train_reward_model(config(tmp_path / "a"), rankings, kill_after_step_3)
