@@ -37,18 +37,20 @@ def job_sample(run: Run, reporter: RunReporter):
     rows = defaultdict(deque)  # value -> its rows, in order (two rows may hold the same prompt)
     for value, prompt in zip(values, prompts):
         rows[value].append(prompt)
+    group_prompts = []  # each group's row
+    for group in groups:
+        if not rows[group.prompt]:  # by value: a string and a conversation may share a text
+            raise RuntimeError(f"sampling returned a prompt it was not given: {group.prompt!r:.200}")
+        group_prompts.append(rows[group.prompt].popleft())
     required = run.config.get("required_rankings", run.project.default_required_rankings)
     task_set = f"round-{run.training_round_id}" if run.training_round_id else f"run-{run.pk}"
-    selected = selection_picks(run, groups, reporter)  # None: every group becomes a task
+    selected = selection_picks(run, groups, group_prompts, reporter)  # None: every group becomes a task
     picks, selection_summary = selected if selected is not None else (None, None)
 
     def register() -> dict:
         task_ids, dropped = [], 0
         with transaction.atomic():
-            for index, group in enumerate(groups):
-                if not rows[group.prompt]:  # by value: a string and a conversation may share a text
-                    raise RuntimeError(f"sampling returned a prompt it was not given: {group.prompt!r:.200}")
-                prompt = rows[group.prompt].popleft()
+            for index, (group, prompt) in enumerate(zip(groups, group_prompts)):
                 if len(group.completions) < 2:
                     dropped += 1
                     continue

@@ -18,15 +18,15 @@ so leasing serves rank 1 first. Runs on the worker, outside any transaction.
 from __future__ import annotations
 
 from labeling.jobs.reporter import RunReporter
-from labeling.models import ModelVersion, Prompt, Run
-from labeling.services.prompts import prompt_value
+from labeling.models import ModelVersion, Run
 
 SCORE_BATCH = 16  # candidate tasks scored per forward pass
 
 
-def selection_picks(run: Run, groups: list, reporter: RunReporter) -> tuple[dict[int, dict], dict] | None:
-    """``{index into groups: {"priority", "selection"}}`` of the picked groups and a summary for the run's
-    outputs; None when the run does plain sampling (every group a task)."""
+def selection_picks(run: Run, groups: list, group_prompts: list, reporter: RunReporter
+                    ) -> tuple[dict[int, dict], dict] | None:
+    """``{index into groups: {"priority", "selection"}}`` of the picked groups (``group_prompts``: each
+    group's ``Prompt`` row) and a summary for the run's outputs; None when the run does plain sampling."""
     if "tasks_wanted" not in run.inputs or "reward_version" not in run.inputs:
         if run.config.get("selection", "random") != "random":
             reporter.log("no reward model scores the candidates here (an sft round's first tasks, or a run "
@@ -40,9 +40,9 @@ def selection_picks(run: Run, groups: list, reporter: RunReporter) -> tuple[dict
 
     requested = run.config.get("selection", "uncertainty")
     candidates = [(index, group) for index, group in enumerate(groups) if len(group.completions) >= 2]
-    own_ids = run.inputs["prompt_ids"][: int(run.inputs["tasks_wanted"])]
-    own = {prompt_value(p) for p in Prompt.objects.filter(pk__in=own_ids)}
-    wanted = sum(group.prompt in own for _, group in candidates)  # the tasks plain sampling would have made
+    own = set(run.inputs["prompt_ids"][: int(run.inputs["tasks_wanted"])])
+    # the tasks plain sampling would have made; by row, as spare prompts may repeat an own prompt's text
+    wanted = sum(group_prompts[index].pk in own for index, _ in candidates)
     summary = {"requested": requested, "pool": len(candidates), "picked": wanted}
     if wanted == 0:
         return {}, {**summary, "method": requested, "random_picks": 0}

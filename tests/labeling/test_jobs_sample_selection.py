@@ -19,10 +19,10 @@ def _runs_in_tmp(settings, tmp_path):
     settings.VAR_DIR = tmp_path
 
 
-def _select_run(policy_dir, reward_path, *, wanted=3, **config):
+def _select_run(policy_dir, reward_path, *, wanted=3, texts=PROMPTS, **config):
     policy = model_version_register(kind="policy", algorithm="external", path=policy_dir)
     reward = model_version_register(kind="reward", algorithm="external", path=str(reward_path))
-    prompts = [Prompt.objects.create(text=t) for t in PROMPTS]
+    prompts = [Prompt.objects.create(text=t) for t in texts]
     run = run_enqueue(kind=Run.Kind.SAMPLE,
                       config={"k": 3, "max_new_tokens": 8, "seed": 1, "selection": "uncertainty", **config},
                       inputs={"policy_version": policy.pk, "prompt_ids": [p.pk for p in prompts],
@@ -69,3 +69,11 @@ def test_random_selection_from_a_pool_records_each_picks_uncertainty(db, tmp_pat
     tasks = RankingTask.objects.filter(source_run=run)
     assert run.outputs["selection"]["method"] == "random" and run.outputs["selection"]["random_picks"] == 3
     assert tasks.count() == 3 and all(t.selection["random_pick"] and t.selection["score"] >= 0 for t in tasks)
+
+
+def test_spare_prompts_with_an_own_prompts_text_do_not_raise_the_task_count(db, tmp_path, tiny_policy_dir,
+                                                                           tiny_bert_path):
+    """n counts the round's own rows (the first tasks_wanted prompt ids), not their texts."""
+    texts = PROMPTS[:3] + PROMPTS[:3] + PROMPTS[3:6]  # spares 4-6 repeat the own prompts' texts
+    run = _select_run(tiny_policy_dir, _two_member_ensemble(tmp_path, tiny_bert_path), texts=texts)
+    assert run.outputs["selection"]["pool"] > 3 and 1 <= run.outputs["tasks_created"] <= 3
