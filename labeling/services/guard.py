@@ -66,15 +66,25 @@ def guard_settings_check(merged: dict) -> None:
 
 def canaries_set_aside(*, run: Run, task_ids: list[int]) -> list[int]:
     """Mark ``canary_share`` (the sample run's config) of a DPO or PPO round's new tasks as canaries, at
-    least one when the share is above 0; returns their ids. Other sample runs set none aside."""
+    least one when the share is above 0; returns their ids. Other sample runs set none aside.
+
+    Under active selection the canaries come from the random picks first: the informed picks are the tasks
+    the reward model is least sure of, so its agreement there would fall by construction and raise false
+    warnings; the random picks are an unbiased sample of the policy's outputs."""
+    from labeling.models import RankingTask
+
     share = float(run.config.get("canary_share") or 0)
     training_round = run.training_round
     if share <= 0 or not task_ids or training_round is None or training_round.algo == TrainingRound.Algo.SFT:
         return []
     count = min(len(task_ids), max(1, round(share * len(task_ids))))
-    chosen = sorted(random.Random(run.pk).sample(sorted(task_ids), count))
-    from labeling.models import RankingTask
-
+    informed = set(RankingTask.objects.filter(pk__in=task_ids, selection__random_pick=False).values_list("pk", flat=True))
+    unbiased = sorted(set(task_ids) - informed)
+    rng = random.Random(run.pk)
+    chosen = rng.sample(unbiased, min(count, len(unbiased)))
+    if len(chosen) < count:  # too few random picks: the rest from the informed ones
+        chosen += rng.sample(sorted(informed), count - len(chosen))
+    chosen = sorted(chosen)
     RankingTask.objects.filter(pk__in=chosen).update(canary=True)
     return chosen
 

@@ -171,3 +171,21 @@ def test_the_next_rounds_reward_step_brings_the_last_rounds_canary_check_up_to_d
     assert last.held and last.guard["rankings"] == 22 and last.guard["agreement"] == 0.0
     step.refresh_from_db()
     assert "canary check of the last round" in step.log_tail and step.outputs["rankings"] == 8  # canaries left out
+
+
+def test_under_active_selection_canaries_come_from_the_random_picks(policy):  # noqa: F811
+    tasks = [make_task(k=2) for _ in range(10)]
+    for number, task in enumerate(tasks):  # 3 random picks, 7 informed ones
+        task.selection = {"method": "random" if number < 3 else "uncertainty", "score": 0.1, "rank": number + 1,
+                          "random_pick": number < 3, "pool": 30}
+        task.save(update_fields=["selection"])
+    training_round = TrainingRound.objects.create(algo="dpo", policy_in=policy)
+    run = run_enqueue(kind=Run.Kind.SAMPLE, config={"canary_share": 0.2})
+    Run.objects.filter(pk=run.pk).update(training_round=training_round)
+    run.refresh_from_db()
+    chosen = canaries_set_aside(run=run, task_ids=[t.pk for t in tasks])
+    assert len(chosen) == 2 and set(chosen) <= {t.pk for t in tasks[:3]}
+    RankingTask.objects.update(canary=False)
+    run.config["canary_share"] = 0.5  # 5 wanted, 3 random picks: the other 2 from the informed ones
+    chosen = canaries_set_aside(run=run, task_ids=[t.pk for t in tasks])
+    assert len(chosen) == 5 and {t.pk for t in tasks[:3]} <= set(chosen)
