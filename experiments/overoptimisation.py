@@ -105,7 +105,8 @@ class MonitoredScore:
     so the single run's history has the ensemble's view of its own samples too."""
 
     def __init__(self, single, ensemble, aggregate: str, lam: float):
-        self.single, self.ensemble, self.aggregate, self.lam, self.rows, self.scale = single, ensemble, aggregate, lam, [], None
+        self.single, self.ensemble, self.aggregate, self.lam = single, ensemble, aggregate, lam
+        self.rows, self.scale = [], None
 
     def __call__(self, prompts, completions) -> torch.Tensor:
         from modeling.models.conservative_reward import member_scale

@@ -12,9 +12,9 @@ Choices:
 - **Held-out gold** at a checkpoint: the gain over the start policy with its paired standard error over
   the (prompt, sample) positions (one sampling seed for every policy).
 - **Stop rule**: :func:`modeling.training.reward_guard.guard_over_history` over a run's rows with the
-  conservative value = the ensemble's uwo of the rollouts, spread = its members' spread (both standardised
-  on the first rollout, as the guard does) and the proxy = what the run optimises (the single model's score
-  in the single run, the ensemble mean otherwise). The policy kept on a stop is the one that sampled the
+  conservative value = the ensemble's uwo of the rollouts (min in the min run), spread = its members'
+  spread (both standardised on the first rollout, as the guard does) and the proxy = what the run
+  optimises (the single model's score in the single run, the ensemble mean otherwise). The policy kept on a stop is the one that sampled the
   best row b, i.e. the policy after b - 1 updates; its held-out gold is read at the last checkpoint at or
   before b - 1 (checkpoints every few iterations), and its rollout gold is row b's.
 """
@@ -80,7 +80,8 @@ def stop_points(curve: dict, patience: int = 0, spread_ratio: float = 0.0, windo
     """Where the stop rule would have stopped ``curve`` (module docstring), on rows smoothed over ``window``
     iterations, and the gold kept there."""
     proxy = "monitor/single" if curve["aggregate"] == "single" else "monitor/mean"
-    keys = ("iteration", "monitor/uwo", proxy, "monitor/spread")
+    value = "monitor/min" if curve["aggregate"] == "min" else "monitor/uwo"  # the min run's own aggregate
+    keys = ("iteration", value, proxy, "monitor/spread")
     history = smoothed(curve["history"], keys[1:], window)
     state = guard_over_history(history, GuardRule(patience=patience, spread_ratio=spread_ratio), keys)
     if not state.stopped:
@@ -101,7 +102,8 @@ def ppo_tables(runs: dict) -> list[str]:
             lines.append(f"| {name} | {r['step']} | {r['kl']:.3f} | {math.sqrt(max(r['kl'], 0)):.2f} | {r['gold']:.4f} "
                          f"| {r['gain']:+.4f} ± {r['se']:.4f} | {row['ppo/gold']:.3f} "
                          f"| {row['monitor/uwo']:+.3f} | {row['monitor/spread']:.3f} |")
-    lines += ["", "| run | rule (rows: trailing mean over w iterations) | stops at iteration | keeps policy after (updates) | held-out gain at the checkpoint at or before it ± SE | KL there "
+    lines += ["", "| run | rule (rows: trailing mean over w iterations) | stops at iteration | keeps policy after (updates) "
+              "| held-out gain at the checkpoint at or before it ± SE | KL there "
               "| rollout gold of kept | peak held-out gain (updates) |", "|---|---|--:|--:|--:|--:|--:|--:|"]
     for name, curve in runs.items():
         peak = max(judged_rows(curve), key=lambda r: r["gain"])
@@ -147,7 +149,8 @@ def goals(runs: dict, single: str = "single", guarded: str = "uwo") -> list[str]
             f"- After {last} updates: {single} {mean(last_a['gold']):.4f} (KL {kl_a:.3f}), "
             f"{guarded} {mean(last_b['gold']):.4f} (KL {kl_b:.3f}): {guarded} - {single} = {diff:+.4f} ± "
             f"{paired_standard_error(last_b['gold'], last_a['gold']):.4f} (paired SE).",
-            f"- {guarded} - {single} at the same updates: " + ", ".join(f"{s}: {d:+.4f} ± {e:.4f}" for s, d, e in same)]
+            f"- {guarded} - {single} at the same updates: "
+            + ", ".join(f"{step}: {d:+.4f} ± {e:.4f}" for step, d, e in same)]
 
 
 def report(results: dict, out: Path) -> str:
@@ -205,7 +208,8 @@ def write_svg(path: Path, runs: dict, curves: dict) -> None:
             colour = COLOURS[s % len(COLOURS)]
             xy = " ".join(f"{a:.1f},{b:.1f}" for a, b in (at(x, y) for x, y in pts))
             parts.append(f'<polyline points="{xy}" fill="none" stroke="{colour}" stroke-width="2"/>')
-            parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"/>' for a, b in (at(x, y) for x, y in pts)]
+            parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"/>'
+                      for a, b in (at(x, y) for x, y in pts)]
             parts.append(f'<text x="{x0 + width - 2 * pad - 60}" y="{pad + 14 * s}" fill="{colour}">{name}</text>')
     path.write_text("\n".join(parts + ["</svg>"]) + "\n")
 
