@@ -74,7 +74,10 @@ def test_canary_rankings_that_disagree_with_the_reward_model_warn_and_hold(polic
     guard = round_guard_check(training_round_id=training_round.pk)
     training_round.refresh_from_db()
     assert training_round.guard == guard and training_round.held
-    assert (guard["rankings"], guard["pairs"], guard["agreement"], guard["train_agreement"]) == (22, 66, 0.0, 0.9)
+    # Labelers rank by one scoring pass, the check by another (other batches and padding): a near-tie of the tiny
+    # random model may flip between them, hence the tolerance.
+    assert (guard["rankings"], guard["pairs"], guard["train_agreement"]) == (22, 66, 0.9)
+    assert guard["agreement"] == pytest.approx(0.0, abs=0.05)
     assert "0% of pairs" in guard["warning"] and "90%" in guard["warning"]
 
 
@@ -87,7 +90,7 @@ def test_agreeing_canaries_or_too_few_of_them_show_figures_without_a_warning(pol
     other = canary_round(policy, fixed_reward, tasks=10)
     rank_against_the_model(fixed_reward, [UserFactory(), UserFactory()], agree=True)
     guard = round_guard_check(training_round_id=other.pk)
-    assert guard["agreement"] == 1.0 and guard["rankings"] == 20 and guard["warning"] == ""
+    assert guard["agreement"] == pytest.approx(1.0, abs=0.05) and guard["rankings"] == 20 and guard["warning"] == ""
 
 
 def test_autostart_skips_a_held_project_and_resumes_after_an_acknowledgement(policy, fixed_reward, settings,  # noqa: F811
