@@ -28,7 +28,7 @@ from labeling.models import ModelVersion, Project, Prompt, Ranking, Run, Trainin
 from labeling.selectors.runs import prompts_with_fewest_tasks
 from labeling.services.guard import guard_holds, guard_settings_check
 from labeling.services.runs import run_enqueue
-from labeling.services.task_selection import sample_step_inputs, selection_settings_check, selection_settings_resolve
+from labeling.services.task_selection import sample_step_inputs, selection_settings_check
 
 DEFAULT_CONFIG = {
     "reward": {"epochs": 2},  # learning rate etc.: modeling.training.reward_config defaults
@@ -60,16 +60,26 @@ DEFAULT_CONFIG = {
     # nucleus cut (top_p 1.0) and re-draws for distinct texts at the same temperature. On the default policy,
     # DPO on top_p 0.95 samples with hotter re-draws lowered the held-out gold score (0.786 -> 0.775); on
     # plain samples of the same prompts it did not (0.786 -> 0.788) (benchmarks/RESULTS.md).
-    # Active task selection (labeling.services.task_selection): no "selection" here, as a round records
-    # "uncertainty" with an ensemble reward model (reward.ensemble > 1), else "random"; candidates: pool_factor x
-    # the tasks wanted, a random_share of the picks drawn at random, a diversity_penalty on near-duplicate prompts.
+    # Active task selection (labeling.services.task_selection) is a setting, "random" by default: at 1,000 to 8,000
+    # rankings (a last-layer ensemble on frozen features, 3 seeds) uncertainty and variance picks stayed 0.5-2
+    # points behind random at every budget, and the 40 %-fewer goal was never met (benchmarks/RESULTS.md, "Active
+    # task selection"); it was ahead only at 30-90 rankings. With selection on: candidates = pool_factor x the
+    # tasks wanted, a random_share of the picks drawn at random, a diversity_penalty on near-duplicate prompts.
     "sample": {"k": 4, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 48, "redraw_heat": 1.0, "canary_share": 0.05,
-               "pool_factor": 3, "random_share": 0.2, "diversity_penalty": 0.5},
+               "selection": "random", "pool_factor": 3, "random_share": 0.2, "diversity_penalty": 0.5},
     # canary_share: the share of a DPO or PPO round's new tasks set aside as canaries (at least one when above 0),
     # ranked like any task but never trained on: they check the reward model on the new policy (services/guard.py).
     # SFT on labelers' demonstrations (modeling.training.sft_config defaults otherwise).
     "sft": {"epochs": 2, "learning_rate": 1e-4, "batch_size": 16},
 }
+
+
+# A PPO round's reward model is an ensemble of 4 full members unless its settings say otherwise: the guard's
+# conservative reward (mean minus the members' spread) needs members, and against one model PPO lost 0.031
+# held-out gold at KL 0.94 where the 4-member uwo run stayed within one SE of its start out to KL 1.0
+# (benchmarks/RESULTS.md, "Reward hacking: the guard"). It costs 4x the reward step. DPO rounds train one
+# model: DPO learns from the rankings themselves, and their reward model only monitors and checks canaries.
+PPO_REWARD_ENSEMBLE = 4
 
 
 def _merged(config: dict | None, project: Project | None = None) -> dict:
@@ -154,7 +164,8 @@ def round_start(*, algo: str, created_by=None, config: dict | None = None, promp
     if algo not in TrainingRound.Algo.values:
         raise RejectedInput(f"Choose the algorithm: {' or '.join(TrainingRound.Algo.values)}.", field="algo")
     merged = _merged(config, project)
-    selection_settings_resolve(merged)
+    merged["reward"].setdefault("ensemble", PPO_REWARD_ENSEMBLE if algo == TrainingRound.Algo.PPO else 1)
+    selection_settings_check(merged["sample"])
     k = merged["sample"].get("k")
     if isinstance(k, int) and not project.k_min <= k <= project.k_max:
         raise RejectedInput(f"This project's tasks have {project.k_min} to {project.k_max} completions; "

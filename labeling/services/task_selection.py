@@ -2,10 +2,10 @@
 
 Settings, in a round's ``sample`` section (defaults in ``labeling.services.rounds.DEFAULT_CONFIG``):
 
-- ``selection``: ``random`` (plain sampling: the round's prompts become its tasks), ``uncertainty`` or
-  ``variance`` (``modeling.selection``). A round whose settings name none records ``uncertainty`` when its
-  reward model is an ensemble (``reward.ensemble`` > 1) and ``random`` otherwise: one network's
-  uncertainty is 0 everywhere, so scoring with it would only spend the pool on random picks.
+- ``selection``: ``random`` (the default: plain sampling, the round's prompts become its tasks),
+  ``uncertainty`` or ``variance`` (``modeling.selection``). Informed selection wants an ensemble reward model
+  (``reward.ensemble`` > 1): one network's uncertainty is 0 everywhere, and the sample step then falls back
+  to random picks.
 - ``pool_factor`` (>= 1): candidates = ceil(pool_factor x n), n the round's prompts (the tasks wanted).
 - ``random_share`` (0 to 1) and ``diversity_penalty`` (>= 0): as ``modeling.selection.SelectionConfig``.
 
@@ -39,14 +39,6 @@ def selection_settings_check(sample: dict) -> None:
         raise RejectedInput("The random share of selected tasks must be between 0 and 1.", field="random_share")
     if not (_number(sample.get("diversity_penalty", 0)) and sample.get("diversity_penalty", 0) >= 0):
         raise RejectedInput("The diversity penalty must be a number of at least 0.", field="diversity_penalty")
-
-
-def selection_settings_resolve(merged: dict) -> None:
-    """Check a round's merged settings and record its ``sample.selection`` (the default in the module doc)."""
-    selection_settings_check(merged["sample"])
-    if "selection" not in merged["sample"]:
-        members = merged["reward"].get("ensemble") or 1
-        merged["sample"]["selection"] = "uncertainty" if _number(members) and members > 1 else "random"
 
 
 def sample_step_inputs(training_round: TrainingRound) -> dict:

@@ -32,16 +32,16 @@ def test_bad_selection_settings_are_refused_and_change_nothing(policy, ranked, s
     assert info.value.field == "round_defaults"
 
 
-@pytest.mark.parametrize("config, recorded", [
-    ({}, "random"),  # one reward network: its uncertainty is 0 everywhere
-    ({"reward": {"ensemble": 4}}, "uncertainty"),
-    ({"reward": {"ensemble": 4}, "sample": {"selection": "variance"}}, "variance"),
-    ({"sample": {"selection": "uncertainty"}}, "uncertainty"),  # asked for: the sample step falls back itself
+@pytest.mark.parametrize("algo, config, recorded, members", [
+    ("dpo", {}, "random", 1),  # random by default (benchmarks/RESULTS.md, "Active task selection")
+    ("ppo", {}, "random", 4),  # a PPO round's reward model is an ensemble (the guard), selection still random
+    ("dpo", {"reward": {"ensemble": 4}, "sample": {"selection": "variance"}}, "variance", 4),
+    ("ppo", {"reward": {"ensemble": 1}, "sample": {"selection": "uncertainty"}}, "uncertainty", 1),
 ])
-def test_a_round_records_its_selection(policy, ranked, config, recorded):  # noqa: F811
-    training_round = round_start(algo="dpo", min_new_rankings=1, config=config)
+def test_a_round_records_its_selection_and_ensemble(policy, ranked, algo, config, recorded, members):  # noqa: F811
+    training_round = round_start(algo=algo, min_new_rankings=1, config=config)
     sample = training_round.config["sample"]
-    assert sample["selection"] == recorded
+    assert sample["selection"] == recorded and training_round.config["reward"]["ensemble"] == members
     assert (sample["pool_factor"], sample["random_share"], sample["diversity_penalty"]) == (3, 0.2, 0.5)
 
 
@@ -51,7 +51,7 @@ def test_a_round_with_an_ensemble_samples_a_pool_and_keeps_one_task_per_prompt(p
     spare = [Prompt.objects.create(text=f"Name {i} colours.").pk for i in range(6)]
     config = tiny_config(tiny_bert_path)
     config["reward"]["ensemble"] = 2
-    config["sample"]["random_share"] = 0.5
+    config["sample"]["random_share"], config["sample"]["selection"] = 0.5, "uncertainty"
     training_round = round_start(algo="dpo", config=config, min_new_rankings=10, prompt_ids=wanted)
     assert training_round.config["sample"]["selection"] == "uncertainty"
     assert run_round_to_the_end(training_round) == ["train_reward", "dpo", "sample"]
