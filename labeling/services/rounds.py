@@ -39,8 +39,8 @@ DEFAULT_CONFIG = {
     # only wandered (benchmarks/RESULTS.md, "The product loop: simulate_rounds").
     # stop_patience 0 (off): DPO's stop rule (modeling/training/dpo_guard.py) judges held-out implicit-reward
     # accuracy on heldout_fraction (0.1) of the round's ranking groups, which DPO then does not train on, and a
-    # round with fewer than 2 ranking groups fails; on, it costs every DPO round data. Off until the lead sets it
-    # from issue 19's measurement (PPO's rule, below, costs no data and is on).
+    # round with fewer than 2 ranking groups runs without it; on, it costs every DPO round data, and with 2 epochs
+    # (one evaluation each) a patience of 3 could not fire. PPO's rule, below, costs no data and is on.
     "dpo": {"epochs": 2, "beta": 0.1, "learning_rate": 3e-5, "loss_type": "ipo", "stop_patience": 0},
     # 8 responses per prompt, each scored against its siblings (with one per prompt the advantage was mostly the
     # prompt's difficulty), and no value model: the leave-one-out mean is the baseline, as in RLOO; a critic
@@ -54,7 +54,8 @@ DEFAULT_CONFIG = {
             # The reward-hacking guard (issue 19), on by default: PPO optimises the ensemble's mean minus lambda x
             # its spread ("uwo"; one reward model: its score) and stops, keeping the best iteration's policy, after
             # stop_patience iterations without a better conservative reward while the proxy rose (spread rule off).
-            # Placeholders: the lead sets the final values from the measurement (benchmarks/RESULTS.md).
+            # From the measurement (benchmarks/RESULTS.md, "Reward hacking: the guard"): uwo beat min, patience 2 and 3
+            # behaved alike and 5 stopped too late; the members' spread never rose, so its rule is off.
             "reward_aggregate": "uwo", "uwo_lambda": 1.0, "stop_patience": 3, "stop_spread_ratio": 0.0},
     # These samples train the next round, so they are the policy's own distribution: temperature 1, no
     # nucleus cut (top_p 1.0) and re-draws for distinct texts at the same temperature. On the default policy,
