@@ -66,6 +66,13 @@ def start_redis(*, port: int, data_dir: Path) -> subprocess.Popen:
             "--appendonly", "yes", "--save", "60 1", "--protected-mode", "yes"]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     wait_for_port(port, timeout=20, process=process)
+    # The port may be listening because another process took it between free_port() and this start (two
+    # simulate_rounds started at once did): that redis-server then exits at once, and this one must not go on
+    # and share the other's queues.
+    time.sleep(0.5)
+    if process.poll() is not None:
+        raise RuntimeError(f"redis-server exited with status {process.returncode}: port {port} was taken by "
+                           "another process; start again")
     return process
 
 
