@@ -80,6 +80,16 @@ def _paused_labeler_lift(w: World) -> str:
     return f"/projects/{project.slug}/pauses/{w.labeler.pk}/lift"
 
 
+def _member_training(w: World) -> str:
+    """The training switch of the labeler's membership of the world's project (made a member first: the
+    switch belongs to a membership)."""
+    from labeling.models import Membership
+
+    project = w.task.prompt.project
+    Membership.objects.get_or_create(project=project, user=w.labeler)
+    return f"/projects/{project.slug}/members/{w.labeler.pk}/training"
+
+
 def _demonstration_lease(w: World):
     """The labeler's lease of a demonstration task of the world's project; the other labeler holds none.
     Looked up first, since the pause row pauses the labeler and the leasing service then gives nothing."""
@@ -149,6 +159,9 @@ ROWS: dict[str, Row] = {
     "models/<int:version_id>/download.zip": Row(lambda w: f"/models/{w.v2.pk}/download.zip", STAFF_PAGE),
     "rounds/": Row(lambda w: "/rounds/", STAFF_PAGE),
     "rounds/<int:round_id>/": Row(lambda w: f"/rounds/{w.round.pk}/", STAFF_PAGE),
+    "rounds/<int:round_id>/acknowledge/": Row(lambda w: f"/rounds/{w.round.pk}/acknowledge/", STAFF_POST, "post"),
+    # allowed, but the matrix posts JSON and the page reads a form's "excluded": 400
+    "projects/<slug:project>/members/<int:user_id>/training": Row(_member_training, (LOGIN, 403, 403, 400), "post"),
     # --- project managers' pages (staff manage every project; an empty form answers 400)
     "projects/": Row(lambda w: "/projects/", STAFF_PAGE),
     "projects/new": Row(lambda w: "/projects/new", (LOGIN, 403, 403, 400), "post"),
@@ -207,6 +220,9 @@ ROWS: dict[str, Row] = {
     "api/v1/runs/<api_id:pk>/cancel/": Row(_api("runs/{w.run.pk}/cancel/"), (401, 403, 403, 409), "post"),
     "api/v1/rounds/": Row(_api("rounds/"), STAFF_API),
     "api/v1/rounds/<api_id:pk>/": Row(_api("rounds/{w.round.pk}/"), STAFF_API),
+    # allowed, but the round has no canary warning to acknowledge
+    "api/v1/rounds/<api_id:pk>/acknowledge/": Row(_api("rounds/{w.round.pk}/acknowledge/"), (401, 403, 403, 409),
+                                                  "post"),
     "api/v1/stats/": Row(_api("stats/"), STAFF_API),
     "api/v1/exports/<str:fmt>/": Row(_api("exports/rankings/"), STAFF_API),
     # The OpenAPI description is public, like the docs page that reads it: shapes, never data.

@@ -52,6 +52,12 @@ class Row:
     body: Callable[[Side], dict] | None = None
 
 
+def _user_id(username: str) -> int:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username).pk
+
+
 def _paused_labeler_lift(slug: str) -> str:
     """The lift of the project's labeler's pause (paused again for each persona's try)."""
     from django.contrib.auth import get_user_model
@@ -83,6 +89,10 @@ ROWS = {
     "models/<int:version_id>/download.zip": Row(lambda s: f"/models/{s.v2.pk}/download.zip", "manager", 200),
     "rounds/": Row(lambda s: f"/rounds/?project={s.slug}", "reviewer", 200),
     "rounds/<int:round_id>/": Row(lambda s: f"/rounds/{s.round.pk}/", "reviewer", 200),
+    "rounds/<int:round_id>/acknowledge/": Row(lambda s: f"/rounds/{s.round.pk}/acknowledge/", "manager", 302, "post"),
+    "projects/<slug:project>/members/<int:user_id>/training": Row(
+        lambda s: f"/projects/{s.slug}/members/{_user_id(f'labeler_{s.slug}')}/training", "manager", 302, "post",
+        lambda s: {"excluded": "true"}),
     "projects/<slug:project>/settings/": Row(lambda s: f"/projects/{s.slug}/settings/", "manager", 200),
     "projects/<slug:project>/members/": Row(lambda s: f"/projects/{s.slug}/members/", "manager", 200),
     "projects/<slug:project>/members/remove": Row(lambda s: f"/projects/{s.slug}/members/remove", "manager", 302,
@@ -118,6 +128,8 @@ API_ROWS = {  # every staff endpoint names its project with ?project= (absent: d
                                            409, "post"),  # allowed, but the run has already failed
     "api/v1/rounds/": Row(lambda s: f"/api/v1/rounds/?project={s.slug}", "reviewer", 200),
     "api/v1/rounds/<api_id:pk>/": Row(lambda s: f"/api/v1/rounds/{s.round.pk}/?project={s.slug}", "reviewer", 200),
+    "api/v1/rounds/<api_id:pk>/acknowledge/": Row(  # allowed, but the round has no canary warning
+        lambda s: f"/api/v1/rounds/{s.round.pk}/acknowledge/?project={s.slug}", "manager", 409, "post"),
     "api/v1/stats/": Row(lambda s: f"/api/v1/stats/?project={s.slug}", "reviewer", 200),
     "api/v1/exports/<str:fmt>/": Row(lambda s: f"/api/v1/exports/rankings/?project={s.slug}", "manager", 200),
     "api/v1/review/queue/": Row(lambda s: f"/api/v1/review/queue/?project={s.slug}", "reviewer", 200),
