@@ -1,4 +1,11 @@
-"""The one error services raise for input they refuse. Views turn it into a 4xx with the message."""
+"""The one error services raise for input they refuse (views turn it into a 4xx with the message), and
+the one test of a number in refused-input checks."""
+import math
+
+
+def is_finite_number(value) -> bool:
+    """A JSON number a setting may hold: an int or float, finite, and not a bool (``True`` is an int)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class RejectedInput(Exception):

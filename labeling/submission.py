@@ -5,10 +5,9 @@ understands. The service calls them before writing anything.
 """
 from __future__ import annotations
 
-import math
 from collections import Counter
 
-from labeling.errors import RejectedInput
+from labeling.errors import RejectedInput, is_finite_number
 
 SCORE_MIN, SCORE_MAX = 1, 7
 MAX_SECONDS = 24 * 3600
@@ -131,7 +130,7 @@ def clean_comment(comment, max_chars: int) -> str:
 def clean_seconds(seconds) -> float | None:
     if seconds is None:
         return None
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+    if not is_finite_number(seconds):
         raise RejectedInput("seconds must be a number.", field="seconds")
     if not 0 <= seconds <= MAX_SECONDS:
         raise RejectedInput(f"seconds must be between 0 and {MAX_SECONDS}, not {seconds}.", field="seconds")

@@ -23,15 +23,14 @@ Choices made:
 """
 from __future__ import annotations
 
-import math
 import random
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.errors import RejectedInput
-from labeling.models import Project, Run, TrainingRound
+from labeling.errors import RejectedInput, is_finite_number
+from labeling.models import Project, RankingTask, Run, TrainingRound
 
 AGGREGATES = ("mean", "min", "uwo")
 
@@ -42,8 +41,8 @@ def _number(section: dict, key: str, *, name: str, whole: bool = False, low: flo
     if value is None:
         return
     kind = "a whole number" if whole else "a number"
-    ok = (isinstance(value, int) if whole else isinstance(value, (int, float))) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value < low or (below is not None and value >= below):
+    ok = is_finite_number(value) and (isinstance(value, int) or not whole)
+    if not ok or value < low or (below is not None and value >= below):
         limit = f"from {low:g}" + (f" to below {below:g}" if below is not None else " up")
         raise RejectedInput(f"{name} must be {kind} {limit}, not {value!r}.", field=key)
 
@@ -71,8 +70,6 @@ def canaries_set_aside(*, run: Run, task_ids: list[int]) -> list[int]:
     Under active selection the canaries come from the random picks first: the informed picks are the tasks
     the reward model is least sure of, so its agreement there would fall by construction and raise false
     warnings; the random picks are an unbiased sample of the policy's outputs."""
-    from labeling.models import RankingTask
-
     share = float(run.config.get("canary_share") or 0)
     training_round = run.training_round
     if share <= 0 or not task_ids or training_round is None or training_round.algo == TrainingRound.Algo.SFT:

@@ -7,10 +7,9 @@ skips store, so they are slug-like and unique, and a project needs at least one 
 """
 from __future__ import annotations
 
-import math
 import re
 
-from labeling.errors import RejectedInput
+from labeling.errors import RejectedInput, is_finite_number
 from labeling.models import ModelVersion, TrainingRound, default_project_id
 
 SETTINGS_FIELDS = (
@@ -112,8 +111,7 @@ def _optional_range(value, field: str, low: int, high: int, *, optional: bool = 
 def _fraction(value, field: str, *, optional: bool = True) -> float | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 <= value <= 1:
+    if not is_finite_number(value) or not 0 <= value <= 1:
         raise RejectedInput(f"{field} must be between 0 and 1, not {value!r}.", field=field)
     return float(value)
 

@@ -18,14 +18,10 @@ from __future__ import annotations
 
 import math
 
-from labeling.errors import RejectedInput
+from labeling.errors import RejectedInput, is_finite_number
 from labeling.models import TrainingRound
 
 METHODS = ("random", "uncertainty", "variance")  # modeling.selection.METHODS, without importing torch here
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def selection_settings_check(sample: dict) -> None:
@@ -33,11 +29,11 @@ def selection_settings_check(sample: dict) -> None:
     method = sample.get("selection", "random")
     if method not in METHODS:
         raise RejectedInput(f"Unknown task selection {method!r}: choose {', '.join(METHODS)}.", field="selection")
-    if not (_number(sample.get("pool_factor", 1)) and sample.get("pool_factor", 1) >= 1):
+    if not (is_finite_number(sample.get("pool_factor", 1)) and sample.get("pool_factor", 1) >= 1):
         raise RejectedInput("The candidate pool factor must be a number of at least 1.", field="pool_factor")
-    if not (_number(sample.get("random_share", 0)) and 0 <= sample.get("random_share", 0) <= 1):
+    if not (is_finite_number(sample.get("random_share", 0)) and 0 <= sample.get("random_share", 0) <= 1):
         raise RejectedInput("The random share of selected tasks must be between 0 and 1.", field="random_share")
-    if not (_number(sample.get("diversity_penalty", 0)) and sample.get("diversity_penalty", 0) >= 0):
+    if not (is_finite_number(sample.get("diversity_penalty", 0)) and sample.get("diversity_penalty", 0) >= 0):
         raise RejectedInput("The diversity penalty must be a number of at least 0.", field="diversity_penalty")
 
 
