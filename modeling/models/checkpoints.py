@@ -157,6 +157,12 @@ def trained_state(model: torch.nn.Module) -> dict:
     return {name: value for name, value in model.state_dict().items() if name not in frozen}
 
 
+def trained_state_copy(model: torch.nn.Module) -> dict:
+    """A detached CPU copy of :func:`trained_state`: what a stop rule keeps of the best iteration's policy,
+    loaded back with ``model.load_state_dict(copy, strict=False)``."""
+    return {name: value.detach().to("cpu", copy=True) for name, value in trained_state(model).items()}
+
+
 def _write_checkpoint(tmp: Path, final: Path, *, step, model, optimizer, scheduler, config, extra) -> None:
     try:
         state = {

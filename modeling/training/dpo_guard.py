@@ -23,8 +23,8 @@ from __future__ import annotations
 import random
 
 from modeling.models import lora
-from modeling.models.checkpoints import trained_state
-from modeling.training.reward_guard import GuardRule, GuardState, guard_step
+from modeling.models.checkpoints import trained_state_copy
+from modeling.training.reward_guard import GuardRule, GuardState, guard_step, restore_best
 
 
 def stop_rule_error(config) -> str | None:
@@ -75,7 +75,7 @@ class DPOGuard:
         self.state = guard_step(self.state, self.rule, step, metrics["dpo/heldout/accuracy"],
                                 metrics["dpo/train_margin"], tie=metrics["dpo/heldout/margin"])
         if self.state.best_iteration == step:
-            self.best = {k: v.detach().to("cpu", copy=True) for k, v in trained_state(model).items()}
+            self.best = trained_state_copy(model)
         return metrics
 
     @property
@@ -83,10 +83,7 @@ class DPOGuard:
         return self.state.stopped
 
     def restore_best(self, model) -> bool:
-        if not self.state.stopped or self.best is None:
-            return False
-        model.load_state_dict(self.best, strict=False)
-        return True
+        return restore_best(self.state, self.best, model)
 
     def checkpoint_extra(self) -> dict:
         return {"guard": self.state.to_dict(), "guard_best": self.best, "guard_margin": [self.margin_sum,

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import torch
 
-from modeling.models.checkpoints import trained_state
+from modeling.models.checkpoints import trained_state_copy
 from modeling.models.conservative_reward import GuardScores, guard_scores, member_scale
 from modeling.training.distributed import Distributed
-from modeling.training.reward_guard import GuardRule, GuardState, guard_step
+from modeling.training.reward_guard import GuardRule, GuardState, guard_step, restore_best
 
 
 def global_member_scale(dist: Distributed, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,7 +57,7 @@ class PPOGuard:
 
     def before_iteration(self, trained: torch.nn.Module) -> None:
         if self.rule.active and self.dist.is_main:
-            self._candidate = {k: v.detach().to("cpu", copy=True) for k, v in trained_state(trained).items()}
+            self._candidate = trained_state_copy(trained)
 
     def after_iteration(self, iteration: int, metrics: dict) -> bool:
         """Update the rule with the iteration's metrics; True when the round must stop."""
@@ -70,10 +70,7 @@ class PPOGuard:
 
     def restore_best(self, trained: torch.nn.Module) -> bool:
         """After a stop, load the best iteration's policy into ``trained``; False when there is none."""
-        if not self.state.stopped or self.best is None:
-            return False
-        trained.load_state_dict(self.best, strict=False)
-        return True
+        return restore_best(self.state, self.best, trained)
 
     def checkpoint_extra(self) -> dict:
         scale = None if self.scale is None else [t.tolist() for t in self.scale]

@@ -72,6 +72,15 @@ class GuardRule:
         return self.patience > 0 or self.spread_ratio > 0
 
 
+def restore_best(state: GuardState, best: dict | None, model) -> bool:
+    """After a stop, load ``best`` (a :func:`modeling.models.checkpoints.trained_state_copy`) into ``model``;
+    False when the rule did not stop or kept no copy."""
+    if not state.stopped or best is None:
+        return False
+    model.load_state_dict(best, strict=False)
+    return True
+
+
 def guard_step(state: GuardState, rule: GuardRule, iteration: int, value: float, proxy: float,
                spread: float | None = None, tie: float = 0.0) -> GuardState:
     """The state after row ``iteration`` (module docstring); a stopped state stays as it is."""
